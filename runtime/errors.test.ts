@@ -1,0 +1,102 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RestError, createHttpHeaders } from '@azure/core-rest-pipeline';
+import { ApiException } from '@kubernetes/client-node';
+import { classifyAzureError, classifyKubernetesError, isRetryable, retryAfterFromHeaders } from './errors.ts';
+
+function azureError(statusCode: number, code: string, headers: Record<string, string> = {}): RestError {
+  return new RestError(`${code} happened`, {
+    code,
+    statusCode,
+    response: {
+      status: statusCode,
+      headers: createHttpHeaders(headers),
+      request: undefined as never,
+    },
+  });
+}
+
+describe('classifyAzureError', () => {
+  const cases = [
+    { name: '404 ResourceNotFound', error: azureError(404, 'ResourceNotFound'), kind: 'NotFound' },
+    {
+      name: 'missing resource group is a configuration error',
+      error: azureError(404, 'ResourceGroupNotFound'),
+      kind: 'InvalidInput',
+    },
+    {
+      name: '429 with Retry-After',
+      error: azureError(429, 'SubscriptionRequestsThrottled', { 'retry-after': '7' }),
+      kind: 'Throttled',
+      retryAfterMs: 7000,
+    },
+    {
+      name: '409 transitioning retries',
+      error: azureError(409, 'ContainerGroupTransitioning'),
+      kind: 'Transient',
+    },
+    { name: 'quota', error: azureError(400, 'ContainerGroupQuotaReached'), kind: 'QuotaExceeded' },
+    { name: '400 validation', error: azureError(400, 'InvalidContainerName'), kind: 'InvalidInput' },
+    { name: '503', error: azureError(503, 'ServiceUnavailable'), kind: 'Transient' },
+    { name: '401', error: azureError(401, 'InvalidAuthenticationToken'), kind: 'Unauthorized' },
+    {
+      name: 'failed LRO for an image',
+      error: new Error(
+        "The long-running operation has failed. InaccessibleImage. The image 'x' is not accessible.",
+      ),
+      kind: 'InvalidInput',
+      code: 'InaccessibleImage',
+    },
+    { name: 'network error', error: new Error('ECONNRESET'), kind: 'Transient' },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const classified = classifyAzureError(c.error);
+      assert.equal(classified.kind, c.kind);
+      if (c.retryAfterMs !== undefined) assert.equal(classified.retryAfterMs, c.retryAfterMs);
+      if (c.code !== undefined) assert.equal(classified.code, c.code);
+    });
+  }
+});
+
+describe('classifyKubernetesError', () => {
+  it('reads the Status body of a 409', () => {
+    const body = JSON.stringify({
+      kind: 'Status',
+      reason: 'AlreadyExists',
+      message: 'pods "x" already exists',
+      code: 409,
+    });
+    const classified = classifyKubernetesError(new ApiException(409, 'conflict', body, {}));
+    assert.equal(classified.kind, 'Conflict');
+    assert.equal(classified.code, 'AlreadyExists');
+    assert.equal(classified.message, 'pods "x" already exists');
+    assert.equal(isRetryable(classified), true);
+  });
+  it('treats 410 Gone as NotFound (an expired watch resource version)', () => {
+    assert.equal(classifyKubernetesError(new ApiException(410, 'gone', '', {})).kind, 'NotFound');
+  });
+  it('does not retry a 422', () => {
+    assert.equal(isRetryable(classifyKubernetesError(new ApiException(422, 'invalid', '', {}))), false);
+  });
+});
+
+describe('retryAfterFromHeaders', () => {
+  const table: [Record<string, string>, number | undefined][] = [
+    [{ 'retry-after': '3' }, 3000],
+    [{ 'retry-after-ms': '250' }, 250],
+    [{ 'x-ms-retry-after-ms': '90' }, 90],
+    [{ 'retry-after': 'Wed, 25 Nov 2026 19:00:10 GMT' }, 10_000],
+    [{}, undefined],
+    [{ 'retry-after': 'soon' }, undefined],
+  ];
+  for (const [headers, expected] of table) {
+    it(JSON.stringify(headers), () => {
+      const now = Date.parse('Wed, 25 Nov 2026 19:00:00 GMT');
+      assert.equal(
+        retryAfterFromHeaders((name) => headers[name], now),
+        expected,
+      );
+    });
+  }
+});

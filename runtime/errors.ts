@@ -1,0 +1,177 @@
+// Errors classified by how the caller must react, not by where they came from. Every SDK error
+// (Azure and Kubernetes) is mapped here and nowhere else, so retry and failure policy stays in one place.
+import { isRestError } from '@azure/core-rest-pipeline';
+import { ApiException } from '@kubernetes/client-node';
+
+export type FailureKind =
+  /** The object does not exist: deletes treat it as success, reads as absence. */
+  | 'NotFound'
+  /** The request can never succeed as sent: tell the user, do not retry. */
+  | 'InvalidInput'
+  /** Someone else changed or holds the object: re-read and try again. */
+  | 'Conflict'
+  /** The server asked us to slow down: wait at least `retryAfterMs`. */
+  | 'Throttled'
+  /** A quota is used up: wait until capacity frees, then try again. */
+  | 'QuotaExceeded'
+  /** Credentials are missing, expired or lack permission: retrying will not help until they change. */
+  | 'Unauthorized'
+  /** Network trouble, timeouts, 5xx: retry with backoff. */
+  | 'Transient';
+
+export class ClassifiedError extends Error {
+  readonly kind: FailureKind;
+  /** Azure's or Kubernetes' machine-readable code, when the server sent one. */
+  readonly code: string | undefined;
+  readonly statusCode: number | undefined;
+  /** Set for Throttled (and any kind whose server named a wait). */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    kind: FailureKind,
+    message: string,
+    details: { code?: string; statusCode?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: details.cause });
+    this.name = 'ClassifiedError';
+    this.kind = kind;
+    this.code = details.code;
+    this.statusCode = details.statusCode;
+    this.retryAfterMs = details.retryAfterMs;
+  }
+}
+
+/** Whether the same request may succeed later without anybody changing it. */
+export function isRetryable(error: ClassifiedError): boolean {
+  return (
+    error.kind === 'Throttled' ||
+    error.kind === 'Transient' ||
+    error.kind === 'Conflict' ||
+    error.kind === 'QuotaExceeded'
+  );
+}
+
+export function isNotFound(error: unknown): boolean {
+  return error instanceof ClassifiedError && error.kind === 'NotFound';
+}
+
+const QUOTA_CODES = new Set(['ContainerGroupQuotaReached', 'QuotaExceeded', 'ResourceQuotaExceeded']);
+const TRANSIENT_AZURE_CODES = new Set([
+  'ContainerGroupTransitioning',
+  'ServiceUnavailable',
+  'InternalServerError',
+  'InsufficientCapacity',
+  'RetryableError',
+]);
+const AUTH_CODES = new Set([
+  'AuthenticationFailed',
+  'InvalidAuthenticationToken',
+  'AuthorizationFailed',
+  'ExpiredAuthenticationToken',
+]);
+
+/** Parses Retry-After (seconds or HTTP date) and Azure's millisecond variants. */
+export function retryAfterFromHeaders(
+  get: (name: string) => string | undefined,
+  now = Date.now(),
+): number | undefined {
+  const ms = get('retry-after-ms') ?? get('x-ms-retry-after-ms');
+  if (ms !== undefined && /^\d+$/.test(ms.trim())) return Number(ms);
+  const value = get('retry-after');
+  if (value === undefined) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function kindForStatus(statusCode: number | undefined): FailureKind {
+  if (statusCode === undefined) return 'Transient';
+  if (statusCode === 404 || statusCode === 410) return 'NotFound';
+  if (statusCode === 409) return 'Conflict';
+  if (statusCode === 429) return 'Throttled';
+  if (statusCode === 401 || statusCode === 403) return 'Unauthorized';
+  if (statusCode === 408 || statusCode >= 500) return 'Transient';
+  return 'InvalidInput';
+}
+
+function kindForAzureCode(code: string | undefined, statusCode: number | undefined): FailureKind {
+  if (code !== undefined) {
+    if (QUOTA_CODES.has(code)) return 'QuotaExceeded';
+    if (TRANSIENT_AZURE_CODES.has(code)) return 'Transient';
+    if (AUTH_CODES.has(code)) return 'Unauthorized';
+    if (code === 'ResourceGroupNotFound') return 'InvalidInput';
+  }
+  return kindForStatus(statusCode);
+}
+
+// The SDK's poller throws a plain Error for a failed long-running operation:
+// "The long-running operation has failed. <code>. <message>" (see shared reference, section 5).
+const LRO_FAILURE = /^The long-running operation has failed\.\s*([A-Za-z.]+?)\.\s*(.*)$/s;
+
+/** Maps anything thrown by @azure/arm-containerinstance or @azure/identity to a ClassifiedError. */
+export function classifyAzureError(error: unknown): ClassifiedError {
+  if (error instanceof ClassifiedError) return error;
+  if (isRestError(error)) {
+    const headers = error.response?.headers;
+    const retryAfterMs = headers ? retryAfterFromHeaders((name) => headers.get(name)) : undefined;
+    const kind = kindForAzureCode(error.code, error.statusCode);
+    return new ClassifiedError(kind, error.message, {
+      ...(error.code !== undefined && { code: error.code }),
+      ...(error.statusCode !== undefined && { statusCode: error.statusCode }),
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+      cause: error,
+    });
+  }
+  if (error instanceof Error) return classifyPlainError(error);
+  return new ClassifiedError('Transient', String(error), { cause: error });
+}
+
+function classifyPlainError(error: Error): ClassifiedError {
+  const lro = LRO_FAILURE.exec(error.message);
+  if (lro) {
+    const code = lro[1]?.replace(/\.$/, '');
+    const kind = code === 'InaccessibleImage' ? 'InvalidInput' : kindForAzureCode(code, 500);
+    return new ClassifiedError(kind, lro[2] ?? error.message, { ...(code && { code }), cause: error });
+  }
+  if (error.name === 'CredentialUnavailableError' || error.name === 'AuthenticationError') {
+    return new ClassifiedError('Unauthorized', error.message, { cause: error });
+  }
+  return new ClassifiedError('Transient', error.message, { cause: error });
+}
+
+/** Maps anything thrown by @kubernetes/client-node to a ClassifiedError. */
+export function classifyKubernetesError(error: unknown): ClassifiedError {
+  if (error instanceof ClassifiedError) return error;
+  if (error instanceof ApiException) {
+    const status = error.code;
+    const headers = error.headers as Record<string, string | undefined>;
+    const retryAfterMs = retryAfterFromHeaders((name) => headers[name]);
+    const reason = kubernetesStatusReason(error.body);
+    return new ClassifiedError(kindForStatus(status), reason?.message ?? error.message, {
+      statusCode: status,
+      ...(reason?.reason !== undefined && { code: reason.reason }),
+      ...(retryAfterMs !== undefined && { retryAfterMs }),
+      cause: error,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ClassifiedError('Transient', message, { cause: error });
+}
+
+function kubernetesStatusReason(body: unknown): { reason?: string; message?: string } | undefined {
+  const parsed: unknown = typeof body === 'string' ? safeJson(body) : body;
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { reason, message } = parsed as { reason?: unknown; message?: unknown };
+  return {
+    ...(typeof reason === 'string' && { reason }),
+    ...(typeof message === 'string' && { message }),
+  };
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
