@@ -1,0 +1,260 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { V1Namespace, V1Node, V1Pod, V1Volume } from '@kubernetes/client-node';
+import { checkPod } from '../contract/capability.ts';
+import {
+  ACI_TAINT,
+  ACI_TOLERATION,
+  PROVIDER,
+  PROVIDER_LABEL,
+  REMAINING_CORES_ANNOTATION,
+  REMAINING_GROUPS_ANNOTATION,
+  VIRTUAL_NODE_TYPE,
+  VIRTUAL_NODE_TYPE_LABEL,
+} from '../contract/names.ts';
+import { filterNode, podPreference, scoreNode, unknownNodeVerdict, type Preference } from './policy.ts';
+
+function realNode(name = 'worker-1'): V1Node {
+  return {
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
+    status: { allocatable: { cpu: '2', memory: '8Gi', pods: '110' } },
+  };
+}
+
+function virtualNode(annotations: Record<string, string> = {}): V1Node {
+  return {
+    metadata: {
+      name: 'aci-connector',
+      labels: { [VIRTUAL_NODE_TYPE_LABEL]: VIRTUAL_NODE_TYPE, [PROVIDER_LABEL]: PROVIDER },
+      annotations,
+    },
+    spec: { taints: [ACI_TAINT] },
+    status: { allocatable: { cpu: '10000', memory: '4Ti', pods: '5000' } },
+  };
+}
+
+interface PodOptions {
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  cpu?: string[];
+  volumes?: V1Volume[];
+}
+
+function pod(options: PodOptions = {}): V1Pod {
+  return {
+    metadata: {
+      name: 'web-0',
+      namespace: 'shop',
+      labels: options.labels ?? {},
+      annotations: options.annotations ?? {},
+    },
+    spec: {
+      tolerations: [ACI_TOLERATION],
+      containers: (options.cpu ?? ['500m']).map((cpu, index) => ({
+        name: `c${index}`,
+        image: 'nginx:1.27',
+        resources: { requests: { cpu, memory: '256Mi' } },
+      })),
+      volumes: options.volumes ?? [],
+    },
+  };
+}
+
+const hostPath: V1Volume = { name: 'logs', hostPath: { path: '/var/log' } };
+
+describe('filterNode', () => {
+  const cases: {
+    name: string;
+    pod: V1Pod;
+    node: V1Node;
+    code?: string;
+    reason?: RegExp;
+    resolvable?: boolean;
+  }[] = [
+    { name: 'plain pod on a real node', pod: pod(), node: realNode() },
+    { name: 'plain pod on the virtual node', pod: pod(), node: virtualNode() },
+    {
+      name: 'required pod on a real node',
+      pod: pod({ labels: { 'azure.com/aci': 'required' } }),
+      node: realNode(),
+      code: 'requires-aci',
+      reason: /azure\.com\/aci=required/,
+      resolvable: false,
+    },
+    {
+      name: 'required pod on the virtual node',
+      pod: pod({ labels: { 'azure.com/aci': 'required' } }),
+      node: virtualNode(),
+    },
+    {
+      name: 'never pod on the virtual node',
+      pod: pod({ labels: { 'azure.com/aci': 'never' } }),
+      node: virtualNode(),
+      code: 'refuses-aci',
+      resolvable: false,
+    },
+    {
+      name: 'never pod on a real node',
+      pod: pod({ labels: { 'azure.com/aci': 'never' } }),
+      node: realNode(),
+    },
+    {
+      name: 'hostPath pod on the virtual node',
+      pod: pod({ volumes: [hostPath] }),
+      node: virtualNode(),
+      code: 'unsupported',
+      reason:
+        /^ACI cannot run this pod: spec\.volumes\[0\]\.hostPath: volume "logs" mounts a path of the host/,
+      resolvable: false,
+    },
+    { name: 'hostPath pod on a real node', pod: pod({ volumes: [hostPath] }), node: realNode() },
+    {
+      name: 'a node named aci-connector without the contract labels is a real node',
+      pod: pod({ volumes: [hostPath] }),
+      node: realNode('aci-connector'),
+    },
+    {
+      name: 'remaining cores hold the pod exactly (0.1 + 0.2 cores)',
+      pod: pod({ cpu: ['100m', '200m'] }),
+      node: virtualNode({ [REMAINING_CORES_ANNOTATION]: '0.3' }),
+    },
+    {
+      name: 'remaining cores too few',
+      pod: pod({ cpu: ['1', '1500m'] }),
+      node: virtualNode({ [REMAINING_CORES_ANNOTATION]: '2' }),
+      code: 'quota-cores',
+      reason: /needs 2\.5 cores .* has 2 left/,
+      resolvable: true,
+    },
+    {
+      name: 'a container without requests counts as one core, as the connector creates it',
+      pod: { ...pod(), spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+      node: virtualNode({ [REMAINING_CORES_ANNOTATION]: '0.5' }),
+      code: 'quota-cores',
+    },
+    {
+      name: 'no container group left',
+      pod: pod(),
+      node: virtualNode({ [REMAINING_GROUPS_ANNOTATION]: '0', [REMAINING_CORES_ANNOTATION]: '100' }),
+      code: 'quota-groups',
+      resolvable: true,
+    },
+    {
+      name: 'one container group left',
+      pod: pod(),
+      node: virtualNode({ [REMAINING_GROUPS_ANNOTATION]: '1' }),
+    },
+    {
+      name: 'unreadable quota annotations are ignored',
+      pod: pod(),
+      node: virtualNode({ [REMAINING_GROUPS_ANNOTATION]: 'lots', [REMAINING_CORES_ANNOTATION]: '' }),
+    },
+    {
+      name: 'ACI capability is checked before quota',
+      pod: pod({ volumes: [hostPath] }),
+      node: virtualNode({ [REMAINING_GROUPS_ANNOTATION]: '0' }),
+      code: 'unsupported',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const verdict = filterNode(c.pod, c.node, { problems: checkPod(c.pod) });
+      if (c.code === undefined) {
+        assert.deepEqual(verdict, { pass: true });
+        return;
+      }
+      assert.equal(verdict.pass, false);
+      if (verdict.pass) return;
+      assert.equal(verdict.code, c.code);
+      if (c.reason) assert.match(verdict.reason, c.reason);
+      if (c.resolvable !== undefined) assert.equal(verdict.resolvable, c.resolvable);
+    });
+  }
+
+  it('ignores problems that are only missing references', () => {
+    const verdict = filterNode(pod(), virtualNode(), {
+      problems: [
+        {
+          path: 'spec.volumes[0].secret',
+          message: 'secret "tls" does not exist',
+          fix: 'create it',
+          kind: 'missing-reference',
+        },
+      ],
+    });
+    assert.deepEqual(verdict, { pass: true });
+  });
+
+  it('names every unsupported field in one reason', () => {
+    const twoVolumes = pod({
+      volumes: [hostPath, { name: 'docker', hostPath: { path: '/var/run/docker.sock' } }],
+    });
+    const verdict = filterNode(twoVolumes, virtualNode(), { problems: checkPod(twoVolumes) });
+    assert.equal(verdict.pass, false);
+    if (!verdict.pass) {
+      assert.match(verdict.reason, /spec\.volumes\[0\]\.hostPath/);
+      assert.match(verdict.reason, /spec\.volumes\[1\]\.hostPath/);
+    }
+  });
+});
+
+describe('unknownNodeVerdict', () => {
+  it('fails the node with a resolvable reason naming it', () => {
+    const verdict = unknownNodeVerdict('worker-9');
+    assert.equal(verdict.pass, false);
+    if (!verdict.pass) {
+      assert.equal(verdict.code, 'unknown-node');
+      assert.match(verdict.reason, /"worker-9"/);
+      assert.equal(verdict.resolvable, true);
+    }
+  });
+});
+
+describe('podPreference', () => {
+  const preferring: V1Namespace = {
+    metadata: { name: 'shop', annotations: { 'azure.com/aci-preference': 'prefer' } },
+  };
+  const plain: V1Namespace = { metadata: { name: 'shop' } };
+  const cases: { name: string; pod: V1Pod; namespace: V1Namespace | undefined; expected: Preference }[] = [
+    { name: 'no annotation anywhere', pod: pod(), namespace: plain, expected: 'real-first' },
+    { name: 'namespace unknown', pod: pod(), namespace: undefined, expected: 'real-first' },
+    { name: 'namespace prefers ACI', pod: pod(), namespace: preferring, expected: 'prefer-aci' },
+    {
+      name: 'pod prefers ACI',
+      pod: pod({ annotations: { 'azure.com/aci-preference': 'prefer' } }),
+      namespace: plain,
+      expected: 'prefer-aci',
+    },
+    {
+      name: 'a pod annotation overrides its namespace',
+      pod: pod({ annotations: { 'azure.com/aci-preference': 'real-first' } }),
+      namespace: preferring,
+      expected: 'real-first',
+    },
+    {
+      name: 'values are exact',
+      pod: pod({ annotations: { 'azure.com/aci-preference': 'Prefer' } }),
+      namespace: plain,
+      expected: 'real-first',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.equal(podPreference(c.pod, c.namespace), c.expected);
+    });
+  }
+});
+
+describe('scoreNode', () => {
+  const cases: { node: V1Node; preference: Preference; expected: number }[] = [
+    { node: realNode(), preference: 'real-first', expected: 10 },
+    { node: virtualNode(), preference: 'real-first', expected: 0 },
+    { node: realNode(), preference: 'prefer-aci', expected: 0 },
+    { node: virtualNode(), preference: 'prefer-aci', expected: 10 },
+  ];
+  for (const c of cases) {
+    it(`${c.node.metadata?.name ?? ''} with ${c.preference} scores ${c.expected}`, () => {
+      assert.equal(scoreNode(c.node, c.preference), c.expected);
+    });
+  }
+});
