@@ -1,0 +1,188 @@
+// The connector's configuration, parsed once from the environment by main.ts. Parsing is pure and
+// lists every problem at once, so an operator fixes a manifest in one round instead of five.
+import { DEFAULT_NODE_NAME } from '../contract/names.ts';
+import { parseQuantity } from '../contract/quantity.ts';
+
+export interface ConnectorConfig {
+  nodeName: string;
+  /** Distinguishes this cluster's groups from another's in a shared resource group; resolved at start when empty. */
+  clusterId: string | undefined;
+  azure: {
+    subscriptionId: string;
+    resourceGroup: string;
+    region: string;
+    tenantId: string | undefined;
+    clientId: string | undefined;
+    clientSecret: string | undefined;
+    authorityHost: string | undefined;
+    resourceManagerEndpoint: string | undefined;
+    caFile: string | undefined;
+  };
+  node: {
+    internalIP: string;
+    kubeletPort: number;
+    capacity: { cpu: number; memoryBytes: number; pods: number };
+  };
+  kubelet: {
+    certFile: string | undefined;
+    keyFile: string | undefined;
+    clientCaFile: string | undefined;
+  };
+  opsPort: number;
+  timing: {
+    /** How often the resource group is listed. */
+    listIntervalMs: number;
+    /** How often a live group's instance view is re-read when nothing else triggers it. */
+    refreshIntervalMs: number;
+    /** Cap on instance-view GETs per minute, whatever the pod count. */
+    maxReadsPerMinute: number;
+    leaseDurationSeconds: number;
+    nodeStatusIntervalMs: number;
+    quotaIntervalMs: number;
+  };
+  createLimits: { limit: number; windowMs: number }[];
+  logLevel: string;
+}
+
+/** Every variable the connector reads, with its meaning: the README's table is generated from the same words. */
+export const ENVIRONMENT = {
+  NODE_NAME: 'Name of the virtual node (default aci-connector).',
+  ACI_CLUSTER_ID:
+    'Tag value that marks this cluster’s container groups (default: the kube-system namespace UID).',
+  AZURE_SUBSCRIPTION_ID: 'Azure subscription that holds the container groups (required).',
+  ACI_RESOURCE_GROUP: 'Resource group for the container groups (required).',
+  ACI_REGION: 'Azure region of the container groups (default westus).',
+  AZURE_TENANT_ID: 'Entra ID tenant of the service principal or workload identity.',
+  AZURE_CLIENT_ID: 'Client ID of the service principal, workload identity or user-assigned managed identity.',
+  AZURE_CLIENT_SECRET: 'Client secret of the service principal.',
+  AZURE_CLIENT_KEY: 'The 2017 connector’s name for AZURE_CLIENT_SECRET; accepted as an alias.',
+  AZURE_AUTHORITY_HOST: 'Entra ID authority host (sovereign clouds, or the local emulator).',
+  AZURE_RESOURCE_MANAGER_ENDPOINT: 'Resource Manager endpoint (default https://management.azure.com).',
+  ACI_CA_FILE: 'Extra CA certificate (PEM) to trust for Azure endpoints, e.g. the emulator’s.',
+  NODE_INTERNAL_IP:
+    'InternalIP the node advertises; the API server dials its kubelet API there (default: POD_IP, else 127.0.0.1).',
+  KUBELET_PORT: 'Port of the kubelet API (logs); default 10250.',
+  KUBELET_TLS_CERT_FILE: 'Serving certificate of the kubelet API (default: self-signed at start).',
+  KUBELET_TLS_KEY_FILE: 'Key of KUBELET_TLS_CERT_FILE.',
+  KUBELET_CLIENT_CA_FILE:
+    'CA that signed the API server’s kubelet client certificate; requests without it are refused.',
+  OPS_PORT: 'Port of /healthz, /readyz and /metrics (default 10255).',
+  NODE_CPU: 'CPU capacity advertised before the ACI quota bounds it (default 100).',
+  NODE_MEMORY: 'Memory capacity advertised (Kubernetes quantity, default 400Gi).',
+  NODE_PODS: 'Pod capacity advertised before the container-group quota bounds it (default 100).',
+  ACI_LIST_INTERVAL_SECONDS: 'How often the resource group is listed for status (default 10).',
+  ACI_REFRESH_INTERVAL_SECONDS: 'How often a running group’s instance view is re-read (default 60).',
+  ACI_MAX_READS_PER_MINUTE: 'Cap on instance-view reads per minute (default 120).',
+  ACI_CREATES_PER_5_MINUTES: 'Create pacing, short window (default 100, ACI’s default limit).',
+  ACI_CREATES_PER_HOUR: 'Create pacing, long window (default 300, ACI’s default limit).',
+  LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
+} as const;
+
+type Env = Record<string, string | undefined>;
+
+class Reader {
+  readonly problems: string[] = [];
+  private readonly env: Env;
+
+  constructor(env: Env) {
+    this.env = env;
+  }
+
+  optional(name: keyof typeof ENVIRONMENT): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  }
+
+  required(name: keyof typeof ENVIRONMENT): string {
+    const value = this.optional(name);
+    if (value === undefined) this.problems.push(`${name} is required: ${ENVIRONMENT[name]}`);
+    return value ?? '';
+  }
+
+  integer(name: keyof typeof ENVIRONMENT, fallback: number, min = 1): number {
+    const text = this.optional(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!Number.isInteger(value) || value < min) {
+      this.problems.push(`${name} must be a whole number >= ${min}, got "${text}"`);
+      return fallback;
+    }
+    return value;
+  }
+
+  quantity(name: keyof typeof ENVIRONMENT, fallback: string): number {
+    const text = this.optional(name) ?? fallback;
+    const value = parseQuantity(text);
+    if (value === undefined || value <= 0) {
+      this.problems.push(`${name} must be a positive Kubernetes quantity (e.g. 100, 400Gi), got "${text}"`);
+      return parseQuantity(fallback) ?? 0;
+    }
+    return value;
+  }
+
+  url(name: keyof typeof ENVIRONMENT): string | undefined {
+    const text = this.optional(name);
+    if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name} must be a URL, got "${text}"`);
+    return text;
+  }
+}
+
+export type ParsedConfig = { ok: true; config: ConnectorConfig } | { ok: false; problems: string[] };
+
+export function parseConfig(env: Env): ParsedConfig {
+  const read = new Reader(env);
+  const clientSecret = read.optional('AZURE_CLIENT_SECRET') ?? read.optional('AZURE_CLIENT_KEY');
+  const config: ConnectorConfig = {
+    nodeName: read.optional('NODE_NAME') ?? DEFAULT_NODE_NAME,
+    clusterId: read.optional('ACI_CLUSTER_ID'),
+    azure: {
+      subscriptionId: read.required('AZURE_SUBSCRIPTION_ID'),
+      resourceGroup: read.required('ACI_RESOURCE_GROUP'),
+      region: read.optional('ACI_REGION') ?? 'westus',
+      tenantId: read.optional('AZURE_TENANT_ID'),
+      clientId: read.optional('AZURE_CLIENT_ID'),
+      clientSecret,
+      authorityHost: read.url('AZURE_AUTHORITY_HOST'),
+      resourceManagerEndpoint: read.url('AZURE_RESOURCE_MANAGER_ENDPOINT'),
+      caFile: read.optional('ACI_CA_FILE'),
+    },
+    node: {
+      internalIP: read.optional('NODE_INTERNAL_IP') ?? env.POD_IP ?? '127.0.0.1',
+      kubeletPort: read.integer('KUBELET_PORT', 10250),
+      capacity: {
+        cpu: read.quantity('NODE_CPU', '100'),
+        memoryBytes: read.quantity('NODE_MEMORY', '400Gi'),
+        pods: read.integer('NODE_PODS', 100),
+      },
+    },
+    kubelet: {
+      certFile: read.optional('KUBELET_TLS_CERT_FILE'),
+      keyFile: read.optional('KUBELET_TLS_KEY_FILE'),
+      clientCaFile: read.optional('KUBELET_CLIENT_CA_FILE'),
+    },
+    opsPort: read.integer('OPS_PORT', 10255, 0),
+    timing: {
+      listIntervalMs: read.integer('ACI_LIST_INTERVAL_SECONDS', 10) * 1000,
+      refreshIntervalMs: read.integer('ACI_REFRESH_INTERVAL_SECONDS', 60) * 1000,
+      maxReadsPerMinute: read.integer('ACI_MAX_READS_PER_MINUTE', 120),
+      leaseDurationSeconds: 40,
+      nodeStatusIntervalMs: 30_000,
+      quotaIntervalMs: 300_000,
+    },
+    createLimits: [
+      { limit: read.integer('ACI_CREATES_PER_5_MINUTES', 100), windowMs: 300_000 },
+      { limit: read.integer('ACI_CREATES_PER_HOUR', 300), windowMs: 3_600_000 },
+    ],
+    logLevel: read.optional('LOG_LEVEL') ?? 'info',
+  };
+  if (
+    clientSecret !== undefined &&
+    (config.azure.tenantId === undefined || config.azure.clientId === undefined)
+  ) {
+    read.problems.push('a client secret needs AZURE_TENANT_ID and AZURE_CLIENT_ID too');
+  }
+  if ((config.kubelet.certFile === undefined) !== (config.kubelet.keyFile === undefined)) {
+    read.problems.push('KUBELET_TLS_CERT_FILE and KUBELET_TLS_KEY_FILE go together');
+  }
+  return read.problems.length > 0 ? { ok: false, problems: read.problems } : { ok: true, config };
+}
