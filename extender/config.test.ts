@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readConfig, serviceHosts } from './config.ts';
+
+describe('readConfig', () => {
+  it('defaults to port 8443 with a self-signed certificate for the Service', () => {
+    const result = readConfig({});
+    assert.equal(result.ok, true);
+    assert.deepEqual(result.config, {
+      port: 8443,
+      bindAddress: undefined,
+      logLevel: 'info',
+      tls: { kind: 'self-signed', hosts: serviceHosts('aci-burst-extender', 'aci-burst-system') },
+      serviceName: 'aci-burst-extender',
+      namespace: 'aci-burst-system',
+      shutdownGraceMs: 10_000,
+    });
+  });
+
+  it('reads every setting', () => {
+    const result = readConfig({
+      PORT: '0',
+      BIND_ADDRESS: '127.0.0.1',
+      LOG_LEVEL: 'debug',
+      TLS_CERT_FILE: '/tls/tls.crt',
+      TLS_KEY_FILE: '/tls/tls.key',
+      SERVICE_NAME: 'burst',
+      POD_NAMESPACE: 'infra',
+      SHUTDOWN_GRACE_SECONDS: '3',
+    });
+    assert.equal(result.ok, true);
+    assert.equal(result.config.port, 0);
+    assert.equal(result.config.bindAddress, '127.0.0.1');
+    assert.equal(result.config.logLevel, 'debug');
+    assert.deepEqual(result.config.tls, { kind: 'files', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
+    assert.equal(result.config.serviceName, 'burst');
+    assert.equal(result.config.shutdownGraceMs, 3000);
+  });
+
+  it('lists every problem at once', () => {
+    const result = readConfig({
+      PORT: '70000',
+      LOG_LEVEL: 'loud',
+      TLS_CERT_FILE: '/tls/tls.crt',
+      SERVICE_NAME: 'Burst_Svc',
+      SHUTDOWN_GRACE_SECONDS: 'soon',
+    });
+    assert.equal(result.ok, false);
+    assert.equal(result.problems.length, 5);
+    for (const name of ['PORT', 'LOG_LEVEL', 'TLS_KEY_FILE', 'SERVICE_NAME', 'SHUTDOWN_GRACE_SECONDS']) {
+      assert.ok(
+        result.problems.some((problem) => problem.includes(name)),
+        `${name} in ${result.problems.join(' | ')}`,
+      );
+    }
+  });
+});
+
+describe('serviceHosts', () => {
+  it('names the Service every way a client may dial it, and loopback', () => {
+    assert.deepEqual(serviceHosts('ext', 'ns'), [
+      '127.0.0.1',
+      'localhost',
+      'ext',
+      'ext.ns',
+      'ext.ns.svc',
+      'ext.ns.svc.cluster.local',
+    ]);
+  });
+});
