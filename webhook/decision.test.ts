@@ -1,0 +1,198 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import fastJsonPatch from 'fast-json-patch';
+import { checkPod, type Problem } from '../contract/capability.ts';
+import { ACI_TOLERATION, PLACEMENT_LABEL } from '../contract/names.ts';
+import { fixturePod } from '../test/fixtures/admission/load.ts';
+import {
+  decide,
+  MAX_WARNING_LENGTH,
+  needsReferencedObjects,
+  notBurstingWarnings,
+  steerToAci,
+  type Outcome,
+  type PodChecker,
+  type WebhookEntry,
+} from './decision.ts';
+
+const nginx = fixturePod('deployment-pod-create');
+
+function labelled(pod: V1Pod, placement: string | undefined): V1Pod {
+  const copy = structuredClone(pod);
+  const { [PLACEMENT_LABEL]: _previous, ...labels } = copy.metadata?.labels ?? {};
+  copy.metadata = {
+    ...copy.metadata,
+    labels: placement === undefined ? labels : { ...labels, [PLACEMENT_LABEL]: placement },
+  };
+  return copy;
+}
+
+const hostPathProblem: Problem = {
+  path: 'spec.volumes[0].hostPath',
+  message: 'volume "varlog" mounts a path of the host, and an ACI container group has no host to share',
+  fix: 'use an emptyDir, configMap, secret or azureFile volume instead',
+  kind: 'unsupported',
+};
+const missingSecret: Problem = {
+  path: 'spec.containers[0].envFrom[0].secretRef',
+  message: 'Secret "shipper-credentials" does not exist',
+  fix: 'create the Secret first',
+  kind: 'missing-reference',
+};
+const runnable: PodChecker = () => [];
+const unrunnable: PodChecker = () => [hostPathProblem];
+const unrunnableWhenReferencesRead: PodChecker = (_pod, objects) => (objects ? [missingSecret] : []);
+
+function tolerations(pod: V1Pod): number {
+  return (pod.spec?.tolerations ?? []).filter((toleration) => toleration.key === ACI_TOLERATION.key).length;
+}
+
+describe('decide: entry x pod label x capability', () => {
+  const objects = { configMaps: new Map(), secrets: new Map(), serviceAccount: undefined };
+  const table: { entry: WebhookEntry; placement: string | undefined; check: PodChecker; outcome: Outcome }[] =
+    [
+      { entry: 'burst', placement: undefined, check: runnable, outcome: 'steered' },
+      { entry: 'burst', placement: undefined, check: unrunnable, outcome: 'not-steered' },
+      { entry: 'burst', placement: 'never', check: runnable, outcome: 'ignored' },
+      { entry: 'burst', placement: 'never', check: unrunnable, outcome: 'ignored' },
+      { entry: 'burst', placement: 'required', check: runnable, outcome: 'steered' },
+      { entry: 'burst', placement: 'required', check: unrunnable, outcome: 'denied' },
+      { entry: 'burst', placement: 'something-else', check: runnable, outcome: 'steered' },
+      { entry: 'required', placement: 'required', check: runnable, outcome: 'steered' },
+      { entry: 'required', placement: 'required', check: unrunnable, outcome: 'denied' },
+      { entry: 'required', placement: 'required', check: unrunnableWhenReferencesRead, outcome: 'denied' },
+      { entry: 'required', placement: 'never', check: unrunnable, outcome: 'ignored' },
+      { entry: 'required', placement: undefined, check: runnable, outcome: 'ignored' },
+      { entry: 'required', placement: undefined, check: unrunnable, outcome: 'ignored' },
+    ];
+  for (const row of table) {
+    it(`${row.entry} entry, label ${row.placement ?? '(none)'}, ${row.check.name} -> ${row.outcome}`, () => {
+      const pod = labelled(nginx, row.placement);
+      const verdict = decide({ entry: row.entry, pod, objects }, row.check);
+      assert.equal(verdict.outcome, row.outcome);
+      if (!verdict.allowed) return;
+      const result = fastJsonPatch.applyPatch(structuredClone(pod), verdict.patch).newDocument;
+      assert.equal(tolerations(result), row.outcome === 'steered' ? 1 : 0);
+      assert.equal(verdict.warnings.length, row.outcome === 'not-steered' ? 1 : 0);
+    });
+  }
+
+  it('denies with every problem on its own line: path, what is wrong, what to do', () => {
+    const verdict = decide({ entry: 'required', pod: labelled(nginx, 'required'), objects }, () => [
+      hostPathProblem,
+      missingSecret,
+    ]);
+    assert.equal(verdict.allowed, false);
+    assert.equal(
+      verdict.message,
+      'the pod is labelled azure.com/aci=required but Azure Container Instances cannot run it (2 problems):\n' +
+        'spec.volumes[0].hostPath: volume "varlog" mounts a path of the host, and an ACI container group has no host to share; use an emptyDir, configMap, secret or azureFile volume instead\n' +
+        'spec.containers[0].envFrom[0].secretRef: Secret "shipper-credentials" does not exist; create the Secret first',
+    );
+  });
+
+  it('checks burst pods on their spec alone, required pods with their referenced objects', () => {
+    const seen: boolean[] = [];
+    const recording: PodChecker = (_pod, given) => {
+      seen.push(given !== undefined);
+      return [];
+    };
+    decide({ entry: 'burst', pod: nginx, objects }, recording);
+    decide({ entry: 'required', pod: labelled(nginx, 'required'), objects }, recording);
+    assert.deepEqual(seen, [false, true]);
+    assert.equal(needsReferencedObjects(nginx), false);
+    assert.equal(needsReferencedObjects(labelled(nginx, 'required')), true);
+  });
+
+  it('uses the real capability check: a hostPath pod does not burst, the nginx pod does', () => {
+    const hostPath = labelled(fixturePod('required-hostpath-pod-create'), undefined);
+    assert.equal(decide({ entry: 'burst', pod: hostPath }, checkPod).outcome, 'not-steered');
+    assert.equal(decide({ entry: 'burst', pod: nginx }, checkPod).outcome, 'steered');
+    assert.equal(
+      decide({ entry: 'required', pod: fixturePod('required-hostpath-pod-create') }, checkPod).outcome,
+      'denied',
+    );
+  });
+});
+
+describe('steerToAci', () => {
+  it('adds the toleration after the defaults and leaves the input untouched', () => {
+    const before = structuredClone(nginx);
+    const steered = steerToAci(nginx, undefined);
+    assert.deepEqual(nginx, before);
+    assert.deepEqual(steered.spec?.tolerations?.at(-1), ACI_TOLERATION);
+    assert.equal(steered.spec.tolerations.length, 3);
+    assert.equal(steered.spec.schedulerName, 'default-scheduler');
+  });
+
+  it('is idempotent: its patch applied to its own output changes nothing', () => {
+    const first = decide({ entry: 'burst', pod: nginx, schedulerName: 'aci-burst-scheduler' }, runnable);
+    assert.ok(first.allowed);
+    assert.deepEqual(first.patch, [
+      { op: 'add', path: '/spec/tolerations/2', value: ACI_TOLERATION },
+      { op: 'replace', path: '/spec/schedulerName', value: 'aci-burst-scheduler' },
+    ]);
+    const once = fastJsonPatch.applyPatch(structuredClone(nginx), first.patch).newDocument;
+    const again = decide(
+      { entry: 'required', pod: labelled(once, 'required'), schedulerName: 'aci-burst-scheduler' },
+      runnable,
+    );
+    assert.ok(again.allowed);
+    assert.deepEqual(again.patch, []);
+  });
+
+  const schedulerCases: {
+    name: string;
+    current: string | undefined;
+    configured: string | undefined;
+    expected: string | undefined;
+  }[] = [
+    { name: 'API-server default replaced', current: 'default-scheduler', configured: 'aci', expected: 'aci' },
+    { name: 'unset replaced', current: undefined, configured: 'aci', expected: 'aci' },
+    { name: 'user choice kept', current: 'gpu-scheduler', configured: 'aci', expected: 'gpu-scheduler' },
+    {
+      name: 'nothing configured',
+      current: 'default-scheduler',
+      configured: undefined,
+      expected: 'default-scheduler',
+    },
+  ];
+  for (const c of schedulerCases) {
+    it(`schedulerName: ${c.name}`, () => {
+      const pod = structuredClone(nginx);
+      if (pod.spec) pod.spec.schedulerName = c.current;
+      assert.equal(steerToAci(pod, c.configured).spec?.schedulerName, c.expected);
+    });
+  }
+
+  it('creates the tolerations list on a pod without one', () => {
+    const pod: V1Pod = {
+      metadata: { name: 'bare' },
+      spec: { containers: [{ name: 'app', image: 'nginx' }] },
+    };
+    const verdict = decide({ entry: 'burst', pod }, runnable);
+    assert.ok(verdict.allowed);
+    assert.deepEqual(verdict.patch, [{ op: 'add', path: '/spec/tolerations', value: [ACI_TOLERATION] }]);
+  });
+});
+
+describe('notBurstingWarnings', () => {
+  it('keeps every warning under 120 characters and counts what it leaves out', () => {
+    const many = Array.from({ length: 5 }, (_, index) => ({
+      ...hostPathProblem,
+      path: `spec.volumes[${index}].hostPath`,
+    }));
+    const warnings = notBurstingWarnings(many);
+    assert.equal(warnings.length, 4);
+    assert.ok(
+      warnings.every((warning) => warning.length <= MAX_WARNING_LENGTH),
+      warnings.join('\n'),
+    );
+    assert.match(
+      warnings[0] ?? '',
+      /^will not burst to ACI: spec\.volumes\[0\]\.hostPath: volume "varlog" mounts/,
+    );
+    assert.equal(warnings[3], 'will not burst to ACI: 2 more problems');
+  });
+});

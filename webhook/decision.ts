@@ -1,0 +1,115 @@
+// The admission decision, pure: which webhook entry called (so whether the namespace opted in), the pod's
+// placement label and what the capability check says, to a verdict. No I/O and no clock, so the whole
+// table is tested without a server; the HTTP layer only gathers inputs and serialises the verdict.
+import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import type { Problem, ReferencedObjects } from '../contract/capability.ts';
+import { describeProblems } from '../contract/capability.ts';
+import { ACI_TOLERATION, PLACEMENT_LABEL, podPlacement } from '../contract/names.ts';
+
+/**
+ * The MutatingWebhookConfiguration has one entry per reason a pod is sent to us, each with its own path:
+ * `burst` is selected by the namespace label (so no namespace lookup is needed here), `required` by the
+ * pod label in any namespace.
+ */
+export type WebhookEntry = 'burst' | 'required';
+
+/** `contract/capability.ts` checkPod, passed in so the table tests can name the problems they want. */
+export type PodChecker = (pod: V1Pod, objects?: ReferencedObjects) => Problem[];
+
+export interface AdmissionInput {
+  entry: WebhookEntry;
+  pod: V1Pod;
+  /** The objects a `required` pod references, read from the API server; omitted for other pods. */
+  objects?: ReferencedObjects;
+  /** The second scheduler (the extender's) that opted-in pods should use, when one is configured. */
+  schedulerName?: string | undefined;
+}
+
+export type Outcome = 'steered' | 'not-steered' | 'ignored' | 'denied';
+
+export type Verdict =
+  | { allowed: true; outcome: Exclude<Outcome, 'denied'>; patch: Operation[]; warnings: string[] }
+  | { allowed: false; outcome: 'denied'; message: string };
+
+/** The API server passes warnings to kubectl as HTTP headers and asks for under 120 characters each. */
+export const MAX_WARNING_LENGTH = 119;
+/** More warnings than this would bury the command's output; the rest are counted in one line. */
+const MAX_PROBLEM_WARNINGS = 3;
+const DEFAULT_SCHEDULER = 'default-scheduler';
+
+/** Only `required` pods are validated against their ConfigMaps, Secrets and ServiceAccount. */
+export function needsReferencedObjects(pod: V1Pod): boolean {
+  return podPlacement(pod) === 'required';
+}
+
+export function decide(input: AdmissionInput, check: PodChecker): Verdict {
+  const placement = podPlacement(input.pod);
+  if (placement === 'never') return ignored();
+  if (placement === 'required') {
+    const problems = check(input.pod, input.objects);
+    if (problems.length > 0) return { allowed: false, outcome: 'denied', message: denialMessage(problems) };
+    return steered(input);
+  }
+  // An unlabelled pod reaching the `required` entry means the selectors were edited: do nothing rather
+  // than steer a pod whose namespace never opted in.
+  if (input.entry === 'required') return ignored();
+  const problems = check(input.pod);
+  if (problems.length > 0) {
+    return { allowed: true, outcome: 'not-steered', patch: [], warnings: notBurstingWarnings(problems) };
+  }
+  return steered(input);
+}
+
+/**
+ * A clone of the pod that tolerates the virtual node's taint and, when configured, uses the second
+ * scheduler. Applied to its own output it changes nothing: a pod already steered (say by the other
+ * entry) keeps exactly one toleration.
+ */
+export function steerToAci(pod: V1Pod, schedulerName: string | undefined): V1Pod {
+  const steered = structuredClone(pod);
+  const spec = (steered.spec ??= { containers: [] });
+  const tolerations = spec.tolerations ?? [];
+  if (!tolerations.some(isAciToleration)) spec.tolerations = [...tolerations, { ...ACI_TOLERATION }];
+  // A scheduler the user chose themselves is theirs; only the API server's default is replaced.
+  if (schedulerName !== undefined && (spec.schedulerName ?? DEFAULT_SCHEDULER) === DEFAULT_SCHEDULER) {
+    spec.schedulerName = schedulerName;
+  }
+  return steered;
+}
+
+export function denialMessage(problems: readonly Problem[]): string {
+  return (
+    `the pod is labelled ${PLACEMENT_LABEL}=required but Azure Container Instances cannot run it ` +
+    `(${problems.length} ${problems.length === 1 ? 'problem' : 'problems'}):\n${describeProblems(problems)}`
+  );
+}
+
+export function notBurstingWarnings(problems: readonly Problem[]): string[] {
+  const shown = problems
+    .slice(0, MAX_PROBLEM_WARNINGS)
+    .map((problem) => truncate(`will not burst to ACI: ${problem.path}: ${problem.message}`));
+  const hidden = problems.length - shown.length;
+  return hidden > 0 ? [...shown, `will not burst to ACI: ${hidden} more problems`] : shown;
+}
+
+function steered(input: AdmissionInput): Verdict {
+  const patch = fastJsonPatch.compare(input.pod, steerToAci(input.pod, input.schedulerName));
+  return { allowed: true, outcome: 'steered', patch, warnings: [] };
+}
+
+function ignored(): Verdict {
+  return { allowed: true, outcome: 'ignored', patch: [], warnings: [] };
+}
+
+function isAciToleration(toleration: V1Toleration): boolean {
+  return (
+    toleration.key === ACI_TOLERATION.key &&
+    toleration.operator === ACI_TOLERATION.operator &&
+    toleration.effect === ACI_TOLERATION.effect
+  );
+}
+
+function truncate(text: string): string {
+  return text.length <= MAX_WARNING_LENGTH ? text : `${text.slice(0, MAX_WARNING_LENGTH - 3)}...`;
+}
