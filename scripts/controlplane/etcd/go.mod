@@ -1,6 +1,6 @@
 module github.com/aci-burst/controlplane/etcd
 
-go 1.26
+go 1.26.0
 
 require go.etcd.io/etcd/server/v3 v3.6.16
 
