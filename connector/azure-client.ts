@@ -1,0 +1,100 @@
+// The one construction of the Azure clients, used the same way against Azure and against the local
+// emulator (test/emulator): only the settings differ (authority host, ARM endpoint, an extra CA).
+// The connector's main.ts reads the environment and passes settings in; this module reads nothing.
+import { rootCertificates } from 'node:tls';
+import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { PROJECT_NAME, PROJECT_VERSION } from '../contract/names.ts';
+
+export const AZURE_RESOURCE_MANAGER = 'https://management.azure.com';
+/** The token audience stays Azure's even when requests go elsewhere (the SDK would derive it from the endpoint). */
+export const ARM_SCOPE = `${AZURE_RESOURCE_MANAGER}/.default`;
+
+export interface AzureRetrySettings {
+  maxRetries?: number;
+  retryDelayInMs?: number;
+  maxRetryDelayInMs?: number;
+}
+
+export interface AzureClientSettings {
+  subscriptionId: string;
+  tenantId?: string;
+  /** With `clientSecret`: a service principal. Without: the workload or user-assigned managed identity's client id. */
+  clientId?: string;
+  clientSecret?: string;
+  /** Entra ID base URL; Azure's public cloud when omitted. */
+  authorityHost?: string;
+  /** ARM base URL; https://management.azure.com when omitted. */
+  resourceManagerEndpoint?: string;
+  /** A CA to trust in addition to the public roots, for both Entra ID and ARM (the emulator's). */
+  caPem?: string;
+  retry?: AzureRetrySettings;
+}
+
+export interface AzureClients {
+  credential: TokenCredential;
+  client: ContainerInstanceManagementClient;
+}
+
+/** Every reason the settings cannot work; empty when they can. */
+export function azureSettingsProblems(settings: AzureClientSettings): string[] {
+  const problems: string[] = [];
+  if (settings.subscriptionId.trim() === '') problems.push('subscriptionId is empty');
+  if (settings.clientSecret !== undefined) {
+    if (!settings.tenantId) problems.push('a client secret needs tenantId');
+    if (!settings.clientId) problems.push('a client secret needs clientId');
+  }
+  for (const [name, url] of [
+    ['authorityHost', settings.authorityHost],
+    ['resourceManagerEndpoint', settings.resourceManagerEndpoint],
+  ] as const) {
+    if (url !== undefined && !isHttpsUrl(url)) problems.push(`${name} must be an https URL, got "${url}"`);
+  }
+  return problems;
+}
+
+function isHttpsUrl(value: string): boolean {
+  return URL.canParse(value) && new URL(value).protocol === 'https:';
+}
+
+/** Throws (listing every problem) when the settings cannot work; see azureSettingsProblems. */
+export function createAzureClients(settings: AzureClientSettings): AzureClients {
+  const problems = azureSettingsProblems(settings);
+  if (problems.length > 0) throw new Error(`invalid Azure settings: ${problems.join('; ')}`);
+  // `ca` replaces Node's trust store for the pipeline's agent, so keep the public roots beside the extra CA.
+  const tlsOptions =
+    settings.caPem === undefined ? {} : { tlsOptions: { ca: [...rootCertificates, settings.caPem] } };
+  const credential = createCredential(settings, tlsOptions);
+  const client = new ContainerInstanceManagementClient(credential, settings.subscriptionId, {
+    endpoint: settings.resourceManagerEndpoint ?? AZURE_RESOURCE_MANAGER,
+    credentialScopes: [ARM_SCOPE],
+    userAgentOptions: { userAgentPrefix: `${PROJECT_NAME}/${PROJECT_VERSION}` },
+    ...(settings.retry && { retryOptions: settings.retry }),
+    ...tlsOptions,
+  });
+  return { credential, client };
+}
+
+function createCredential(
+  settings: AzureClientSettings,
+  tlsOptions: { tlsOptions?: { ca: string[] } },
+): TokenCredential {
+  const authority = {
+    ...(settings.authorityHost !== undefined && {
+      authorityHost: settings.authorityHost,
+      // MSAL would otherwise ask the public cloud whether an unknown authority host is valid.
+      disableInstanceDiscovery: true,
+    }),
+    ...tlsOptions,
+  };
+  const { tenantId, clientId, clientSecret } = settings;
+  if (clientSecret !== undefined && tenantId !== undefined && clientId !== undefined) {
+    return new ClientSecretCredential(tenantId, clientId, clientSecret, authority);
+  }
+  // Workload identity or managed identity; the SDK itself reads what AKS injects (the federated token file).
+  return new DefaultAzureCredential({
+    ...authority,
+    ...(tenantId !== undefined && { tenantId }),
+    ...(clientId !== undefined && { managedIdentityClientId: clientId, workloadIdentityClientId: clientId }),
+  });
+}

@@ -1,0 +1,405 @@
+// The ARM paths of Microsoft.ContainerInstance (and the resource-group PUT a person uses to make room
+// for a test). Thin: parse the request, call EmulatorState, answer in ARM's wire shape.
+import { randomUUID } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import type { Logger } from '../../runtime/logger.ts';
+import { ArmError, invalidContent } from './arm-error.ts';
+import type { TokenIssuer } from './entra-routes.ts';
+import type { RequestLog } from './request-log.ts';
+import type { ArmCategory, EmulatorState } from './state.ts';
+import { groupView, operationView } from './views.ts';
+
+export interface ArmRoutesDependencies {
+  state: EmulatorState;
+  tokens: TokenIssuer;
+  requestLog: RequestLog;
+  /** The emulator's base URL (known once it listens), for absolute nextLink and operation URLs. */
+  /** The emulator's base URL (ARM and Entra ID alike), known once it listens. */
+  endpoint: () => string;
+  tenantId: string;
+  clock: () => number;
+  /** Groups per page of a list. */
+  pageSize: number;
+  logger: Logger;
+  onRequest?: (entry: { method: string; status: number }) => void;
+}
+
+/** The api-version Azure puts on its own operation-status URLs. */
+const OPERATION_API_VERSION = '2018-06-01';
+const PROVIDER = '/providers/Microsoft.ContainerInstance';
+const GROUPS = `/resourceGroups/:resourceGroup${PROVIDER}/containerGroups`;
+const GROUP = `${GROUPS}/:name`;
+const CONTAINER = `${GROUP}/containers/:container`;
+const LOCATION = `${PROVIDER}/locations/:location`;
+
+function param(req: Request, name: string): string {
+  const value = (req.params as Record<string, string | undefined>)[name];
+  if (value === undefined) throw new Error(`route without :${name}`);
+  return value;
+}
+
+function queryString(req: Request, name: string): string | undefined {
+  const value = (req.query as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+function jsonBody(req: Request): unknown {
+  const raw = req.body as unknown;
+  if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (error) {
+    throw invalidContent(error instanceof Error ? error.message : 'malformed JSON');
+  }
+}
+
+function category(method: string): ArmCategory {
+  if (method === 'GET' || method === 'HEAD') return 'reads';
+  return method === 'DELETE' ? 'deletes' : 'writes';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+export function armRouter(deps: ArmRoutesDependencies): Router {
+  const { state, clock } = deps;
+  const router = express.Router({ mergeParams: true });
+  router.use(express.raw({ type: () => true, limit: '4mb' }));
+  router.use(recordRequests(deps));
+  router.use(injectFaults(deps));
+  router.use(authenticate(deps));
+  router.use((req, res, next) => {
+    if (param(req, 'subscriptionId') !== state.config.subscriptionId) {
+      throw new ArmError(
+        404,
+        'SubscriptionNotFound',
+        `The subscription '${param(req, 'subscriptionId')}' could not be found.`,
+      );
+    }
+    if (queryString(req, 'api-version') === undefined) {
+      throw new ArmError(
+        400,
+        'MissingApiVersionParameter',
+        'The api-version query parameter (?api-version=) is required for all requests.',
+      );
+    }
+    res.set({ 'x-ms-request-id': randomUUID(), 'x-ms-correlation-request-id': randomUUID() });
+    res.set(state.takeArmToken(category(req.method), clock()));
+    next();
+  });
+  resourceGroupRoutes(router, state);
+  groupRoutes(router, deps);
+  containerRoutes(router, deps);
+  locationRoutes(router, deps);
+  router.use((req) => {
+    throw new ArmError(
+      404,
+      'InvalidResourceType',
+      `The resource path '${req.path}' is not served by the ACI emulator.`,
+    );
+  });
+  router.use(armErrorHandler(deps.logger));
+  return router;
+}
+
+function recordRequests(deps: ArmRoutesDependencies) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = deps.clock();
+    const url = new URL(req.originalUrl, 'https://emulator');
+    const body = req.method === 'PUT' || req.method === 'PATCH' ? safeJson(req.body) : undefined;
+    const record = (status: number): void => {
+      deps.requestLog.add({
+        method: req.method,
+        path: url.pathname,
+        query: url.search,
+        status,
+        time: new Date(started).toISOString(),
+        durationMs: deps.clock() - started,
+        ...(body !== undefined && { body }),
+      });
+      deps.onRequest?.({ method: req.method, status });
+    };
+    res.on('finish', () => {
+      record(res.statusCode);
+    });
+    res.on('close', () => {
+      if (!res.writableFinished) record(0);
+    });
+    next();
+  };
+}
+
+function safeJson(raw: unknown): unknown {
+  if (!Buffer.isBuffer(raw) || raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch {
+    return raw.toString('utf8');
+  }
+}
+
+function injectFaults(deps: ArmRoutesDependencies) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const faults = deps.state.faultsFor({ method: req.method, path: req.originalUrl.split('?')[0] ?? '' });
+    for (const fault of faults) {
+      switch (fault.kind) {
+        case 'latency':
+          await sleep(fault.latencyMs ?? 1000);
+          break;
+        case 'drop':
+          req.socket.destroy();
+          return;
+        case 'throttle': {
+          const seconds = fault.retryAfterSeconds ?? 1;
+          throw new ArmError(
+            429,
+            'SubscriptionRequestsThrottled',
+            `Number of requests for subscription '${deps.state.config.subscriptionId}' exceeded. Please try again after '${seconds}' seconds.`,
+            { headers: { 'retry-after': String(seconds) } },
+          );
+        }
+        case 'internal-error':
+          throw new ArmError(
+            500,
+            'InternalServerError',
+            'Encountered internal server error. Please try again later.',
+          );
+        case 'unavailable':
+          throw new ArmError(
+            503,
+            'ServiceUnavailable',
+            'The service is temporarily unavailable. Please try again later.',
+            {
+              ...(fault.retryAfterSeconds !== undefined && {
+                headers: { 'retry-after': String(fault.retryAfterSeconds) },
+              }),
+            },
+          );
+      }
+    }
+    if (res.headersSent || req.socket.destroyed) return;
+    next();
+  };
+}
+
+function authenticate(deps: ArmRoutesDependencies) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const header = req.get('authorization') ?? '';
+    const token = /^Bearer (.+)$/i.exec(header)?.[1];
+    const verdict = token === undefined ? 'missing' : deps.tokens.verify(token, deps.clock());
+    if (verdict === 'valid') {
+      next();
+      return;
+    }
+    res.set(
+      'www-authenticate',
+      `Bearer authorization_uri="${deps.endpoint()}/${deps.tenantId}", error="invalid_token", error_description="The access token is ${verdict}."`,
+    );
+    const errors = {
+      missing: ['AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing."],
+      expired: [
+        'ExpiredAuthenticationToken',
+        'The access token expiry UTC time is earlier than current UTC time.',
+      ],
+      unknown: ['InvalidAuthenticationToken', 'The access token is invalid.'],
+    } as const;
+    const [code, message] = errors[verdict];
+    throw new ArmError(401, code, message);
+  };
+}
+
+function armErrorHandler(logger: Logger) {
+  return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    if (error instanceof ArmError) {
+      res.status(error.status).set(error.headers).json(error.toBody());
+      return;
+    }
+    logger.error({ err: error }, 'emulator bug while answering an ARM request');
+    res
+      .status(500)
+      .json(new ArmError(500, 'InternalServerError', 'Encountered internal server error.').toBody());
+  };
+}
+
+function resourceGroupRoutes(router: Router, state: EmulatorState): void {
+  const view = (name: string): object => ({
+    id: `/subscriptions/${state.config.subscriptionId}/resourceGroups/${name}`,
+    name,
+    type: 'Microsoft.Resources/resourceGroups',
+    location: state.config.regions[0],
+    properties: { provisioningState: 'Succeeded' },
+  });
+  router.put('/resourceGroups/:resourceGroup', (req, res) => {
+    const created = state.createResourceGroup(param(req, 'resourceGroup'));
+    res.status(created ? 201 : 200).json(view(state.requireResourceGroup(param(req, 'resourceGroup'))));
+  });
+  router.get('/resourceGroups/:resourceGroup', (req, res) => {
+    res.json(view(state.requireResourceGroup(param(req, 'resourceGroup'))));
+  });
+}
+
+function page<T>(items: T[], req: Request, deps: ArmRoutesDependencies): { value: T[]; nextLink?: string } {
+  const skip = Math.max(0, Number.parseInt(queryString(req, '$skipToken') ?? '0', 10) || 0);
+  const value = items.slice(skip, skip + deps.pageSize);
+  if (skip + deps.pageSize >= items.length) return { value };
+  // The SDK follows nextLink verbatim, so it is absolute and carries the api-version.
+  const next = new URL(`${deps.endpoint()}${req.originalUrl.split('?')[0] ?? ''}`);
+  next.searchParams.set('api-version', queryString(req, 'api-version') ?? '');
+  next.searchParams.set('$skipToken', String(skip + deps.pageSize));
+  return { value, nextLink: next.toString() };
+}
+
+function operationUrl(deps: ArmRoutesDependencies, location: string, operationId: string): string {
+  return `${deps.endpoint()}/subscriptions/${deps.state.config.subscriptionId}${PROVIDER}/locations/${location}/operations/${operationId}?api-version=${OPERATION_API_VERSION}`;
+}
+
+function groupRoutes(router: Router, deps: ArmRoutesDependencies): void {
+  const { state, clock } = deps;
+  const target = (req: Request): [string, string] => [param(req, 'resourceGroup'), param(req, 'name')];
+  router.get(`${PROVIDER}/containerGroups`, (req, res) => {
+    const now = clock();
+    res.json(
+      page(
+        state.listGroups(undefined, now).map((r) => groupView(r, now, { instanceView: false })),
+        req,
+        deps,
+      ),
+    );
+  });
+  router.get(GROUPS, (req, res) => {
+    const now = clock();
+    const records = state.listGroups(param(req, 'resourceGroup'), now);
+    res.json(
+      page(
+        records.map((r) => groupView(r, now, { instanceView: false })),
+        req,
+        deps,
+      ),
+    );
+  });
+  router.get(GROUP, (req, res) => {
+    const now = clock();
+    res.json(groupView(state.getGroup(...target(req), now), now, { instanceView: true }));
+  });
+  router.put(GROUP, (req, res) => {
+    const now = clock();
+    const result = state.putGroup(...target(req), jsonBody(req), now);
+    res
+      .status(result.created ? 201 : 200)
+      .set(result.headers)
+      .set('azure-asyncoperation', operationUrl(deps, result.record.spec.location, result.operationId))
+      .json(groupView(result.record, now, { instanceView: true }));
+  });
+  router.patch(GROUP, (req, res) => {
+    const now = clock();
+    res.json(groupView(state.patchTags(...target(req), jsonBody(req), now), now, { instanceView: true }));
+  });
+  router.delete(GROUP, (req, res) => {
+    const now = clock();
+    const { record, headers } = state.deleteGroup(...target(req), now);
+    if (record) res.set(headers).json(groupView(record, now, { instanceView: true }));
+    else res.status(204).end();
+  });
+  router.post(`${GROUP}/restart`, (req, res) => {
+    state.restartGroup(...target(req), clock());
+    res.status(204).end();
+  });
+  router.post(`${GROUP}/stop`, (req, res) => {
+    state.stopGroup(...target(req), clock());
+    res.status(204).end();
+  });
+  router.post(`${GROUP}/start`, (req, res) => {
+    const now = clock();
+    const operationId = state.startGroup(...target(req), now);
+    const { location } = state.getGroup(...target(req), now).spec;
+    res
+      .status(202)
+      .set('azure-asyncoperation', operationUrl(deps, location, operationId))
+      .end();
+  });
+}
+
+function containerRoutes(router: Router, deps: ArmRoutesDependencies): void {
+  const { state, clock } = deps;
+  const target = (req: Request): { resourceGroup: string; name: string; container: string } => ({
+    resourceGroup: param(req, 'resourceGroup'),
+    name: param(req, 'name'),
+    container: param(req, 'container'),
+  });
+  router.get(`${CONTAINER}/logs`, (req, res) => {
+    const tailText = queryString(req, 'tail');
+    const tail = tailText === undefined ? undefined : Number.parseInt(tailText, 10);
+    if (tail !== undefined && (!Number.isInteger(tail) || tail < 0)) {
+      throw new ArmError(
+        400,
+        'InvalidParameter',
+        `The value '${String(tailText)}' of parameter 'tail' is invalid.`,
+      );
+    }
+    const timestamps = queryString(req, 'timestamps') === 'true';
+    res.json({
+      content: state.logs(target(req), { ...(tail !== undefined && { tail }), timestamps }, clock()),
+    });
+  });
+  router.post(`${CONTAINER}/exec`, (req, res) => {
+    const body = jsonBody(req);
+    const request = typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {};
+    const command = request['command'];
+    if (typeof command !== 'string' || command.trim() === '') {
+      throw invalidContent("Required property 'command' not found in JSON. Path ''");
+    }
+    const size = (typeof request['terminalSize'] === 'object' && request['terminalSize']) || {};
+    const { rows = 24, cols = 80 } = size as { rows?: unknown; cols?: unknown };
+    const session = state.openExec(target(req), command, clock());
+    const uri = new URL(`${deps.endpoint().replace(/^https:/, 'wss:')}/execstream/sessionId/${session.id}`);
+    uri.search = new URLSearchParams({
+      'api-version': '1.0',
+      rows: String(rows),
+      cols: String(cols),
+    }).toString();
+    res.json({ webSocketUri: uri.toString(), password: session.password });
+  });
+}
+
+function locationRoutes(router: Router, deps: ArmRoutesDependencies): void {
+  const { state, clock } = deps;
+  router.get(`${LOCATION}/operations/:operationId`, (req, res) => {
+    res.json(operationView(state.operation(param(req, 'location'), param(req, 'operationId')), clock()));
+  });
+  router.get(`${LOCATION}/usages`, (req, res) => {
+    const location = param(req, 'location');
+    res.json({
+      value: state.usages(location).map((usage) => ({
+        id: `/subscriptions/${state.config.subscriptionId}${PROVIDER}/locations/${location}/usages/${usage.name}`,
+        unit: 'Count',
+        currentValue: usage.currentValue,
+        limit: usage.limit,
+        name: { value: usage.name, localizedValue: usage.localizedName },
+      })),
+    });
+  });
+  router.get(`${LOCATION}/capabilities`, (req, res) => {
+    const location = param(req, 'location');
+    const { limits } = state.config;
+    const capability = (osType: string, ipAddressType: string): object => ({
+      resourceType: 'containerGroups',
+      osType,
+      location,
+      ipAddressType,
+      gpu: 'None',
+      capabilities: {
+        maxMemoryInGB: limits.maxMemoryGbPerGroup,
+        maxCpu: limits.maxCpuPerGroup,
+        maxGpuCount: 0,
+      },
+    });
+    res.json({
+      value: [capability('Linux', 'Public'), capability('Linux', 'Private'), capability('Windows', 'Public')],
+    });
+  });
+}

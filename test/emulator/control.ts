@@ -1,0 +1,150 @@
+// The control API for tests, beside (never inside) the ARM paths and without ARM's authentication:
+// faults, container kill/restart, quotas, resource groups, reset, and the request log.
+import express, { type Request, type Router } from 'express';
+import { ArmError } from './arm-error.ts';
+import type { FaultRule } from './faults.ts';
+import type { Quotas } from './limits.ts';
+import { requestJson } from './https-json.ts';
+import type { RequestLog, RequestLogEntry } from './request-log.ts';
+import type { EmulatorState } from './state.ts';
+
+export const CONTROL_PREFIX = '/control';
+
+const FAULT_KINDS = new Set(['throttle', 'internal-error', 'unavailable', 'drop', 'latency']);
+
+function faultRules(body: unknown): FaultRule[] {
+  const rules = typeof body === 'object' && body !== null ? (body as { rules?: unknown }).rules : undefined;
+  if (
+    !Array.isArray(rules) ||
+    rules.some((rule) => !FAULT_KINDS.has((rule as { fault?: string } | null)?.fault ?? ''))
+  ) {
+    throw new ArmError(
+      400,
+      'InvalidFaults',
+      `Expected {"rules":[{"fault":one of ${[...FAULT_KINDS].join(', ')}, ...}]}.`,
+    );
+  }
+  return rules as FaultRule[];
+}
+
+function quotas(body: unknown): Partial<Quotas> {
+  const value = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const entries = Object.entries(value).filter(
+    ([name]) => name === 'containerGroups' || name === 'standardCores',
+  );
+  if (entries.length === 0 || entries.some(([, limit]) => typeof limit !== 'number' || limit < 0)) {
+    throw new ArmError(
+      400,
+      'InvalidQuotas',
+      'Expected {"containerGroups"?: number, "standardCores"?: number}.',
+    );
+  }
+  return Object.fromEntries(entries);
+}
+
+export function controlRouter(deps: {
+  state: EmulatorState;
+  requestLog: RequestLog;
+  clock: () => number;
+}): Router {
+  const { state, requestLog, clock } = deps;
+  const router = express.Router();
+  router.use(express.json());
+  router.get('/requests', (_req, res) => {
+    res.json({ requests: requestLog.list() });
+  });
+  router.delete('/requests', (_req, res) => {
+    requestLog.clear();
+    res.status(204).end();
+  });
+  router.put('/faults', (req, res) => {
+    const seed = (req.body as { seed?: unknown } | undefined)?.seed;
+    state.setFaults(faultRules(req.body), typeof seed === 'number' ? seed : undefined);
+    res.status(204).end();
+  });
+  router.delete('/faults', (_req, res) => {
+    state.setFaults([]);
+    res.status(204).end();
+  });
+  router.put('/quotas', (req, res) => {
+    state.quotas = { ...state.quotas, ...quotas(req.body) };
+    res.json(state.quotas);
+  });
+  router.put('/resourceGroups/:resourceGroup', (req: Request<{ resourceGroup: string }>, res) => {
+    res.status(state.createResourceGroup(req.params.resourceGroup) ? 201 : 200).end();
+  });
+  router.post(
+    '/resourceGroups/:resourceGroup/containerGroups/:name/containers/:container/:action',
+    (req: Request<{ resourceGroup: string; name: string; container: string; action: string }>, res) => {
+      const { action, ...target } = req.params;
+      if (action !== 'kill' && action !== 'restart')
+        throw new ArmError(404, 'UnknownAction', `No action '${action}'.`);
+      state.interveneContainer(target, action, clock());
+      res.status(204).end();
+    },
+  );
+  router.post('/reset', (_req, res) => {
+    state.reset();
+    requestLog.clear();
+    res.status(204).end();
+  });
+  router.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {
+    if (error instanceof ArmError) res.status(error.status).json(error.toBody());
+    else next(error);
+  });
+  return router;
+}
+
+/** A typed client of the control API (works against an in-process or a standalone emulator). */
+export interface EmulatorControl {
+  requests(): Promise<RequestLogEntry[]>;
+  clearRequests(): Promise<void>;
+  /** Replaces the fault rules; `seed` restarts the random sequence (default: the emulator's seed). */
+  setFaults(rules: FaultRule[], seed?: number): Promise<void>;
+  clearFaults(): Promise<void>;
+  setQuotas(quotas: Partial<Quotas>): Promise<Quotas>;
+  createResourceGroup(name: string): Promise<void>;
+  killContainer(resourceGroup: string, group: string, container: string): Promise<void>;
+  restartContainer(resourceGroup: string, group: string, container: string): Promise<void>;
+  /** Forgets every container group, fault, quota change and logged request. */
+  reset(): Promise<void>;
+}
+
+export function createControlClient(endpoint: string, caPem: string): EmulatorControl {
+  const call = async (method: string, path: string, body?: unknown): Promise<unknown> => {
+    const response = await requestJson({ url: `${endpoint}${CONTROL_PREFIX}${path}`, method, body, caPem });
+    if (response.status >= 400) {
+      throw new Error(
+        `emulator control ${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`,
+      );
+    }
+    return response.body;
+  };
+  const container = (action: string) => async (resourceGroup: string, group: string, name: string) => {
+    await call(
+      'POST',
+      `/resourceGroups/${resourceGroup}/containerGroups/${group}/containers/${name}/${action}`,
+    );
+  };
+  return {
+    requests: async () => ((await call('GET', '/requests')) as { requests: RequestLogEntry[] }).requests,
+    clearRequests: async () => {
+      await call('DELETE', '/requests');
+    },
+    setFaults: async (rules, seed) => {
+      await call('PUT', '/faults', { rules, ...(seed !== undefined && { seed }) });
+    },
+    clearFaults: async () => {
+      await call('DELETE', '/faults');
+    },
+    setQuotas: async (limits) => (await call('PUT', '/quotas', limits)) as Quotas,
+    createResourceGroup: async (name) => {
+      await call('PUT', `/resourceGroups/${name}`);
+    },
+    killContainer: container('kill'),
+    restartContainer: container('restart'),
+    reset: async () => {
+      await call('POST', '/reset');
+    },
+  };
+}

@@ -1,0 +1,131 @@
+// A minimal Microsoft Entra ID: the OpenID configuration and the client-credentials token grant that
+// @azure/identity (MSAL) uses, so the real credentials get real-looking tokens from the emulator.
+// The ARM paths accept only tokens issued here.
+import { randomBytes } from 'node:crypto';
+import express, { type Request, type Response, type Router } from 'express';
+
+export type TokenVerdict = 'valid' | 'expired' | 'unknown';
+
+/** The tokens the emulator issued and when they expire. */
+export class TokenIssuer {
+  private readonly lifetimeSeconds: number;
+  private readonly tokens = new Map<string, number>();
+
+  constructor(lifetimeSeconds: number) {
+    this.lifetimeSeconds = lifetimeSeconds;
+  }
+
+  issue(now: number): { token: string; expiresInSeconds: number } {
+    // Drop expired tokens so a long-running emulator does not grow without bound.
+    for (const [token, expiresAt] of this.tokens) if (expiresAt <= now) this.tokens.delete(token);
+    const token = `aci-emulator.${randomBytes(24).toString('base64url')}`;
+    this.tokens.set(token, now + this.lifetimeSeconds * 1000);
+    return { token, expiresInSeconds: this.lifetimeSeconds };
+  }
+
+  verify(token: string, now: number): TokenVerdict {
+    const expiresAt = this.tokens.get(token);
+    if (expiresAt === undefined) return 'unknown';
+    return expiresAt > now ? 'valid' : 'expired';
+  }
+}
+
+export interface EntraSettings {
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  /** The emulator's base URL, known once it listens. */
+  authorityHost: () => string;
+  tokens: TokenIssuer;
+  clock: () => number;
+}
+
+const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+function oauthError(res: Response, status: number, error: string, description: string): void {
+  res.status(status).json({
+    error,
+    error_description: description,
+    error_codes: [Number(/AADSTS(\d+)/.exec(description)?.[1] ?? 0)],
+  });
+}
+
+export function entraRouter(settings: EntraSettings): Router {
+  const router = express.Router();
+  const knownTenant = (tenant: string): boolean => tenant === settings.tenantId || tenant === 'organizations';
+  router.get('/:tenant/v2.0/.well-known/openid-configuration', (req: Request<{ tenant: string }>, res) => {
+    const { tenant } = req.params;
+    if (!knownTenant(tenant)) {
+      oauthError(res, 400, 'invalid_tenant', `AADSTS90002: Tenant '${tenant}' not found.`);
+      return;
+    }
+    const base = `${settings.authorityHost()}/${tenant}`;
+    res.json({
+      token_endpoint: `${base}/oauth2/v2.0/token`,
+      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+      jwks_uri: `${settings.authorityHost()}/${tenant}/discovery/v2.0/keys`,
+      issuer: `${base}/v2.0`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      response_modes_supported: ['query', 'fragment', 'form_post'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      tenant_region_scope: 'NA',
+      cloud_instance_name: 'microsoftonline.com',
+    });
+  });
+  router.post(
+    '/:tenant/oauth2/v2.0/token',
+    express.urlencoded({ extended: false }),
+    (req: Request<{ tenant: string }>, res) => {
+      const form = (req.body ?? {}) as Record<string, string | undefined>;
+      if (!knownTenant(req.params.tenant)) {
+        oauthError(res, 400, 'invalid_tenant', `AADSTS90002: Tenant '${req.params.tenant}' not found.`);
+      } else if (form['grant_type'] !== 'client_credentials') {
+        oauthError(
+          res,
+          400,
+          'unsupported_grant_type',
+          `AADSTS70003: The grant type '${String(form['grant_type'])}' is not supported.`,
+        );
+      } else if (form['client_id'] !== settings.clientId) {
+        oauthError(
+          res,
+          400,
+          'unauthorized_client',
+          `AADSTS700016: Application with identifier '${String(form['client_id'])}' was not found in the directory.`,
+        );
+      } else if (!authenticated(form, settings.clientSecret)) {
+        oauthError(res, 401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
+      } else if (!(form['scope'] ?? '').endsWith('/.default')) {
+        oauthError(
+          res,
+          400,
+          'invalid_scope',
+          `AADSTS1002012: The provided value for scope '${String(form['scope'])}' is not valid.`,
+        );
+      } else {
+        const { token, expiresInSeconds } = settings.tokens.issue(settings.clock());
+        res.json({
+          token_type: 'Bearer',
+          expires_in: expiresInSeconds,
+          ext_expires_in: expiresInSeconds,
+          access_token: token,
+        });
+      }
+    },
+  );
+  return router;
+}
+
+/**
+ * A client secret must match. A federated assertion (workload identity) is accepted without checking its
+ * signature: the emulator has no cluster issuer to trust, and the path through MSAL is what matters.
+ */
+function authenticated(form: Record<string, string | undefined>, clientSecret: string): boolean {
+  if (form['client_secret'] !== undefined) return form['client_secret'] === clientSecret;
+  return form['client_assertion_type'] === JWT_BEARER && (form['client_assertion'] ?? '') !== '';
+}

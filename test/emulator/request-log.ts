@@ -1,0 +1,37 @@
+// What the emulator was asked, for tests that count ARM calls per operation or read the spec a PUT sent.
+export interface RequestLogEntry {
+  method: string;
+  /** The path without the query string. */
+  path: string;
+  query: string;
+  /** 0 when the connection was dropped by an injected fault. */
+  status: number;
+  /** When the request arrived (ISO 8601). */
+  time: string;
+  durationMs: number;
+  /** PUT and PATCH bodies as sent (secrets included: this is what proves how they were sent). */
+  body?: unknown;
+}
+
+/** Keeps the most recent entries; the cap bounds memory for a long-running standalone emulator. */
+export class RequestLog {
+  private readonly capacity: number;
+  private entries: RequestLogEntry[] = [];
+
+  constructor(capacity = 10_000) {
+    this.capacity = capacity;
+  }
+
+  add(entry: RequestLogEntry): void {
+    this.entries.push(entry);
+    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+  }
+
+  list(): RequestLogEntry[] {
+    return [...this.entries];
+  }
+
+  clear(): void {
+    this.entries = [];
+  }
+}

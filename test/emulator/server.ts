@@ -1,0 +1,174 @@
+// startEmulator: one HTTPS server (self-signed CA, node-forge) serving ARM's Microsoft.ContainerInstance
+// paths, a minimal Entra ID, the exec websocket, the control API and /healthz /readyz /metrics.
+// Tests start it in-process on port 0; main.ts runs it standalone.
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { DEFAULT_ACI_LIMITS, type AciLimits } from '../../contract/capability.ts';
+import { silentLogger, type Logger } from '../../runtime/logger.ts';
+import { Counter, createRegistry } from '../../runtime/metrics.ts';
+import { opsRouter } from '../../runtime/ops.ts';
+import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
+import { armRouter } from './arm-routes.ts';
+import { CONTROL_PREFIX, controlRouter, createControlClient, type EmulatorControl } from './control.ts';
+import { entraRouter, TokenIssuer } from './entra-routes.ts';
+import { attachExecSockets } from './exec-socket.ts';
+import { TIMELINES, type Timeline } from './lifecycle.ts';
+import { DEFAULT_QUOTAS, DEFAULT_RATE_LIMITS, type Quotas, type RateLimits } from './limits.ts';
+import { RequestLog } from './request-log.ts';
+import { EmulatorState, type EmulatorConfig } from './state.ts';
+
+export interface EmulatorOptions {
+  /** `fast` (default: Succeeded ~150 ms after a PUT), `realistic` (~30 s), or your own. */
+  timeline?: keyof typeof TIMELINES | Timeline;
+  quotas?: Partial<Quotas>;
+  rateLimits?: Partial<RateLimits>;
+  limits?: Partial<AciLimits>;
+  /** Seeds the fault injector so a run repeats. */
+  seed?: number;
+  /** Groups per list page (Azure's is larger; small values exercise nextLink). */
+  pageSize?: number;
+  subscriptionId?: string;
+  tenantId?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** Created at start; more come from the control API or an ARM resource-group PUT. */
+  resourceGroup?: string;
+  region?: string;
+  /** Further regions the subscription may use. */
+  extraRegions?: string[];
+  tokenLifetimeSeconds?: number;
+  host?: string;
+  port?: number;
+  logger?: Logger;
+  clock?: () => number;
+}
+
+export interface RunningEmulator {
+  /** ARM base URL, e.g. https://127.0.0.1:41234 (pass as the SDK's `endpoint`). */
+  endpoint: string;
+  /** The CA that signed the emulator's certificate. */
+  caPem: string;
+  /** Entra ID base URL (AZURE_AUTHORITY_HOST). */
+  authorityHost: string;
+  tenantId: string;
+  clientId: string;
+  clientSecret: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  region: string;
+  control: EmulatorControl;
+  close(): Promise<void>;
+}
+
+function resolveTimeline(timeline: EmulatorOptions['timeline']): Timeline {
+  if (timeline === undefined) return TIMELINES.fast;
+  return typeof timeline === 'string' ? TIMELINES[timeline] : timeline;
+}
+
+function resolveConfig(options: EmulatorOptions): {
+  identity: { subscriptionId: string; tenantId: string; clientId: string; clientSecret: string };
+  resourceGroup: string;
+  region: string;
+  config: EmulatorConfig;
+} {
+  const identity = {
+    subscriptionId: options.subscriptionId ?? randomUUID(),
+    tenantId: options.tenantId ?? randomUUID(),
+    clientId: options.clientId ?? randomUUID(),
+    clientSecret: options.clientSecret ?? `secret-${randomUUID()}`,
+  };
+  const resourceGroup = options.resourceGroup ?? 'aci-burst';
+  const region = options.region ?? 'westus';
+  const config: EmulatorConfig = {
+    subscriptionId: identity.subscriptionId,
+    regions: [region, ...(options.extraRegions ?? [])],
+    resourceGroups: [resourceGroup],
+    timeline: resolveTimeline(options.timeline),
+    limits: { ...DEFAULT_ACI_LIMITS, ...options.limits },
+    quotas: { ...DEFAULT_QUOTAS, ...options.quotas },
+    rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
+    seed: options.seed ?? 1,
+  };
+  return { identity, resourceGroup, region, config };
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? silentLogger();
+  const host = options.host ?? '127.0.0.1';
+  const { identity, resourceGroup, region, config } = resolveConfig(options);
+  const state = new EmulatorState(config);
+  const requestLog = new RequestLog();
+  const tokens = new TokenIssuer(options.tokenLifetimeSeconds ?? 3600);
+  const registry = createRegistry({ component: 'aci-emulator', processMetrics: false });
+  const armRequests = new Counter({
+    name: 'aci_emulator_arm_requests_total',
+    help: 'ARM requests answered, by method and status (0: connection dropped by a fault).',
+    labelNames: ['method', 'status'],
+    registers: [registry],
+  });
+  let endpoint = '';
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(opsRouter(registry, { notReadyReasons: () => (endpoint === '' ? ['not listening yet'] : []) }));
+  app.use(CONTROL_PREFIX, controlRouter({ state, requestLog, clock }));
+  app.use(entraRouter({ ...identity, authorityHost: () => endpoint, tokens, clock }));
+  app.use(
+    '/subscriptions/:subscriptionId',
+    armRouter({
+      state,
+      tokens,
+      requestLog,
+      endpoint: () => endpoint,
+      tenantId: identity.tenantId,
+      clock,
+      pageSize: options.pageSize ?? 100,
+      logger,
+      onRequest: ({ method, status }) => {
+        armRequests.inc({ method, status: String(status) });
+      },
+    }),
+  );
+
+  const ca = createCertificateAuthority({ commonName: 'aci-burst emulator CA' });
+  const serving = issueCertificate(
+    ca,
+    { commonName: 'aci-emulator', hosts: [...new Set([host, '127.0.0.1', 'localhost'])] },
+    'server',
+  );
+  const server = createServer({ key: serving.keyPem, cert: serving.certPem }, app);
+  const sockets = attachExecSockets(server, { state, clock, logger });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  endpoint = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  logger.info({ endpoint }, 'ACI emulator listening');
+
+  return {
+    endpoint,
+    caPem: ca.certPem,
+    authorityHost: endpoint,
+    ...identity,
+    resourceGroup,
+    region,
+    control: createControlClient(endpoint, ca.certPem),
+    close: async () => {
+      for (const client of sockets.clients) {
+        client.terminate();
+      }
+      sockets.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve, reject) => {
+        server.close((error) => {
+          if (error) reject(error);
+          else resolve();
+        });
+      });
+    },
+  };
+}

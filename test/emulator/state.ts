@@ -1,0 +1,470 @@
+// The emulator's memory: resource groups, container groups, operations, exec sessions, throttling and
+// fault state. Every method takes `now`; the decisions themselves are the pure modules' (spec,
+// lifecycle, limits, faults, views). The HTTP layer (arm-routes.ts) only translates.
+import { randomUUID } from 'node:crypto';
+import type { AciLimits } from '../../contract/capability.ts';
+import { ArmError } from './arm-error.ts';
+import { behaviourFor } from './behaviour.ts';
+import { decideFaults, newInjector, type Fault, type FaultInjector, type FaultRule } from './faults.ts';
+import {
+  advanceGroup,
+  beginProvisioning,
+  isTransitioning,
+  killContainer,
+  logLinesAt,
+  restartContainer,
+  stopGroup,
+  type ProvisioningKind,
+  type Timeline,
+} from './lifecycle.ts';
+import {
+  coresOf,
+  exceededQuota,
+  hitWindow,
+  newBucket,
+  newWindow,
+  takeToken,
+  windowRemaining,
+  type Quotas,
+  type RateLimits,
+  type SlidingWindow,
+  type TokenBucket,
+} from './limits.ts';
+import { normalizeLocation, parseGroupSpec, type ContainerSpec, type GroupSpec } from './spec.ts';
+import { groupId, type GroupRecord, type OperationRecord } from './views.ts';
+
+export interface EmulatorConfig {
+  subscriptionId: string;
+  regions: string[];
+  resourceGroups: string[];
+  timeline: Timeline;
+  limits: AciLimits;
+  quotas: Quotas;
+  rateLimits: RateLimits;
+  seed: number;
+}
+
+export type ArmCategory = 'reads' | 'writes' | 'deletes';
+
+export interface ExecSession {
+  id: string;
+  password: string;
+  container: ContainerSpec;
+  spec: GroupSpec;
+  groupName: string;
+  command: string;
+  expiresAt: number;
+}
+
+/** How long an exec session waits for its websocket (unconfirmed; Azure's is short-lived too). */
+const EXEC_SESSION_TTL_MS = 5 * 60_000;
+const HOUR_MS = 3_600_000;
+const FIVE_MINUTES_MS = 300_000;
+
+function key(resourceGroup: string, name: string): string {
+  return `${resourceGroup.toLowerCase()}/${name}`;
+}
+
+interface AciWindows {
+  hour: SlidingWindow;
+  fiveMinutes: SlidingWindow;
+}
+
+export class EmulatorState {
+  readonly config: EmulatorConfig;
+  quotas: Quotas;
+  private resourceGroups = new Map<string, string>();
+  private groups = new Map<string, GroupRecord>();
+  private operations = new Map<string, OperationRecord>();
+  private execSessions = new Map<string, ExecSession>();
+  private buckets = new Map<ArmCategory, TokenBucket>();
+  private aciWindows = new Map<string, AciWindows>();
+  private injector: FaultInjector;
+
+  constructor(config: EmulatorConfig) {
+    this.config = config;
+    this.quotas = { ...config.quotas };
+    this.injector = newInjector([], config.seed);
+    this.reset();
+  }
+
+  /** Back to the configured start: no container groups, the configured resource groups and quotas, no faults. */
+  reset(): void {
+    this.groups.clear();
+    this.operations.clear();
+    this.execSessions.clear();
+    this.buckets.clear();
+    this.aciWindows.clear();
+    this.resourceGroups = new Map(this.config.resourceGroups.map((name) => [name.toLowerCase(), name]));
+    this.quotas = { ...this.config.quotas };
+    this.injector = newInjector([], this.config.seed);
+  }
+
+  createResourceGroup(name: string): boolean {
+    const exists = this.resourceGroups.has(name.toLowerCase());
+    if (!exists) this.resourceGroups.set(name.toLowerCase(), name);
+    return !exists;
+  }
+
+  requireResourceGroup(name: string): string {
+    const found = this.resourceGroups.get(name.toLowerCase());
+    if (found === undefined) {
+      throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`);
+    }
+    return found;
+  }
+
+  setFaults(rules: readonly FaultRule[], seed = this.config.seed): void {
+    this.injector = newInjector(rules, seed);
+  }
+
+  faultsFor(request: { method: string; path: string }): Fault[] {
+    const decision = decideFaults(this.injector, request);
+    this.injector = decision.injector;
+    return decision.faults;
+  }
+
+  /** Takes one token of ARM's per-subscription bucket for the category; throws 429 when empty. */
+  takeArmToken(category: ArmCategory, now: number): Record<string, string> {
+    const limits = this.config.rateLimits;
+    const setting =
+      category === 'reads' ? limits.armReads : category === 'writes' ? limits.armWrites : limits.armDeletes;
+    const bucket = this.buckets.get(category) ?? newBucket(setting.capacity, setting.refillPerSecond, now);
+    const decision = takeToken(bucket, now);
+    this.buckets.set(category, decision.state);
+    if (!decision.allowed) {
+      const type = category === 'reads' ? 'read' : category === 'writes' ? 'write' : 'delete';
+      throw new ArmError(
+        429,
+        'SubscriptionRequestsThrottled',
+        `Number of '${type}' requests for subscription '${this.config.subscriptionId}' actor 'aci-emulator' exceeded. ` +
+          `Please try again after '${decision.retryAfterSeconds}' seconds after the last request.`,
+        { headers: { 'retry-after': String(decision.retryAfterSeconds) } },
+      );
+    }
+    return { [`x-ms-ratelimit-remaining-subscription-${category}`]: String(decision.remaining) };
+  }
+
+  /** ACI's own create/delete limits per region; throws 429 when used up. */
+  private countAciRequest(kind: 'create' | 'delete', location: string, now: number): Record<string, string> {
+    const limits = this.config.rateLimits;
+    const windowKey = `${kind}/${location}`;
+    const windows = this.aciWindows.get(windowKey) ?? {
+      hour: newWindow(kind === 'create' ? limits.aciCreatesPerHour : limits.aciDeletesPerHour, HOUR_MS),
+      fiveMinutes: newWindow(
+        kind === 'create' ? limits.aciCreatesPer5Minutes : limits.aciDeletesPer5Minutes,
+        FIVE_MINUTES_MS,
+      ),
+    };
+    const hour = hitWindow(windows.hour, now);
+    const fiveMinutes = hitWindow(windows.fiveMinutes, now);
+    const refused = [hour, fiveMinutes].find((decision) => !decision.allowed);
+    if (refused) {
+      // Code unconfirmed: Azure's documented limits, answered like ARM's own throttling.
+      throw new ArmError(
+        429,
+        'ResourceRequestsThrottled',
+        `The number of container group ${kind} requests in region '${location}' exceeded the limit of ` +
+          `${refused.state.limit} per ${refused.state.windowMs / 60_000} minutes. Please try again after '${refused.retryAfterSeconds}' seconds.`,
+        { headers: { 'retry-after': String(refused.retryAfterSeconds) } },
+      );
+    }
+    this.aciWindows.set(windowKey, { hour: hour.state, fiveMinutes: fiveMinutes.state });
+    return {
+      'x-ms-ratelimit-remaining-subscription-resource-requests-pt1h': String(hour.remaining),
+      'x-ms-ratelimit-remaining-subscription-resource-requests-pt5m': String(fiveMinutes.remaining),
+    };
+  }
+
+  aciRemaining(
+    kind: 'create' | 'delete',
+    location: string,
+    now: number,
+  ): { pt1h: number; pt5m: number } | undefined {
+    const windows = this.aciWindows.get(`${kind}/${location}`);
+    return (
+      windows && { pt1h: windowRemaining(windows.hour, now), pt5m: windowRemaining(windows.fiveMinutes, now) }
+    );
+  }
+
+  /** The group, advanced to `now`; throws 404 as ARM does. */
+  getGroup(resourceGroup: string, name: string, now: number): GroupRecord {
+    const rg = this.requireResourceGroup(resourceGroup);
+    const record = this.groups.get(key(rg, name));
+    if (!record) {
+      throw new ArmError(
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.ContainerInstance/containerGroups/${name}' under resource group '${rg}' was not found. ` +
+          'For more details please go to https://aka.ms/ARMResourceNotFoundFix',
+        { headers: { 'x-ms-failure-cause': 'gateway' } },
+      );
+    }
+    return this.advance(record, now);
+  }
+
+  private advance(record: GroupRecord, now: number): GroupRecord {
+    const advanced = { ...record, runtime: advanceGroup(record.runtime, now, this.config.timeline) };
+    this.groups.set(key(record.resourceGroup, record.name), advanced);
+    return advanced;
+  }
+
+  listGroups(resourceGroup: string | undefined, now: number): GroupRecord[] {
+    const rg =
+      resourceGroup === undefined ? undefined : this.requireResourceGroup(resourceGroup).toLowerCase();
+    return [...this.groups.values()]
+      .filter((record) => rg === undefined || record.resourceGroup.toLowerCase() === rg)
+      .sort((a, b) => key(a.resourceGroup, a.name).localeCompare(key(b.resourceGroup, b.name)))
+      .map((record) => this.advance(record, now));
+  }
+
+  private regionUsage(
+    location: string,
+    exceptKey?: string,
+  ): { containerGroups: number; standardCores: number } {
+    const inRegion = [...this.groups.entries()].filter(
+      ([k, record]) => record.spec.location === location && k !== exceptKey,
+    );
+    return {
+      containerGroups: inRegion.length,
+      standardCores: inRegion.reduce((sum, [, record]) => sum + coresOf(record.spec.cpu), 0),
+    };
+  }
+
+  usages(location: string): { name: string; localizedName: string; currentValue: number; limit: number }[] {
+    const usage = this.regionUsage(normalizeLocation(location));
+    return [
+      {
+        name: 'ContainerGroups',
+        localizedName: 'Container Groups',
+        currentValue: usage.containerGroups,
+        limit: this.quotas.containerGroups,
+      },
+      {
+        name: 'StandardCores',
+        localizedName: 'Standard Cores',
+        currentValue: usage.standardCores,
+        limit: this.quotas.standardCores,
+      },
+    ];
+  }
+
+  private checkQuota(spec: GroupSpec, exceptKey: string | undefined): void {
+    const exceeded = exceededQuota(this.regionUsage(spec.location, exceptKey), this.quotas, spec.cpu);
+    if (exceeded) {
+      throw new ArmError(
+        400,
+        'ContainerGroupQuotaReached',
+        `Resource type 'Microsoft.ContainerInstance/containerGroups' container group quota '${exceeded.name}' exceeded in region ` +
+          `'${spec.location}'. Limit: '${exceeded.limit}', Usage: '${exceeded.usage}' Requested: '${exceeded.requested}'.`,
+      );
+    }
+  }
+
+  private transitioningError(name: string): ArmError {
+    return new ArmError(
+      409,
+      'ContainerGroupTransitioning',
+      `The container group '${name}' is still transitioning, please retry later.`,
+    );
+  }
+
+  private startOperation(
+    record: Omit<GroupRecord, 'runtime'>,
+    kind: ProvisioningKind,
+    now: number,
+  ): { record: GroupRecord; operationId: string } {
+    const runtime = beginProvisioning(
+      record.spec.containers.map((c) => ({ name: c.name, image: c.image, behaviour: behaviourFor(c) })),
+      { kind, restartPolicy: record.spec.restartPolicy, region: record.spec.location },
+      now,
+      this.config.timeline,
+    );
+    const updated = { ...record, runtime };
+    const operationId = randomUUID();
+    this.groups.set(key(record.resourceGroup, record.name), updated);
+    this.operations.set(operationId, {
+      id: operationId,
+      groupId: groupId(record.subscriptionId, record.resourceGroup, record.name),
+      location: record.spec.location,
+      provisioning: runtime.provisioning,
+    });
+    return { record: updated, operationId };
+  }
+
+  /** PUT: creates or replaces the group and starts provisioning. */
+  putGroup(
+    resourceGroup: string,
+    name: string,
+    body: unknown,
+    now: number,
+  ): { record: GroupRecord; created: boolean; operationId: string; headers: Record<string, string> } {
+    const rg = this.requireResourceGroup(resourceGroup);
+    const spec = parseGroupSpec(body, {
+      groupName: name,
+      regions: this.config.regions,
+      limits: this.config.limits,
+    });
+    const existing = this.groups.get(key(rg, name));
+    if (existing && isTransitioning(existing.runtime, now)) throw this.transitioningError(name);
+    this.checkQuota(spec, key(rg, name));
+    const headers = existing ? {} : this.countAciRequest('create', spec.location, now);
+    const json = body as Record<string, unknown>;
+    const tags = json['tags'];
+    const record = {
+      subscriptionId: this.config.subscriptionId,
+      resourceGroup: rg,
+      name,
+      body: json,
+      tags: typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : {},
+      spec,
+    };
+    const started = this.startOperation(record, existing ? 'Update' : 'Create', now);
+    return { ...started, created: !existing, headers };
+  }
+
+  /** DELETE: removes the group at once and returns its last state (what Azure answers with 200). */
+  deleteGroup(
+    resourceGroup: string,
+    name: string,
+    now: number,
+  ): { record: GroupRecord | undefined; headers: Record<string, string> } {
+    const rg = this.requireResourceGroup(resourceGroup);
+    const existing = this.groups.get(key(rg, name));
+    if (!existing) return { record: undefined, headers: {} };
+    if (isTransitioning(existing.runtime, now)) throw this.transitioningError(name);
+    const headers = this.countAciRequest('delete', existing.spec.location, now);
+    const record = this.advance(existing, now);
+    this.groups.delete(key(rg, name));
+    return { record, headers };
+  }
+
+  patchTags(resourceGroup: string, name: string, body: unknown, now: number): GroupRecord {
+    const record = this.getGroup(resourceGroup, name, now);
+    const tags =
+      typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['tags'] : undefined;
+    if (typeof tags !== 'object' || tags === null || Object.values(tags).some((v) => typeof v !== 'string')) {
+      throw new ArmError(
+        400,
+        'InvalidRequestContent',
+        "The request content was invalid: 'tags' must map names to strings.",
+      );
+    }
+    const updated = { ...record, tags: tags as Record<string, string> };
+    this.groups.set(key(record.resourceGroup, name), updated);
+    return updated;
+  }
+
+  restartGroup(resourceGroup: string, name: string, now: number): string {
+    const record = this.getGroup(resourceGroup, name, now);
+    if (isTransitioning(record.runtime, now)) throw this.transitioningError(name);
+    return this.startOperation(record, 'Restart', now).operationId;
+  }
+
+  startGroup(resourceGroup: string, name: string, now: number): string {
+    const record = this.getGroup(resourceGroup, name, now);
+    if (isTransitioning(record.runtime, now)) throw this.transitioningError(name);
+    return this.startOperation(record, 'Start', now).operationId;
+  }
+
+  stopGroup(resourceGroup: string, name: string, now: number): void {
+    const record = this.getGroup(resourceGroup, name, now);
+    if (isTransitioning(record.runtime, now)) throw this.transitioningError(name);
+    this.groups.set(key(record.resourceGroup, name), { ...record, runtime: stopGroup(record.runtime, now) });
+  }
+
+  operation(location: string, id: string): OperationRecord {
+    const operation = this.operations.get(id);
+    if (!operation || operation.location !== normalizeLocation(location)) {
+      throw new ArmError(404, 'OperationNotFound', `The operation '${id}' could not be found.`);
+    }
+    return operation;
+  }
+
+  private container(record: GroupRecord, containerName: string): ContainerSpec {
+    const container = record.spec.containers.find((c) => c.name === containerName);
+    if (!container) {
+      throw new ArmError(
+        404,
+        'ContainerNotFound',
+        `The container '${containerName}' could not be found in container group '${record.name}'.`,
+      );
+    }
+    return container;
+  }
+
+  logs(
+    target: { resourceGroup: string; name: string; container: string },
+    options: { tail?: number; timestamps: boolean },
+    now: number,
+  ): string {
+    const record = this.getGroup(target.resourceGroup, target.name, now);
+    this.container(record, target.container);
+    const runtime = record.runtime.containers.find((c) => c.name === target.container);
+    if (runtime?.runStartedAt === undefined) {
+      throw new ArmError(
+        400,
+        'ContainerLogNotAvailable',
+        `Container log not available for container '${target.container}' of container group '${target.name}'.`,
+      );
+    }
+    const lines = logLinesAt(runtime, now).map((line) =>
+      options.timestamps ? `${new Date(line.at).toISOString()} ${line.text}` : line.text,
+    );
+    const shown = options.tail === undefined ? lines : lines.slice(Math.max(0, lines.length - options.tail));
+    return shown.map((line) => `${line}\n`).join('');
+  }
+
+  openExec(
+    target: { resourceGroup: string; name: string; container: string },
+    command: string,
+    now: number,
+  ): ExecSession {
+    const record = this.getGroup(target.resourceGroup, target.name, now);
+    const container = this.container(record, target.container);
+    const running =
+      record.runtime.containers.find((c) => c.name === target.container)?.currentState.state === 'Running';
+    if (!running) {
+      throw new ArmError(
+        400,
+        'ContainerNotRunning',
+        `The container '${target.container}' in container group '${target.name}' is not running.`,
+      );
+    }
+    const session: ExecSession = {
+      id: randomUUID(),
+      password: randomUUID().replaceAll('-', ''),
+      container,
+      spec: record.spec,
+      groupName: record.name,
+      command,
+      expiresAt: now + EXEC_SESSION_TTL_MS,
+    };
+    this.execSessions.set(session.id, session);
+    return session;
+  }
+
+  /** The session once (it is single-use), if it exists and has not expired. */
+  takeExecSession(id: string, now: number): ExecSession | undefined {
+    const session = this.execSessions.get(id);
+    this.execSessions.delete(id);
+    return session && session.expiresAt > now ? session : undefined;
+  }
+
+  /** Control API: kill (`restart: false`) or restart a container. */
+  interveneContainer(
+    target: { resourceGroup: string; name: string; container: string },
+    action: 'kill' | 'restart',
+    now: number,
+  ): GroupRecord {
+    const record = this.getGroup(target.resourceGroup, target.name, now);
+    this.container(record, target.container);
+    const runtime =
+      action === 'kill'
+        ? killContainer(record.runtime, target.container, now, this.config.timeline)
+        : restartContainer(record.runtime, target.container, now);
+    const updated = { ...record, runtime };
+    this.groups.set(key(record.resourceGroup, record.name), updated);
+    return updated;
+  }
+}
