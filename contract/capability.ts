@@ -2,6 +2,10 @@
 // the webhook rejects with these problems, the extender filters the virtual node with them, and the
 // connector fails the pod with them. They can therefore never disagree.
 import type { V1ConfigMap, V1Pod, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import { analysePod } from './translate.ts';
+
+export { podReferences } from './references.ts';
+export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';
 
 export interface Problem {
   /** The field at fault, as kubectl users read it: `spec.volumes[2].hostPath`. */
@@ -27,6 +31,13 @@ export interface ReferencedObjects {
   secrets: ReadonlyMap<string, V1Secret>;
   /** The pod's service account; `undefined` when it does not exist. */
   serviceAccount: V1ServiceAccount | undefined;
+  /**
+   * The tokens the connector obtained from the TokenRequest API for
+   * `serviceAccountTokenRequests(pod, serviceAccount)`, by each request's `key`.
+   */
+  serviceAccountTokens?: ReadonlyMap<string, string>;
+  /** The cluster CA (PEM), for the ca.crt beside a token volume the connector adds itself. */
+  clusterCaPem?: string;
 }
 
 /** Per-group maximums; they differ per region and subscription, so they are settings. */
@@ -46,31 +57,30 @@ export const DEFAULT_ACI_LIMITS: AciLimits = {
   maxPortsPerGroup: 5,
 };
 
-/** Every problem that keeps ACI from running the pod; empty when it can. */
+/**
+ * Every problem that keeps ACI from running the pod; empty when it can. Without `objects` only the
+ * spec is checked (cheap: nothing is decoded or encoded), which is what the extender needs on every
+ * scheduling cycle; with them, missing ConfigMaps, Secrets, keys and tokens are reported too.
+ */
 export function checkPod(
   pod: V1Pod,
-  _objects?: ReferencedObjects,
-  _limits: AciLimits = DEFAULT_ACI_LIMITS,
+  objects?: ReferencedObjects,
+  limits: AciLimits = DEFAULT_ACI_LIMITS,
 ): Problem[] {
-  return (pod.spec?.volumes ?? []).flatMap((volume, index) =>
-    volume.hostPath
-      ? [
-          {
-            path: `spec.volumes[${index}].hostPath`,
-            message: `volume "${volume.name}" mounts a path of the host, and an ACI container group has no host to share`,
-            fix: 'use an emptyDir, configMap, secret or azureFile volume instead',
-            kind: 'unsupported' as const,
-          },
-        ]
-      : [],
-  );
+  return analysePod(pod, objects, limits).problems;
 }
 
 /** The names of the objects `checkPod` and the translation need, so a caller can fetch exactly those. */
 export interface PodReferences {
   configMaps: string[];
+  /** Including imagePullSecrets and the Secrets of Azure Files volumes. */
   secrets: string[];
-  serviceAccountName: string | undefined;
+  /** The pod's ServiceAccount (`default` when it names none). */
+  serviceAccountName: string;
+  /** Those of `configMaps` that every reference marks optional: their absence is no problem. */
+  optionalConfigMaps: string[];
+  /** Those of `secrets` that every reference marks optional (imagePullSecrets always are, as for a kubelet). */
+  optionalSecrets: string[];
 }
 
 /** One line per problem, the form users see in a denial, an event or a scheduling failure. */

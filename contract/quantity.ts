@@ -42,8 +42,10 @@ export function bytesToGb(bytes: number): number {
 
 /** Rounds up to ACI's granularity (0.01 core, 0.1 GB) so a container never gets less than it asked for. */
 export function roundUp(value: number, step: number): number {
-  // The epsilon absorbs binary noise such as 0.1 + 0.2, which would otherwise round one step too far.
-  return Math.ceil(value / step - 1e-9) * step;
+  // The epsilon absorbs binary noise such as 0.1 + 0.2, which would otherwise round one step too far;
+  // dividing by the steps per unit (not multiplying by the step) keeps 11 * 0.1 from becoming 1.1000000000000001.
+  const stepsPerUnit = Math.round(1 / step);
+  return Math.ceil(value * stepsPerUnit - 1e-9) / stepsPerUnit;
 }
 
 export interface PodResources {

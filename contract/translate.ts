@@ -1,8 +1,24 @@
 // Pod -> container group: a pure function. Everything it needs (referenced objects, the service
-// account token, settings) is passed in; it never reads the API server or the clock.
-import type { ContainerGroup } from '@azure/arm-containerinstance';
+// account tokens, settings) is passed in; it never reads the API server or the clock. The same walk
+// yields the problems `checkPod` reports, so the check and the translation cannot disagree.
+import { createHash } from 'node:crypto';
+import type {
+  Container,
+  ContainerGroup,
+  ContainerGroupProperties,
+  DnsConfiguration,
+  Port,
+} from '@azure/arm-containerinstance';
 import type { V1Pod } from '@kubernetes/client-node';
-import { checkPod, type AciLimits, type Problem, type ReferencedObjects } from './capability.ts';
+import { aciFeatures, gpuResource } from './aci-features.ts';
+import type { AciLimits, Problem, ReferencedObjects } from './capability.ts';
+import { translateContainer, translateInitContainer } from './containers.ts';
+import { type Context, namespaceOf, refuse } from './context.ts';
+import { TAGS } from './names.ts';
+import { applyRefusals, POD_REFUSALS } from './pod-fields.ts';
+import { registryCredentials } from './registry.ts';
+import { checkGroupTotals, gpuCount } from './resources.ts';
+import { planVolumes, translateMounts } from './volumes.ts';
 
 export interface GroupSettings {
   region: string;
@@ -19,13 +35,189 @@ export type Translation =
   /** ACI can never run the pod as written: fail it with these problems. */
   | { kind: 'invalid'; problems: Problem[] };
 
+export interface Analysis {
+  /** The group without what depends on settings (location, tags). */
+  properties: ContainerGroupProperties;
+  problems: Problem[];
+}
+
+const MAX_NAME_LENGTH = 63;
+const HASH_LENGTH = 10;
+const PLAIN_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const HASH_SUFFIX = new RegExp(`-[0-9a-f]{${HASH_LENGTH}}$`);
+
+/**
+ * The container group's name: `<namespace>-<pod>` when that is valid, fits in 63 characters, the
+ * namespace has no hyphen (so the split is unambiguous) and it does not end like a hashed name;
+ * otherwise a readable prefix and a hash of namespace/name. The two forms never overlap, and
+ * neither collides across namespaces.
+ */
+export function containerGroupName(namespace: string, podName: string): string {
+  const plain = `${namespace}-${podName}`;
+  if (
+    !namespace.includes('-') &&
+    plain.length <= MAX_NAME_LENGTH &&
+    PLAIN_NAME.test(plain) &&
+    !HASH_SUFFIX.test(plain)
+  ) {
+    return plain;
+  }
+  const hash = createHash('sha256').update(`${namespace}/${podName}`).digest('hex').slice(0, HASH_LENGTH);
+  const readable = plain
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/-+/g, '-')
+    .slice(0, MAX_NAME_LENGTH - HASH_LENGTH - 1)
+    .replace(/^-+|-+$/g, '');
+  return readable ? `${readable}-${hash}` : `pod-${hash}`;
+}
+
+/** The ports on the group's public IP: every container port, once, up to ACI's per-group maximum. */
+function publicPorts(context: Context, containers: readonly Container[]): Port[] {
+  const ports = new Map<string, Port>();
+  containers.forEach((container, containerIndex) => {
+    (container.ports ?? []).forEach((port, portIndex) => {
+      const key = `${port.port}/${port.protocol ?? 'TCP'}`;
+      if (ports.has(key)) return;
+      if (ports.size === context.limits.maxPortsPerGroup) {
+        refuse(
+          context,
+          `spec.containers[${containerIndex}].ports[${portIndex}]`,
+          `an ACI container group exposes at most ${context.limits.maxPortsPerGroup} ports`,
+          'remove ports that need not be reachable from outside (containers of a pod reach each other on localhost)',
+        );
+      }
+      ports.set(key, { port: port.port, protocol: port.protocol ?? 'TCP' });
+    });
+  });
+  return [...ports.values()];
+}
+
+/** dnsConfig maps to ACI's; ACI needs name servers to apply searches and options. */
+function dnsConfiguration(context: Context): DnsConfiguration | undefined {
+  const config = context.pod.spec?.dnsConfig;
+  if (!config) return undefined;
+  if (!config.nameservers?.length) {
+    refuse(
+      context,
+      'spec.dnsConfig.nameservers',
+      'ACI applies DNS searches and options only together with name servers',
+      'add nameservers, or remove dnsConfig',
+    );
+    return undefined;
+  }
+  const options = (config.options ?? []).map((option) =>
+    option.value ? `${option.name ?? ''}:${option.value}` : (option.name ?? ''),
+  );
+  return {
+    nameServers: config.nameservers,
+    ...(config.searches?.length ? { searchDomains: config.searches.join(' ') } : {}),
+    ...(options.length ? { options: options.join(' ') } : {}),
+  };
+}
+
+function uniqueProblems(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((problem) => {
+    const key = `${problem.path}\n${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * Walks the whole pod once. `objects` undefined checks the spec only: references are not resolved,
+ * and only what the spec itself says can be a problem.
+ */
+export function analysePod(pod: V1Pod, objects: ReferencedObjects | undefined, limits: AciLimits): Analysis {
+  const context: Context = { pod, objects, limits, problems: [] };
+  const spec = pod.spec ?? { containers: [] };
+  if (spec.containers.length === 0)
+    refuse(context, 'spec.containers', 'the pod has no containers', 'add a container');
+  if (spec.containers.length > limits.maxContainersPerGroup) {
+    refuse(
+      context,
+      'spec.containers',
+      `an ACI container group has at most ${limits.maxContainersPerGroup} containers`,
+      'split the pod',
+    );
+  }
+  applyRefusals(context, POD_REFUSALS, spec, 'spec');
+  const plan = planVolumes(context);
+  const gpuCounts = spec.containers.map(gpuCount);
+  const hasPorts = spec.containers.some((container) => (container.ports ?? []).length > 0);
+  const features = aciFeatures(
+    context,
+    gpuCounts.reduce((sum, count) => sum + count, 0),
+    hasPorts,
+  );
+  const containers = spec.containers.map((container, index) => {
+    const path = `spec.containers[${index}]`;
+    const mounts = translateMounts(context, plan, container, path);
+    return translateContainer(context, container, {
+      path,
+      mounts,
+      gpu: gpuResource(features, gpuCounts[index] ?? 0),
+    });
+  });
+  const initContainers = (spec.initContainers ?? []).map((container, index) => {
+    const path = `spec.initContainers[${index}]`;
+    return translateInitContainer(context, container, {
+      path,
+      mounts: translateMounts(context, plan, container, path),
+      gpu: undefined,
+    });
+  });
+  checkGroupTotals(context);
+  const ports = publicPorts(context, containers);
+  const credentials = registryCredentials(context);
+  const dnsConfig = dnsConfiguration(context);
+  const properties: ContainerGroupProperties = {
+    osType: 'Linux',
+    restartPolicy: spec.restartPolicy ?? 'Always',
+    ...features.group,
+    containers,
+    ...(initContainers.length > 0 ? { initContainers } : {}),
+    ...(ports.length > 0
+      ? {
+          ipAddress: {
+            type: 'Public',
+            ports,
+            ...(features.dnsNameLabel ? { dnsNameLabel: features.dnsNameLabel } : {}),
+          },
+        }
+      : {}),
+    ...(plan.volumes.length > 0 ? { volumes: plan.volumes } : {}),
+    ...(credentials.length > 0 ? { imageRegistryCredentials: credentials } : {}),
+    ...(dnsConfig ? { dnsConfig } : {}),
+  };
+  return { properties, problems: uniqueProblems(context.problems) };
+}
+
 export function toContainerGroup(
   pod: V1Pod,
   objects: ReferencedObjects,
   settings: GroupSettings,
 ): Translation {
-  const problems = checkPod(pod, objects, settings.limits);
+  const { properties, problems } = analysePod(pod, objects, settings.limits);
   if (problems.some((problem) => problem.kind === 'unsupported')) return { kind: 'invalid', problems };
   if (problems.length > 0) return { kind: 'waiting', problems };
-  throw new Error('not implemented yet');
+  const namespace = namespaceOf(pod);
+  const podName = pod.metadata?.name ?? '';
+  return {
+    kind: 'ready',
+    name: containerGroupName(namespace, podName),
+    group: {
+      location: settings.region,
+      tags: {
+        [TAGS.podUid]: pod.metadata?.uid ?? '',
+        [TAGS.namespace]: namespace,
+        [TAGS.podName]: podName,
+        [TAGS.nodeName]: settings.nodeName,
+        [TAGS.clusterId]: settings.clusterId,
+      },
+      ...properties,
+    },
+  };
 }
