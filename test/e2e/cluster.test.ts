@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { request, type RequestOptions } from 'node:https';
+import { createServer, request, type RequestOptions } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -18,6 +19,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { classifyKubernetesError, isNotFound } from '../../runtime/errors.ts';
+import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { useTestCluster, type TestCluster } from '../support/cluster.ts';
 
 const run = promisify(execFile);
@@ -90,6 +92,47 @@ function podFor(node: string, schedulerName?: string): V1Pod {
         { name: 'app', image: 'nginx:1.27', resources: { requests: { cpu: '100m', memory: '64Mi' } } },
       ],
     },
+  };
+}
+
+/**
+ * A scheduler extender over HTTPS that passes every node and records the filter calls: it proves
+ * the extra scheduler's configuration (urlPrefix, enableHTTPS, tlsConfig.caData, nodeCacheCapable).
+ */
+async function startRecordingExtender(): Promise<{
+  urlPrefix: string;
+  caPem: string;
+  filterCalls: { pod: string | undefined; nodeNames: string[] }[];
+  close: () => Promise<void>;
+}> {
+  const ca = createCertificateAuthority({ commonName: 'e2e-extender-ca' });
+  const serving = issueCertificate(ca, { commonName: 'extender', hosts: ['127.0.0.1'] }, 'server');
+  const filterCalls: { pod: string | undefined; nodeNames: string[] }[] = [];
+  const server = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+    req.on('end', () => {
+      // The extender protocol's JSON keys are Go field names (no json tags): Pod, NodeNames.
+      const args = JSON.parse(body) as { Pod?: V1Pod; NodeNames?: string[] };
+      if (req.url === '/scheduler/filter') {
+        filterCalls.push({ pod: args.Pod?.metadata?.name, nodeNames: args.NodeNames ?? [] });
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ NodeNames: args.NodeNames ?? [], FailedNodes: {}, Error: '' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    urlPrefix: `https://127.0.0.1:${port}/scheduler`,
+    caPem: ca.certPem,
+    filterCalls,
+    close: () =>
+      new Promise((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
   };
 }
 
@@ -209,24 +252,39 @@ describe('the local control plane', () => {
       assert.equal(await boundNode(pod.metadata?.name ?? ''), nodeName);
     });
 
-    it('receives a pod from an extra scheduler started with its own configuration', async () => {
-      const scheduler = await cluster.startScheduler({ schedulerName: 'aci-burst-e2e-second' });
+    it('receives a pod from an extra scheduler whose configuration calls an HTTPS extender', async () => {
+      const extender = await startRecordingExtender();
+      const scheduler = await cluster.startScheduler({
+        schedulerName: 'aci-burst-e2e-second',
+        extenders: [
+          {
+            urlPrefix: extender.urlPrefix,
+            filterVerb: 'filter',
+            enableHTTPS: true,
+            tlsConfig: { caData: Buffer.from(extender.caPem).toString('base64') },
+            nodeCacheCapable: true,
+            httpTimeout: '5s',
+          },
+        ],
+      });
       try {
         const pod = await core.createNamespacedPod({
           namespace,
           body: podFor(nodeName, 'aci-burst-e2e-second'),
         });
         assert.equal(await boundNode(pod.metadata?.name ?? ''), nodeName);
-        const events = await eventually('the Scheduled event', async () => {
+        const scheduled = await eventually('the Scheduled event', async () => {
           const list = await core.listNamespacedEvent({
             namespace,
             fieldSelector: `involvedObject.name=${pod.metadata?.name ?? ''},reason=Scheduled`,
           });
           return list.items[0];
         });
-        assert.equal(events.reportingComponent ?? events.source?.component, 'aci-burst-e2e-second');
+        assert.equal(scheduled.reportingComponent, 'aci-burst-e2e-second');
+        assert.deepEqual(extender.filterCalls, [{ pod: pod.metadata?.name, nodeNames: [nodeName] }]);
       } finally {
         await scheduler.stop();
+        await extender.close();
       }
     });
   });
