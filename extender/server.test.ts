@@ -143,10 +143,12 @@ describe('POST /filter', () => {
     name: string;
     pod: V1Pod;
     passed: string[];
+    /** Quota annotations the virtual node carries instead of the fixture's. */
+    quota?: Record<string, string>;
     failed?: Record<string, RegExp>;
     unresolvable?: Record<string, RegExp>;
   }[] = [
-    { name: 'a burstable pod may use both nodes', pod: namesArgs.Pod, passed: ['worker-1', 'aci-connector'] },
+    { name: 'a burstable pod may use both nodes', pod: namesArgs.Pod, passed: ['aci-connector', 'worker-1'] },
     {
       name: 'ACI cannot run a hostPath pod',
       pod: hostPathPod,
@@ -163,17 +165,35 @@ describe('POST /filter', () => {
       name: 'a pod larger than the remaining ACI cores',
       pod: podWith((pod) => {
         const container = pod.spec?.containers[0];
-        if (container) container.resources = { requests: { cpu: '97' } };
+        if (container) container.resources = { requests: { cpu: '3' } };
       }),
+      quota: { 'azure.com/aci-remaining-cores': '2.5' },
       passed: ['worker-1'],
-      failed: { 'aci-connector': /needs 97 cores .* has 96\.5 left/ },
+      failed: { 'aci-connector': /needs 3 cores .* has 2\.5 left/ },
+    },
+    {
+      name: 'no ACI container group left',
+      pod: namesArgs.Pod,
+      quota: { 'azure.com/aci-remaining-container-groups': '0' },
+      passed: ['worker-1'],
+      failed: { 'aci-connector': /container group quota .* used up/ },
     },
   ];
   for (const mode of ['NodeNames', 'Nodes'] as const) {
-    const args = mode === 'NodeNames' ? namesArgs : nodesArgs;
     for (const c of cases) {
       it(`${c.name} (${mode})`, async () => {
-        const result = await filter({ ...args, Pod: c.pod });
+        const nodes = clusterNodes.map((node) =>
+          c.quota && node.metadata?.name === 'aci-connector'
+            ? { ...node, metadata: { ...node.metadata, annotations: c.quota } }
+            : node,
+        );
+        // NodeNames mode reads the nodes from the cache, Nodes mode from the request.
+        view.nodes = nodes;
+        const args =
+          mode === 'NodeNames' ? namesArgs : { ...nodesArgs, Nodes: { metadata: {}, items: nodes } };
+        const result = await filter({ ...args, Pod: c.pod }).finally(() => {
+          view.nodes = clusterNodes;
+        });
         assert.equal(result.Error, '');
         assert.deepEqual(returnedNames(result), c.passed);
         if (mode === 'NodeNames') assert.equal(result.Nodes, null);
@@ -194,28 +214,12 @@ describe('POST /filter', () => {
   }
 
   it('fails a node name its cache does not know, and never returns it', async () => {
-    const result = await filter({ ...namesArgs, NodeNames: ['worker-1', 'worker-9', 'aci-connector'] });
-    assert.deepEqual(result.NodeNames, ['worker-1', 'aci-connector']);
+    const result = await filter({ ...namesArgs, NodeNames: ['aci-connector', 'worker-9', 'worker-1'] });
+    assert.deepEqual(result.NodeNames, ['aci-connector', 'worker-1']);
     assert.match(
       result.FailedNodes['worker-9'] ?? '',
       /"worker-9" is not in the scheduler extender's node cache/,
     );
-  });
-
-  it('reads quota from the cached node in NodeNames mode', async () => {
-    const exhausted = findNode('aci-connector');
-    exhausted.metadata = {
-      ...exhausted.metadata,
-      annotations: { 'azure.com/aci-remaining-container-groups': '0' },
-    };
-    view.nodes = [findNode('worker-1'), exhausted];
-    try {
-      const result = await filter(namesArgs);
-      assert.deepEqual(result.NodeNames, ['worker-1']);
-      assert.match(result.FailedNodes['aci-connector'] ?? '', /container group quota .* used up/);
-    } finally {
-      view.nodes = clusterNodes;
-    }
   });
 
   it('reports an unsynced cache in Error in NodeNames mode, and still answers Nodes mode', async () => {
@@ -226,7 +230,7 @@ describe('POST /filter', () => {
       assert.equal(names.NodeNames, null);
       const nodes = await filter(nodesArgs);
       assert.equal(nodes.Error, '');
-      assert.deepEqual(returnedNames(nodes), ['worker-1', 'aci-connector']);
+      assert.deepEqual(returnedNames(nodes), ['aci-connector', 'worker-1']);
     } finally {
       view.reasons = [];
     }
@@ -290,13 +294,13 @@ describe('POST /prioritize', () => {
     namespaceAnnotations?: Record<string, string>;
     expected: number[];
   }[] = [
-    { name: 'real nodes first by default', pod: namesArgs.Pod, expected: [10, 0] },
-    { name: 'a pod that prefers ACI', pod: preferringPod, expected: [0, 10] },
+    { name: 'real nodes first by default', pod: namesArgs.Pod, expected: [0, 10] },
+    { name: 'a pod that prefers ACI', pod: preferringPod, expected: [10, 0] },
     {
       name: 'a namespace that prefers ACI',
       pod: namesArgs.Pod,
       namespaceAnnotations: { 'azure.com/aci-preference': 'prefer' },
-      expected: [0, 10],
+      expected: [10, 0],
     },
   ];
   for (const mode of ['NodeNames', 'Nodes'] as const) {
@@ -307,8 +311,8 @@ describe('POST /prioritize', () => {
           const args = mode === 'NodeNames' ? namesArgs : nodesArgs;
           const scores = await prioritize({ ...args, Pod: c.pod });
           assert.deepEqual(scores, [
-            { Host: 'worker-1', Score: c.expected[0] },
-            { Host: 'aci-connector', Score: c.expected[1] },
+            { Host: 'aci-connector', Score: c.expected[0] },
+            { Host: 'worker-1', Score: c.expected[1] },
           ]);
         } finally {
           view.namespaces = [{ metadata: { name: 'shop' } }];
