@@ -77,7 +77,7 @@ export function armRouter(deps: ArmRoutesDependencies): Router {
         `The subscription '${param(req, 'subscriptionId')}' could not be found.`,
       );
     }
-    if (queryString(req, 'api-version') === undefined) {
+    if (!queryString(req, 'api-version')) {
       throw new ArmError(
         400,
         'MissingApiVersionParameter',
