@@ -94,22 +94,16 @@ function refuseMode(context: Context, path: string, mode: number | undefined): v
   );
 }
 
-function addFile(
-  context: Context,
-  files: Files,
-  path: string,
-  entry: { name: string; content: Buffer },
-): void {
-  if (entry.name.includes('/')) {
-    refuse(
-      context,
-      path,
-      `"${entry.name}" is in a subfolder, and ACI puts files only at the top of a volume`,
-      'use a file name without "/" (mount another volume for the subfolder)',
-    );
-    return;
-  }
-  files.set(entry.name, entry.content);
+/** ACI secret volumes are flat: a file in a subfolder is refused (checked before any content is read). */
+function isTopLevel(context: Context, path: string, name: string): boolean {
+  if (!name.includes('/')) return true;
+  refuse(
+    context,
+    path,
+    `"${name}" is in a subfolder, and ACI puts files only at the top of a volume`,
+    'use a file name without "/" (mount another volume for the subfolder)',
+  );
+  return false;
 }
 
 /** A ConfigMap's or Secret's keys as files, honouring `items` (with `path` and `mode`) and `optional`. */
@@ -120,16 +114,25 @@ function addObjectFiles(
   source: ObjectReference & { items?: V1KeyToPath[] | undefined },
 ): void {
   if (!source.items) {
-    for (const [name, content] of readObject(context, path, source) ?? [])
-      addFile(context, files, path, { name, content });
+    // Object keys cannot contain "/", so every key is a top-level file.
+    for (const [name, content] of readObject(context, path, source) ?? []) files.set(name, content);
     return;
   }
   source.items.forEach((item, index) => {
     const itemPath = `${path}.items[${index}]`;
     refuseMode(context, `${itemPath}.mode`, item.mode);
+    if (!isTopLevel(context, `${itemPath}.path`, item.path)) return;
     const content = readKey(context, itemPath, { ...source, key: item.key });
-    if (content) addFile(context, files, `${itemPath}.path`, { name: item.path, content });
+    if (content) files.set(item.path, content);
   });
+}
+
+function downwardValue(context: Context, item: V1DownwardAPIVolumeFile, path: string): string | undefined {
+  if (item.fieldRef) return fieldValue(context, `${path}.fieldRef`, item.fieldRef.fieldPath, true);
+  const selector = item.resourceFieldRef;
+  if (!selector) return undefined;
+  const container = containerNamed(context, selector.containerName ?? '');
+  return resourceValue(context, `${path}.resourceFieldRef`, container, selector);
 }
 
 function addDownwardFiles(
@@ -141,17 +144,9 @@ function addDownwardFiles(
   items.forEach((item, index) => {
     const itemPath = `${path}.items[${index}]`;
     refuseMode(context, `${itemPath}.mode`, item.mode);
-    const value = item.fieldRef
-      ? fieldValue(context, `${itemPath}.fieldRef`, item.fieldRef.fieldPath, true)
-      : item.resourceFieldRef &&
-        resourceValue(
-          context,
-          `${itemPath}.resourceFieldRef`,
-          containerNamed(context, item.resourceFieldRef.containerName ?? ''),
-          item.resourceFieldRef,
-        );
-    if (value !== undefined)
-      addFile(context, files, `${itemPath}.path`, { name: item.path, content: Buffer.from(value) });
+    if (!isTopLevel(context, `${itemPath}.path`, item.path)) return;
+    const value = downwardValue(context, item, itemPath);
+    if (value !== undefined) files.set(item.path, Buffer.from(value));
   });
 }
 
@@ -164,9 +159,9 @@ function addProjection(context: Context, files: Files, source: V1VolumeProjectio
     addDownwardFiles(context, files, `${path}.downwardAPI`, source.downwardAPI.items ?? []);
   } else if (source.serviceAccountToken) {
     const { audience, expirationSeconds, path: name } = source.serviceAccountToken;
+    if (!isTopLevel(context, `${path}.serviceAccountToken.path`, name)) return;
     const token = suppliedToken(context, `${path}.serviceAccountToken`, audience, expirationSeconds);
-    if (token !== undefined)
-      addFile(context, files, `${path}.serviceAccountToken.path`, { name, content: Buffer.from(token) });
+    if (token !== undefined) files.set(name, Buffer.from(token));
   } else {
     const kind = Object.keys(source)[0] ?? 'unknown';
     refuse(
