@@ -36,13 +36,19 @@ export function shellContext(
   const directories = new Set(['/']);
   const files = new Map<string, string>();
   for (const mount of container.volumeMounts) {
-    const root = posix.normalize(mount.mountPath);
+    const root = normalize(mount.mountPath);
     for (let dir = root; dir !== '/'; dir = posix.dirname(dir)) directories.add(dir);
     const volume = volumes.find((candidate) => candidate.name === mount.name);
     for (const [name, content] of Object.entries(volume?.files ?? {}))
       files.set(posix.join(root, name), content);
   }
   return { hostname, env: { HOSTNAME: hostname, ...env }, directories, files };
+}
+
+/** `/etc/app/` and `/etc//app` are `/etc/app`. */
+function normalize(path: string): string {
+  const normalized = posix.normalize(posix.isAbsolute(path) ? path : `/${path}`);
+  return normalized.length > 1 && normalized.endsWith('/') ? normalized.slice(0, -1) : normalized;
 }
 
 function expand(word: string, env: Record<string, string>): string {
@@ -60,7 +66,7 @@ function listDirectory(path: string, context: ShellContext): string[] {
 function ls(paths: string[], context: ShellContext): ShellResult {
   const targets = paths.length === 0 ? ['/'] : paths;
   const output = targets.map((target) => {
-    const path = posix.normalize(target);
+    const path = normalize(target);
     if (context.files.has(path)) return `${target}\n`;
     if (!context.directories.has(path)) return `ls: ${target}: No such file or directory\n`;
     const children = listDirectory(path, context);
@@ -71,7 +77,7 @@ function ls(paths: string[], context: ShellContext): ShellResult {
 
 function cat(paths: string[], context: ShellContext): ShellResult {
   const output = paths.map((target) => {
-    const path = posix.normalize(target);
+    const path = normalize(target);
     const content = context.files.get(path);
     if (content !== undefined) return content;
     return context.directories.has(path)

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
+import { startEmulator, type RunningEmulator } from '../test/emulator/server.ts';
+import {
+  ARM_SCOPE,
+  azureSettingsProblems,
+  createAzureClients,
+  type AzureClientSettings,
+} from './azure-client.ts';
+
+describe('azureSettingsProblems', () => {
+  const cases: { name: string; settings: AzureClientSettings; problems: string[] }[] = [
+    {
+      name: 'workload or managed identity: a subscription is enough',
+      settings: { subscriptionId: 'sub' },
+      problems: [],
+    },
+    {
+      name: 'service principal',
+      settings: { subscriptionId: 'sub', tenantId: 't', clientId: 'c', clientSecret: 's' },
+      problems: [],
+    },
+    {
+      name: 'every problem at once',
+      settings: {
+        subscriptionId: ' ',
+        clientSecret: 's',
+        authorityHost: 'http://127.0.0.1:1',
+        resourceManagerEndpoint: 'nope',
+      },
+      problems: [
+        'subscriptionId is empty',
+        'a client secret needs tenantId',
+        'a client secret needs clientId',
+        'authorityHost must be an https URL, got "http://127.0.0.1:1"',
+        'resourceManagerEndpoint must be an https URL, got "nope"',
+      ],
+    },
+  ];
+  for (const { name, settings, problems } of cases) {
+    it(name, () => {
+      assert.deepEqual(azureSettingsProblems(settings), problems);
+    });
+  }
+
+  it('createAzureClients refuses invalid settings with every problem listed', () => {
+    assert.throws(() => createAzureClients({ subscriptionId: '', clientSecret: 'x' }), {
+      message:
+        'invalid Azure settings: subscriptionId is empty; a client secret needs tenantId; a client secret needs clientId',
+    });
+  });
+
+  it('uses a client secret when given one, else DefaultAzureCredential', () => {
+    const withSecret = createAzureClients({
+      subscriptionId: 's',
+      tenantId: 't',
+      clientId: 'c',
+      clientSecret: 'x',
+    });
+    assert.ok(withSecret.credential instanceof ClientSecretCredential);
+    const workload = createAzureClients({ subscriptionId: 's', clientId: 'c' });
+    assert.ok(workload.credential instanceof DefaultAzureCredential);
+    assert.equal(workload.client.subscriptionId, 's');
+  });
+});
+
+describe('createAzureClients against the emulator', () => {
+  let emulator: RunningEmulator;
+  before(async () => {
+    emulator = await startEmulator();
+  });
+  after(() => emulator.close());
+
+  const settings = (overrides: Partial<AzureClientSettings> = {}): AzureClientSettings => ({
+    subscriptionId: emulator.subscriptionId,
+    tenantId: emulator.tenantId,
+    clientId: emulator.clientId,
+    clientSecret: emulator.clientSecret,
+    authorityHost: emulator.authorityHost,
+    resourceManagerEndpoint: emulator.endpoint,
+    caPem: emulator.caPem,
+    retry: { maxRetries: 0 },
+    ...overrides,
+  });
+
+  it('gets a token from the local Entra ID and reads ARM with it, trusting only the given CA', async () => {
+    const { credential, client } = createAzureClients(settings());
+    const token = await credential.getToken(ARM_SCOPE);
+    assert.match(token?.token ?? '', /^aci-emulator\./);
+    assert.ok((token?.expiresOnTimestamp ?? 0) > Date.now());
+    const usages = [];
+    for await (const usage of client.location.listUsage(emulator.region)) usages.push(usage.name?.value);
+    assert.deepEqual(usages, ['ContainerGroups', 'StandardCores']);
+  });
+
+  it('fails on a wrong client secret', async () => {
+    const { credential } = createAzureClients(settings({ clientSecret: 'wrong' }));
+    await assert.rejects(credential.getToken(ARM_SCOPE), /AADSTS7000215/);
+  });
+
+  it('does not trust the emulator without its CA', async () => {
+    const { caPem: _ignored, ...withoutCa } = settings();
+    const { credential } = createAzureClients(withoutCa);
+    // MSAL reports the refused TLS handshake with its OpenID configuration request this way.
+    await assert.rejects(credential.getToken(ARM_SCOPE), /endpoints_resolution_error/);
+  });
+});
