@@ -10,6 +10,9 @@
  *   const scheduler = await cluster.startScheduler({ schedulerName: 'aci-burst', extenders: [...] });
  *   after(() => scheduler.stop());
  *
+ * Extender fields are those of KubeSchedulerConfiguration's file: `tlsConfig.caData` is the
+ * base64 of the PEM. The kubelet client CA is the one a virtual node verifies the apiserver with.
+ *
  * Namespaces are unique per call, own their `default` service account before they are returned,
  * and are deleted when the test file's process ends (or earlier through deleteNamespace); extra
  * schedulers still running then are stopped too.
@@ -48,6 +51,9 @@ export interface TestCluster {
    * a virtual node's kubelet API verifies the apiserver with it.
    */
   kubeletClientCaPem: string;
+  /** The same two CAs as files, for a process started with a path (for example the connector). */
+  caPath: string;
+  kubeletClientCaPath: string;
   /** kubectl of the same Kubernetes release. */
   kubectlPath: string;
   /**
@@ -138,6 +144,8 @@ function connect(): TestCluster {
     kubernetesVersion: state.kubernetesVersion,
     caPem: readFileSync(state.caCertPath, 'utf8'),
     kubeletClientCaPem: readFileSync(state.kubeletClientCaPath, 'utf8'),
+    caPath: state.caCertPath,
+    kubeletClientCaPath: state.kubeletClientCaPath,
     kubectlPath: state.binaries.kubectl,
     createNamespace,
     deleteNamespace,
