@@ -1,0 +1,27 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { type Environment, expand } from './environment.ts';
+
+describe('expand', () => {
+  const environment: Environment = new Map([
+    ['HOST', { value: 'db.example', secure: false }],
+    ['PASSWORD', { value: 'hunter2', secure: true }],
+    ['UNRESOLVED_SECRET', { value: undefined, secure: true }],
+  ]);
+  const cases: { input: string; text: string; secure: boolean }[] = [
+    { input: 'plain', text: 'plain', secure: false },
+    { input: '$(HOST):5432', text: 'db.example:5432', secure: false },
+    { input: 'postgres://u:$(PASSWORD)@$(HOST)', text: 'postgres://u:hunter2@db.example', secure: true },
+    { input: '$(MISSING) stays', text: '$(MISSING) stays', secure: false },
+    { input: '$$(HOST) is escaped', text: '$(HOST) is escaped', secure: false },
+    { input: 'cost: $$5, $5', text: 'cost: $5, $5', secure: false },
+    { input: 'unclosed $(HOST', text: 'unclosed $(HOST', secure: false },
+    // Checking the spec only, a Secret's value is unknown but its secrecy still counts.
+    { input: '--token=$(UNRESOLVED_SECRET)', text: '--token=$(UNRESOLVED_SECRET)', secure: true },
+  ];
+  for (const { input, text, secure } of cases) {
+    it(`expands ${JSON.stringify(input)}`, () => {
+      assert.deepEqual(expand(input, environment), { text, secure });
+    });
+  }
+});
