@@ -1,0 +1,141 @@
+// The Azure edge: the container-group operations the controllers need, over the real
+// @azure/arm-containerinstance client. Every call is timed and counted, every error classified, and a
+// 429's Retry-After holds back all calls (ARM throttles per subscription, not per request).
+import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { classifyAzureError } from '../runtime/errors.ts';
+import type { ContainerLogsApi } from './kubelet-api.ts';
+import type { ConnectorMetrics } from './metrics.ts';
+import type { Clock, ContainerGroupApi } from './ports.ts';
+
+/** Holds every ARM call until the latest Retry-After has passed. */
+export class ThrottleGate {
+  private until = 0;
+  private readonly clock: Clock;
+
+  constructor(clock: Clock) {
+    this.clock = clock;
+  }
+
+  block(retryAfterMs: number): void {
+    this.until = Math.max(this.until, this.clock.now() + retryAfterMs);
+  }
+
+  async pass(): Promise<void> {
+    const wait = this.until - this.clock.now();
+    if (wait > 0) await sleep(wait);
+  }
+}
+
+export interface QuotaUsage {
+  cores: { used: number; limit: number } | undefined;
+  containerGroups: { used: number; limit: number } | undefined;
+}
+
+export interface QuotaApi {
+  usage(): Promise<QuotaUsage>;
+}
+
+const GROUP_USAGE_NAMES = new Set(['ContainerGroups', 'StandardContainerGroups']);
+const CORE_USAGE_NAMES = new Set(['StandardCores', 'Cores', 'StandardCoresPerRegion']);
+
+export class AciContainerGroups implements ContainerGroupApi, QuotaApi, ContainerLogsApi {
+  private readonly client: ContainerInstanceManagementClient;
+  private readonly resourceGroup: string;
+  private readonly region: string;
+  private readonly metrics: ConnectorMetrics;
+  private readonly gate: ThrottleGate;
+
+  constructor(options: {
+    client: ContainerInstanceManagementClient;
+    resourceGroup: string;
+    region: string;
+    metrics: ConnectorMetrics;
+    gate: ThrottleGate;
+  }) {
+    this.client = options.client;
+    this.resourceGroup = options.resourceGroup;
+    this.region = options.region;
+    this.metrics = options.metrics;
+    this.gate = options.gate;
+  }
+
+  list(): Promise<ContainerGroup[]> {
+    return this.call('list', async () => {
+      const groups: ContainerGroup[] = [];
+      for await (const group of this.client.containerGroups.listByResourceGroup(this.resourceGroup)) {
+        groups.push(group);
+      }
+      return groups;
+    });
+  }
+
+  async get(name: string): Promise<ContainerGroup | undefined> {
+    try {
+      return await this.call('get', () => this.client.containerGroups.get(this.resourceGroup, name));
+    } catch (error) {
+      if (classifyAzureError(error).kind === 'NotFound') return undefined;
+      throw error;
+    }
+  }
+
+  create(name: string, group: ContainerGroup): Promise<void> {
+    // begin* returns after ACI accepted the PUT (and one status poll); provisioning is then followed
+    // through the resource-group list, not by polling each operation every 2 s.
+    return this.call('create', async () => {
+      await this.client.containerGroups.beginCreateOrUpdate(this.resourceGroup, name, group);
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    try {
+      await this.call('delete', () =>
+        this.client.containerGroups.beginDeleteAndWait(this.resourceGroup, name),
+      );
+    } catch (error) {
+      if (classifyAzureError(error).kind !== 'NotFound') throw error;
+    }
+  }
+
+  logs(groupName: string, container: string, tail: number | undefined): Promise<string> {
+    return this.call('logs', async () => {
+      const result = await this.client.containers.listLogs(this.resourceGroup, groupName, container, {
+        timestamps: true,
+        ...(tail !== undefined && { tail }),
+      });
+      return result.content ?? '';
+    });
+  }
+
+  usage(): Promise<QuotaUsage> {
+    return this.call('usage', async () => {
+      const result: QuotaUsage = { cores: undefined, containerGroups: undefined };
+      for await (const usage of this.client.location.listUsage(this.region)) {
+        const name = usage.name?.value ?? '';
+        const entry = { used: usage.currentValue ?? 0, limit: usage.limit ?? 0 };
+        if (GROUP_USAGE_NAMES.has(name)) result.containerGroups = entry;
+        if (CORE_USAGE_NAMES.has(name)) result.cores = entry;
+      }
+      return result;
+    });
+  }
+
+  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    await this.gate.pass();
+    const timer = this.metrics.armSeconds.startTimer({ operation });
+    try {
+      const result = await run();
+      this.metrics.armRequests.inc({ operation, outcome: 'ok' });
+      return result;
+    } catch (error) {
+      const classified = classifyAzureError(error);
+      this.metrics.armRequests.inc({ operation, outcome: classified.kind });
+      if (classified.kind === 'Throttled' && classified.retryAfterMs !== undefined) {
+        this.gate.block(classified.retryAfterMs);
+      }
+      throw classified;
+    } finally {
+      timer();
+    }
+  }
+}

@@ -1,0 +1,286 @@
+// The Kubernetes edge: the pod informer (a watch, not polling), pod status and deletion, events,
+// the objects a pod references, and the node and lease calls, over @kubernetes/client-node.
+import {
+  CoordinationV1Api,
+  CoreV1Api,
+  ListWatch,
+  PatchStrategy,
+  Watch,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Lease,
+  type V1Node,
+  type V1Pod,
+  type V1PodStatus,
+  type V1Secret,
+} from '@kubernetes/client-node';
+import { podReferences, type ReferencedObjects } from '../contract/capability.ts';
+import { serviceAccountTokenRequests } from '../contract/service-account.ts';
+import { classifyKubernetesError } from '../runtime/errors.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { LEASE_NAMESPACE, type NodeApi } from './node.ts';
+import type { Clock, EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
+
+const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Runs a client-node call, turning its errors into ClassifiedErrors. */
+async function kube<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw classifyKubernetesError(error);
+  }
+}
+
+/** Like `kube`, but a 404 yields undefined. */
+async function kubeOptional<T>(call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await kube(call);
+  } catch (error) {
+    if (classifyKubernetesError(error).kind === 'NotFound') return undefined;
+    throw error;
+  }
+}
+
+export interface PodInformer extends PodCache {
+  readonly synced: boolean;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Watches the pods bound to `nodeName` in all namespaces. client-node's ListWatch relists on 410 Gone
+ * by itself; on any other error it stops, so this restarts it with a capped backoff.
+ */
+export function watchNodePods(
+  kubeConfig: KubeConfig,
+  nodeName: string,
+  handlers: { onChange: (pod: V1Pod) => void; logger: Logger },
+): PodInformer {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const fieldSelector = `spec.nodeName=${nodeName}`;
+  let synced = false;
+  let stopped = false;
+  let failures = 0;
+  const informer = new ListWatch<V1Pod>(
+    '/api/v1/pods',
+    new Watch(kubeConfig),
+    async () => {
+      const list = await core.listPodForAllNamespaces({ fieldSelector });
+      synced = true;
+      failures = 0;
+      return list;
+    },
+    false,
+    undefined,
+    fieldSelector,
+  );
+  informer.on('add', handlers.onChange);
+  informer.on('update', handlers.onChange);
+  informer.on('delete', handlers.onChange);
+  informer.on('error', (error: unknown) => {
+    if (stopped) return;
+    failures += 1;
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
+    handlers.logger.warn({ err: error, retryInMs: delay }, 'pod watch failed; restarting');
+    setTimeout(() => {
+      if (!stopped) void informer.start();
+    }, delay);
+  });
+  return {
+    get synced() {
+      return synced;
+    },
+    get: (namespace, name) => informer.get(name, namespace),
+    list: () => [...informer.list()],
+    start: () => informer.start(),
+    stop: async () => {
+      stopped = true;
+      await informer.stop();
+    },
+  };
+}
+
+export class KubePodApi implements PodApi {
+  private readonly core: CoreV1Api;
+  private readonly clusterCaPem: string | undefined;
+
+  constructor(kubeConfig: KubeConfig, clusterCaPem: string | undefined) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.clusterCaPem = clusterCaPem;
+  }
+
+  async updateStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
+    const { name, namespace } = podName(pod);
+    await kube(() => this.core.patchNamespacedPodStatus({ name, namespace, body: { status } }, MERGE_PATCH));
+  }
+
+  async forceDelete(pod: V1Pod): Promise<void> {
+    const { name, namespace } = podName(pod);
+    await kube(() =>
+      this.core.deleteNamespacedPod({
+        name,
+        namespace,
+        gracePeriodSeconds: 0,
+        body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid ?? '' } },
+      }),
+    );
+  }
+
+  async fetchReferences(pod: V1Pod): Promise<ReferencedObjects> {
+    const { namespace } = podName(pod);
+    const references = podReferences(pod);
+    const [configMaps, secrets, serviceAccount] = await Promise.all([
+      this.readAll(references.configMaps, (name) => this.core.readNamespacedConfigMap({ name, namespace })),
+      this.readAll(references.secrets, (name) => this.core.readNamespacedSecret({ name, namespace })),
+      kubeOptional(() =>
+        this.core.readNamespacedServiceAccount({ name: references.serviceAccountName, namespace }),
+      ),
+    ]);
+    const serviceAccountTokens = new Map<string, string>();
+    if (serviceAccount !== undefined) {
+      for (const request of serviceAccountTokenRequests(pod, serviceAccount)) {
+        const token = await kube(() =>
+          this.core.createNamespacedServiceAccountToken({
+            name: request.serviceAccountName,
+            namespace,
+            body: {
+              spec: {
+                audiences: request.audience === undefined ? [] : [request.audience],
+                expirationSeconds: request.expirationSeconds,
+                boundObjectRef: {
+                  apiVersion: 'v1',
+                  kind: 'Pod',
+                  name: pod.metadata?.name ?? '',
+                  uid: pod.metadata?.uid ?? '',
+                },
+              },
+            },
+          }),
+        );
+        if (token.status?.token) serviceAccountTokens.set(request.key, token.status.token);
+      }
+    }
+    return {
+      configMaps,
+      secrets,
+      serviceAccount,
+      serviceAccountTokens,
+      ...(this.clusterCaPem !== undefined && { clusterCaPem: this.clusterCaPem }),
+    };
+  }
+
+  private async readAll<T extends V1ConfigMap | V1Secret>(
+    names: string[],
+    read: (name: string) => Promise<T>,
+  ): Promise<Map<string, T>> {
+    const found = await Promise.all(
+      names.map(async (name) => [name, await kubeOptional(() => read(name))] as const),
+    );
+    return new Map(found.filter((entry): entry is readonly [string, T] => entry[1] !== undefined));
+  }
+}
+
+function podName(pod: V1Pod): { name: string; namespace: string } {
+  return { name: pod.metadata?.name ?? '', namespace: pod.metadata?.namespace ?? '' };
+}
+
+/**
+ * core/v1 Events on pods, as `kubectl describe pod` shows them. The same event for the same pod is
+ * written at most once per `dedupeWindowMs`, so a retry loop does not flood the API server.
+ */
+export class KubeEventRecorder implements EventRecorder {
+  private readonly core: CoreV1Api;
+  private readonly component: { component: string; host: string };
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly recent = new Map<string, number>();
+  private readonly dedupeWindowMs = 60_000;
+
+  constructor(options: { kubeConfig: KubeConfig; nodeName: string; clock: Clock; logger: Logger }) {
+    this.core = options.kubeConfig.makeApiClient(CoreV1Api);
+    this.component = { component: 'aci-connector', host: options.nodeName };
+    this.clock = options.clock;
+    this.logger = options.logger;
+  }
+
+  record(pod: V1Pod, event: PodEvent): void {
+    const { name, namespace } = podName(pod);
+    const now = this.clock.now();
+    const key = `${pod.metadata?.uid ?? ''}|${event.reason}|${event.message}`;
+    const last = this.recent.get(key);
+    if (last !== undefined && now - last < this.dedupeWindowMs) return;
+    this.recent.set(key, now);
+    if (this.recent.size > 10_000) this.forgetBefore(now - this.dedupeWindowMs);
+    const time = new Date(now);
+    this.core
+      .createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${name}.`, namespace },
+          involvedObject: { apiVersion: 'v1', kind: 'Pod', name, namespace, uid: pod.metadata?.uid ?? '' },
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: this.component,
+          reportingComponent: 'aci-burst.azure.com/connector',
+          reportingInstance: this.component.host,
+          firstTimestamp: time,
+          lastTimestamp: time,
+          count: 1,
+        },
+      })
+      .catch((error: unknown) => {
+        this.logger.debug({ err: classifyKubernetesError(error).message }, 'could not record an event');
+      });
+  }
+
+  private forgetBefore(time: number): void {
+    for (const [key, at] of this.recent) if (at < time) this.recent.delete(key);
+  }
+}
+
+export class KubeNodeApi implements NodeApi {
+  private readonly core: CoreV1Api;
+  private readonly coordination: CoordinationV1Api;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+  }
+
+  readNode(name: string): Promise<V1Node | undefined> {
+    return kubeOptional(() => this.core.readNode({ name }));
+  }
+
+  createNode(node: V1Node): Promise<V1Node> {
+    return kube(() => this.core.createNode({ body: node }));
+  }
+
+  async patchNode(
+    name: string,
+    patch: { metadata: V1Node['metadata']; spec: V1Node['spec'] },
+  ): Promise<void> {
+    await kube(() => this.core.patchNode({ name, body: patch }, MERGE_PATCH));
+  }
+
+  async patchNodeStatus(name: string, status: V1Node['status']): Promise<void> {
+    await kube(() => this.core.patchNodeStatus({ name, body: { status } }, MERGE_PATCH));
+  }
+
+  readLease(name: string): Promise<V1Lease | undefined> {
+    return kubeOptional(() => this.coordination.readNamespacedLease({ name, namespace: LEASE_NAMESPACE }));
+  }
+
+  async createLease(lease: V1Lease): Promise<void> {
+    await kube(() => this.coordination.createNamespacedLease({ namespace: LEASE_NAMESPACE, body: lease }));
+  }
+
+  async replaceLease(lease: V1Lease): Promise<void> {
+    const name = lease.metadata?.name ?? '';
+    await kube(() =>
+      this.coordination.replaceNamespacedLease({ name, namespace: LEASE_NAMESPACE, body: lease }),
+    );
+  }
+}

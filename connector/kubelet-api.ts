@@ -1,0 +1,126 @@
+// The virtual node's kubelet API, which the API server dials for `kubectl logs`. TLS always; when a
+// client CA is configured (the CA of the API server's kubelet client certificate), callers without a
+// certificate it signed are refused at the handshake.
+import { createServer, type Server } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
+import express, { type Request, type Response } from 'express';
+import { containerGroupName } from '../contract/translate.ts';
+import { classifyAzureError } from '../runtime/errors.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { parseLogOptions, renderLines, selectLines, splitLog, type LogOptions } from './logs.ts';
+import type { PodCache } from './ports.ts';
+
+export interface ContainerLogsApi {
+  /** The container's log with a timestamp per line; `tail` limits it to the last lines. */
+  logs(groupName: string, container: string, tail: number | undefined): Promise<string>;
+}
+
+export interface KubeletApiOptions {
+  cache: PodCache;
+  logs: ContainerLogsApi;
+  logger: Logger;
+  tls: { certPem: string; keyPem: string; clientCaPem: string | undefined };
+  /** How often a followed log is re-read (ACI has no streaming). */
+  followIntervalMs: number;
+}
+
+export function createKubeletApi(options: KubeletApiOptions): Server {
+  const app = express();
+  app.get('/containerLogs/:namespace/:pod/:container', (req, res) => {
+    void serveLogs(options, req, res);
+  });
+  app.use((_req, res) => {
+    res.status(404).type('text/plain').send('not supported by the ACI virtual node\n');
+  });
+  return createServer(
+    {
+      cert: options.tls.certPem,
+      key: options.tls.keyPem,
+      minVersion: 'TLSv1.2',
+      ...(options.tls.clientCaPem !== undefined && {
+        ca: options.tls.clientCaPem,
+        requestCert: true,
+        rejectUnauthorized: true,
+      }),
+    },
+    app,
+  );
+}
+
+async function serveLogs(options: KubeletApiOptions, req: Request, res: Response): Promise<void> {
+  const { namespace = '', pod = '', container = '' } = req.params as Record<string, string | undefined>;
+  const query = new URL(req.originalUrl, 'https://kubelet').searchParams;
+  const parsed = parseLogOptions(query, new Date());
+  if (!parsed.ok) {
+    res.status(400).type('text/plain').send(`${parsed.message}\n`);
+    return;
+  }
+  const found = options.cache.get(namespace, pod);
+  if (!found?.spec?.containers.some((c) => c.name === container)) {
+    res
+      .status(404)
+      .type('text/plain')
+      .send(`container "${container}" of pod ${namespace}/${pod} is not on this node\n`);
+    return;
+  }
+  if (parsed.options.previous) {
+    res
+      .status(400)
+      .type('text/plain')
+      .send(
+        'ACI does not keep the logs of a previous container instance; only the current one can be read\n',
+      );
+    return;
+  }
+  const closed = new AbortController();
+  res.on('close', () => {
+    closed.abort();
+  });
+  try {
+    const target = { group: containerGroupName(namespace, pod), container, signal: closed.signal };
+    await streamLogs(options, target, parsed.options, res);
+  } catch (error) {
+    const classified = classifyAzureError(error);
+    options.logger.warn(
+      { pod: `${namespace}/${pod}`, container, err: classified.message },
+      'reading logs failed',
+    );
+    if (!res.headersSent) {
+      res
+        .status(classified.kind === 'NotFound' ? 404 : 502)
+        .type('text/plain')
+        .send(`${classified.message}\n`);
+    }
+  }
+  res.end();
+}
+
+async function streamLogs(
+  options: KubeletApiOptions,
+  target: { group: string; container: string; signal: AbortSignal },
+  logOptions: LogOptions,
+  res: Response,
+): Promise<void> {
+  const { signal } = target;
+  let budget = logOptions.limitBytes ?? Number.POSITIVE_INFINITY;
+  let after: Date | undefined;
+  let first = true;
+  res.status(200).type('text/plain');
+  while (!signal.aborted && budget > 0) {
+    const content = await options.logs.logs(
+      target.group,
+      target.container,
+      first ? logOptions.tailLines : undefined,
+    );
+    const lines = selectLines(splitLog(content), logOptions, after);
+    const last = lines.at(-1)?.time;
+    if (last !== undefined) after = last;
+    const text = Buffer.from(renderLines(lines, logOptions.timestamps));
+    const chunk = text.subarray(0, Math.min(text.length, budget));
+    budget -= chunk.length;
+    if (chunk.length > 0) res.write(chunk);
+    first = false;
+    if (!logOptions.follow) return;
+    await sleep(options.followIntervalMs, undefined, { signal }).catch(() => undefined);
+  }
+}

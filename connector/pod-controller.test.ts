@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ContainerGroup } from '@azure/arm-containerinstance';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
+import { TAGS } from '../contract/names.ts';
+import { containerGroupName } from '../contract/translate.ts';
+import { ClassifiedError } from '../runtime/errors.ts';
+import { silentLogger } from '../runtime/logger.ts';
+import { createRegistry } from '../runtime/metrics.ts';
+import { AzureHealth } from './health.ts';
+import { createConnectorMetrics } from './metrics.ts';
+import { CreatePacer } from './pacing.ts';
+import { PodController } from './pod-controller.ts';
+import type { ContainerGroupApi, PodApi, PodEvent } from './ports.ts';
+
+const NODE = 'aci-connector';
+const CLUSTER = 'cluster-1';
+
+function nginxPod(
+  name: string,
+  extra: { restartPolicy?: string; uid?: string; hostPath?: boolean } = {},
+): V1Pod {
+  return {
+    metadata: { name, namespace: 'default', uid: extra.uid ?? `uid-${name}` },
+    spec: {
+      nodeName: NODE,
+      restartPolicy: extra.restartPolicy ?? 'Always',
+      containers: [{ name: 'nginx', image: 'nginx:1.27', ports: [{ containerPort: 80 }] }],
+      ...(extra.hostPath && { volumes: [{ name: 'host', hostPath: { path: '/var/log' } }] }),
+    },
+    status: { phase: 'Pending' },
+  };
+}
+
+function ownedGroup(pod: V1Pod, provisioningState: string, view?: 'running' | 'exited'): ContainerGroup {
+  const running = { state: 'Running', startTime: new Date('2026-11-25T20:00:00Z') };
+  const exited = { state: 'Terminated', exitCode: 0, detailStatus: 'Completed' };
+  return {
+    name: containerGroupName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''),
+    location: 'westus',
+    osType: 'Linux',
+    provisioningState,
+    tags: {
+      [TAGS.podUid]: pod.metadata?.uid ?? '',
+      [TAGS.namespace]: pod.metadata?.namespace ?? '',
+      [TAGS.podName]: pod.metadata?.name ?? '',
+      [TAGS.nodeName]: NODE,
+      [TAGS.clusterId]: CLUSTER,
+    },
+    ipAddress: { type: 'Public', ip: '20.0.0.7', ports: [{ port: 80 }] },
+    containers: [
+      {
+        name: 'nginx',
+        image: 'nginx:1.27',
+        resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
+        ...(view && {
+          instanceView: { restartCount: 0, currentState: view === 'running' ? running : exited },
+        }),
+      },
+    ],
+  };
+}
+
+/** An in-memory resource group with the ARM semantics the controller relies on. */
+class FakeGroups implements ContainerGroupApi {
+  readonly groups = new Map<string, ContainerGroup>();
+  readonly calls: string[] = [];
+  failNextCreate: ClassifiedError | undefined;
+
+  list(): Promise<ContainerGroup[]> {
+    this.calls.push('list');
+    // Lists carry no instance views.
+    return Promise.resolve(
+      [...this.groups.values()].map((g) => ({
+        ...g,
+        containers: g.containers.map(({ instanceView: _, ...c }) => c),
+      })),
+    );
+  }
+  get(name: string): Promise<ContainerGroup | undefined> {
+    this.calls.push(`get ${name}`);
+    return Promise.resolve(this.groups.get(name));
+  }
+  create(name: string, group: ContainerGroup): Promise<void> {
+    this.calls.push(`create ${name}`);
+    const failure = this.failNextCreate;
+    this.failNextCreate = undefined;
+    if (failure) return Promise.reject(failure);
+    this.groups.set(name, { ...group, name, provisioningState: 'Pending' });
+    return Promise.resolve();
+  }
+  remove(name: string): Promise<void> {
+    this.calls.push(`delete ${name}`);
+    this.groups.delete(name);
+    return Promise.resolve();
+  }
+}
+
+class FakeCluster implements PodApi {
+  readonly pods = new Map<string, V1Pod>();
+  readonly statuses: { pod: string; status: V1PodStatus }[] = [];
+  readonly deleted: string[] = [];
+  readonly events: { pod: string; event: PodEvent }[] = [];
+
+  add(pod: V1Pod): void {
+    this.pods.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
+  }
+  updateStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
+    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+    this.statuses.push({ pod: key, status });
+    const stored = this.pods.get(key);
+    if (stored) stored.status = status;
+    return Promise.resolve();
+  }
+  forceDelete(pod: V1Pod): Promise<void> {
+    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+    this.deleted.push(key);
+    this.pods.delete(key);
+    return Promise.resolve();
+  }
+  fetchReferences(): Promise<{
+    configMaps: Map<never, never>;
+    secrets: Map<never, never>;
+    serviceAccount: undefined;
+  }> {
+    return Promise.resolve({ configMaps: new Map(), secrets: new Map(), serviceAccount: undefined });
+  }
+  lastStatus(key: string): V1PodStatus | undefined {
+    return this.statuses.filter((s) => s.pod === key).at(-1)?.status;
+  }
+  reasons(key: string): string[] {
+    return this.events.filter((e) => e.pod === key).map((e) => e.event.reason);
+  }
+}
+
+function setup(options: { createsPerWindow?: number } = {}) {
+  const groups = new FakeGroups();
+  const cluster = new FakeCluster();
+  let now = Date.parse('2026-11-25T20:00:00Z');
+  const controller = new PodController({
+    groups,
+    pods: cluster,
+    events: {
+      record: (pod, event) =>
+        cluster.events.push({ pod: `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, event }),
+    },
+    cache: {
+      get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
+      list: () => [...cluster.pods.values()],
+    },
+    clock: { now: () => now },
+    logger: silentLogger(),
+    metrics: createConnectorMetrics(createRegistry({ component: 'test', processMetrics: false })),
+    health: new AzureHealth(),
+    settings: { region: 'westus', nodeName: NODE, clusterId: CLUSTER, limits: DEFAULT_ACI_LIMITS },
+    hostIP: '10.0.0.4',
+    pacer: new CreatePacer([{ limit: options.createsPerWindow ?? 100, windowMs: 300_000 }]),
+    timing: {
+      listIntervalMs: 60_000,
+      refreshIntervalMs: 60_000,
+      maxReadsPerMinute: 60,
+      createGraceMs: 30_000,
+      resyncIntervalMs: 600_000,
+      backoff: { baseMs: 1000, maxMs: 60_000 },
+      waitRetryMs: 30_000,
+    },
+    random: () => 0.5,
+  });
+  let started = false;
+  /** Starts the controller on first use, so each test arranges Azure's state before the first list. */
+  const settle = async (): Promise<void> => {
+    if (!started) controller.start();
+    started = true;
+    await controller.triggerSync();
+    await controller.idle();
+  };
+  const step = async (pod: V1Pod): Promise<void> => {
+    controller.enqueue(pod);
+    await controller.idle();
+  };
+  return {
+    groups,
+    cluster,
+    controller,
+    settle,
+    step,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
+}
+
+describe('PodController', () => {
+  it('creates a tagged group for a new pod, then reports it Running with ACI’s IP', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    const name = containerGroupName('default', 'web');
+    assert.deepEqual(groups.calls, ['list', `create ${name}`]);
+    const created = groups.groups.get(name);
+    assert.equal(created?.tags?.[TAGS.podUid], 'uid-web');
+    assert.equal(created.tags[TAGS.clusterId], CLUSTER);
+    assert.equal(cluster.lastStatus('default/web')?.phase, 'Pending');
+    assert.ok(cluster.reasons('default/web').includes('ContainerGroupCreated'));
+
+    groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    const status = cluster.lastStatus('default/web');
+    assert.equal(status?.phase, 'Running');
+    assert.equal(status.podIP, '20.0.0.7');
+    assert.equal(status.hostIP, '10.0.0.4');
+  });
+
+  it('fails a pod ACI cannot run at once, naming the field, and creates nothing', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('logs', { hostPath: true });
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    assert.deepEqual(groups.calls, ['list']);
+    const status = cluster.lastStatus('default/logs');
+    assert.equal(status?.phase, 'Failed');
+    assert.match(status.message ?? '', /spec\.volumes\[0\]\.hostPath/);
+  });
+
+  it('adopts the group of a pod after a restart instead of creating a duplicate', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    groups.groups.set(containerGroupName('default', 'web'), ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    await step(pod);
+    assert.equal(groups.calls.filter((c) => c.startsWith('create')).length, 0);
+    assert.equal(cluster.lastStatus('default/web')?.phase, 'Running');
+  });
+
+  it('deletes the group before removing a deleted pod', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    const name = containerGroupName('default', 'web');
+    groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(), deletionGracePeriodSeconds: 30 };
+    await step(pod);
+    assert.equal(groups.groups.has(name), false);
+    assert.deepEqual(cluster.deleted, ['default/web']);
+    assert.ok(groups.calls.indexOf(`delete ${name}`) >= 0);
+  });
+
+  it('deletes orphans (owned groups without a pod) and ignores other clusters’ groups', async (t) => {
+    const { groups, controller, settle } = setup();
+    t.after(() => controller.shutdown());
+    const gone = nginxPod('gone');
+    groups.groups.set('default-gone', ownedGroup(gone, 'Succeeded'));
+    const foreign = ownedGroup(nginxPod('other'), 'Succeeded');
+    foreign.tags = { ...foreign.tags, [TAGS.clusterId]: 'another-cluster' };
+    groups.groups.set('default-other', foreign);
+    await settle();
+    assert.deepEqual([...groups.groups.keys()], ['default-other']);
+  });
+
+  it('retries a throttled create after Retry-After without failing the pod', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    groups.failNextCreate = new ClassifiedError('Throttled', 'too many writes', {
+      retryAfterMs: 5000,
+      statusCode: 429,
+    });
+    await step(pod);
+    assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
+    assert.ok(cluster.reasons('default/web').includes('ACIThrottled'));
+    assert.equal(controller.queueDepth, 1, 'the pod waits for its retry');
+    await step(pod);
+    assert.equal(groups.groups.size, 1);
+  });
+
+  it('keeps a pod Pending with an event while the ACI quota is used up', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    groups.failNextCreate = new ClassifiedError('QuotaExceeded', 'container group quota exceeded', {
+      code: 'ContainerGroupQuotaReached',
+    });
+    await step(pod);
+    const status = cluster.lastStatus('default/web');
+    assert.equal(status?.phase, 'Pending');
+    assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'ACIQuotaExceeded');
+  });
+
+  it('fails the pod when Azure refuses the group as invalid', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    groups.failNextCreate = new ClassifiedError('InvalidInput', 'OsVersionNotSupported', { statusCode: 400 });
+    await step(pod);
+    await controller.idle();
+    assert.equal(cluster.lastStatus('default/web')?.phase, 'Failed');
+  });
+
+  it('paces creates and tells the waiting pod why', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup({ createsPerWindow: 1 });
+    t.after(() => controller.shutdown());
+    const first = nginxPod('a');
+    const second = nginxPod('b');
+    cluster.add(first);
+    cluster.add(second);
+    await settle();
+    await step(first);
+    await step(second);
+    assert.equal(groups.groups.size, 1);
+    assert.equal(
+      cluster.lastStatus('default/b')?.containerStatuses?.[0]?.state?.waiting?.reason,
+      'CreatePaced',
+    );
+  });
+
+  const vanished: { restartPolicy: string; expectCreate: boolean; phase: string }[] = [
+    { restartPolicy: 'Always', expectCreate: true, phase: 'Pending' },
+    { restartPolicy: 'Never', expectCreate: false, phase: 'Failed' },
+  ];
+  for (const c of vanished) {
+    it(`a group deleted outside Kubernetes under restartPolicy ${c.restartPolicy}`, async (t) => {
+      const { groups, cluster, controller, settle, step, advance } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web', { restartPolicy: c.restartPolicy });
+      cluster.add(pod);
+      const name = containerGroupName('default', 'web');
+      groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+      await settle();
+      await step(pod);
+      assert.equal(cluster.lastStatus('default/web')?.phase, 'Running');
+      groups.groups.delete(name);
+      advance(60_000);
+      await settle();
+      assert.equal(groups.groups.has(name), c.expectCreate);
+      assert.equal(cluster.lastStatus('default/web')?.phase, c.phase);
+    });
+  }
+
+  it('leaves a completed Job pod alone when its group is gone', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('job', { restartPolicy: 'Never' });
+    pod.status = { phase: 'Succeeded' };
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    assert.equal(groups.calls.filter((c) => c.startsWith('create')).length, 0);
+  });
+});

@@ -1,0 +1,454 @@
+// The pod <-> container group lifecycle. Informer events and group-list changes queue pod keys; one
+// reconcile per key brings ACI and the pod's status in line with the pod spec:
+//   no group          -> translate and create it (paced; waits on missing references; fails on invalid specs)
+//   group             -> report its status on the pod, forward ACI events as pod Events
+//   pod being deleted -> delete the group, then remove the pod object
+//   group without pod -> delete it (an orphan: billing for nothing)
+// Transient failures and throttling requeue the key with backoff (at least Retry-After); they never
+// fail a pod, so no pod is left stuck Pending after a blip.
+import type { ContainerGroup } from '@azure/arm-containerinstance';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import { describeProblems } from '../contract/capability.ts';
+import { containerGroupName, toContainerGroup, type GroupSettings } from '../contract/translate.ts';
+import { ClassifiedError, classifyAzureError, isNotFound } from '../runtime/errors.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { forwardableEvents } from './aci-events.ts';
+import type { ConnectorMetrics } from './metrics.ts';
+import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
+import type { Clock, ContainerGroupApi, EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
+import { GroupTracker, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
+import { failedPodStatus, pendingPodStatus, podStatusFromGroup } from './status.ts';
+import { WorkQueue } from './workqueue.ts';
+import type { AzureHealth } from './health.ts';
+
+export interface PodControllerTiming {
+  listIntervalMs: number;
+  refreshIntervalMs: number;
+  maxReadsPerMinute: number;
+  /** How long a freshly created group may be missing from lists. */
+  createGraceMs: number;
+  /** How often every cached pod is reconciled even without events (the informer resync). */
+  resyncIntervalMs: number;
+  backoff: BackoffPolicy;
+  /** How long a pod waiting on quota or a missing reference waits before the next try. */
+  waitRetryMs: number;
+}
+
+export interface PodControllerDeps {
+  groups: ContainerGroupApi;
+  pods: PodApi;
+  events: EventRecorder;
+  cache: PodCache;
+  clock: Clock;
+  logger: Logger;
+  metrics: ConnectorMetrics;
+  health: AzureHealth;
+  settings: GroupSettings;
+  hostIP: string;
+  timing: PodControllerTiming;
+  pacer: CreatePacer;
+  concurrency?: number;
+  random?: () => number;
+}
+
+export function podKey(pod: V1Pod): string {
+  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+}
+
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf('/');
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
+const TERMINAL = new Set(['Succeeded', 'Failed']);
+
+export class PodController {
+  private readonly deps: PodControllerDeps;
+  private readonly tracker: GroupTracker;
+  private readonly queue: WorkQueue;
+  private readonly attempts = new Map<string, number>();
+  /** The status last written per pod key, to skip writes that change nothing. */
+  private readonly written = new Map<string, string>();
+  /** ACI events already forwarded, per group. */
+  private readonly forwarded = new Map<string, Set<string>>();
+  private timers: NodeJS.Timeout[] = [];
+  private syncing: Promise<void> | undefined;
+
+  constructor(deps: PodControllerDeps) {
+    this.deps = deps;
+    this.tracker = new GroupTracker({ nodeName: deps.settings.nodeName, clusterId: deps.settings.clusterId });
+    this.queue = new WorkQueue({ concurrency: deps.concurrency ?? 8, process: (key) => this.reconcile(key) });
+  }
+
+  /** Called by the informer on add, update and delete. */
+  enqueue(pod: V1Pod): void {
+    this.queue.add(podKey(pod));
+  }
+
+  /** Resolves once no reconcile runs or waits to run (delayed retries excluded). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  get groupsSynced(): boolean {
+    return this.tracker.synced;
+  }
+
+  /** Lists groups at once, then on an interval; resyncs every cached pod on another. */
+  start(): void {
+    this.queue.start();
+    // syncGroups catches and logs its own failures, so these promises never reject.
+    void this.triggerSync();
+    this.timers = [
+      setInterval(() => {
+        void this.triggerSync();
+      }, this.deps.timing.listIntervalMs),
+      setInterval(() => {
+        for (const pod of this.deps.cache.list()) this.enqueue(pod);
+      }, this.deps.timing.resyncIntervalMs),
+    ];
+  }
+
+  /** Stops the timers and waits for in-flight reconciles; container groups are left running. */
+  async shutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.syncing;
+    await this.queue.shutdown();
+  }
+
+  /** Runs one list of the resource group unless one is already running. */
+  triggerSync(): Promise<void> {
+    this.syncing ??= this.syncGroups().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async syncGroups(): Promise<void> {
+    const { clock, timing, metrics } = this.deps;
+    const started = clock.now();
+    let listed: ContainerGroup[];
+    try {
+      listed = await this.deps.groups.list();
+      this.deps.health.succeeded();
+    } catch (error) {
+      const classified = classifyAzureError(error);
+      this.deps.health.failed(classified);
+      this.deps.logger.warn({ err: classified, kind: classified.kind }, 'listing container groups failed');
+      return;
+    }
+    const maxReads = Math.max(1, Math.floor((timing.maxReadsPerMinute * timing.listIntervalMs) / 60_000));
+    const outcome = this.tracker.applyList(listed, {
+      now: started,
+      createGraceMs: timing.createGraceMs,
+      refreshIntervalMs: timing.refreshIntervalMs,
+      maxReads,
+    });
+    metrics.trackedGroups.set(this.tracker.all().length);
+    for (const gone of outcome.vanished) this.requeueOwner(gone);
+    await Promise.all(outcome.toRead.map((name) => this.readGroup(name)));
+    this.deleteOrphans();
+  }
+
+  private async readGroup(name: string): Promise<void> {
+    try {
+      const detail = await this.deps.groups.get(name);
+      this.tracker.applyDetail(name, detail, this.deps.clock.now());
+      const key = detail ? podKeyOf(detail) : undefined;
+      if (key !== undefined) this.queue.add(key);
+    } catch (error) {
+      this.deps.logger.warn(
+        { group: name, err: classifyAzureError(error) },
+        'reading container group failed',
+      );
+    }
+  }
+
+  private requeueOwner(tracked: TrackedGroup): void {
+    const key = podKeyOf(tracked.listed);
+    if (key !== undefined) this.queue.add(key);
+  }
+
+  /** Groups this node owns whose pod is gone (or was replaced by a pod with another UID). */
+  private deleteOrphans(): void {
+    for (const tracked of this.tracker.all()) {
+      const key = podKeyOf(tracked.listed);
+      if (key === undefined) continue;
+      const [namespace, name] = splitKey(key);
+      const pod = this.deps.cache.get(namespace, name);
+      if (pod?.metadata?.uid === podUidOf(tracked.listed)) continue;
+      if (pod === undefined) this.queue.add(key);
+      else this.queue.add(podKey(pod));
+    }
+  }
+
+  private async reconcile(key: string): Promise<void> {
+    const [namespace, name] = splitKey(key);
+    const pod = this.deps.cache.get(namespace, name);
+    const groupName = containerGroupName(namespace, name);
+    const log = this.deps.logger.child({ pod: key, group: groupName });
+    const timer = this.deps.metrics.reconcileSeconds.startTimer();
+    try {
+      if (!this.tracker.synced) {
+        this.queue.addAfter(key, 1000);
+        return;
+      }
+      await this.reconcilePod(pod, groupName, log);
+      this.attempts.delete(key);
+      timer({ outcome: 'ok' });
+    } catch (error) {
+      const classified = classifyAzureError(error);
+      timer({ outcome: classified.kind });
+      this.retryLater(key, pod, classified, log);
+    }
+  }
+
+  private async reconcilePod(pod: V1Pod | undefined, groupName: string, log: Logger): Promise<void> {
+    const tracked = this.tracker.get(groupName);
+    const groupUid = tracked ? podUidOf(tracked.listed) : undefined;
+    if (pod === undefined) {
+      if (tracked) await this.removeGroup(groupName, log, 'pod deleted');
+      return;
+    }
+    if (tracked && groupUid !== pod.metadata?.uid) {
+      // A new pod with the name of an old one (a StatefulSet replica): the old group goes first.
+      await this.removeGroup(groupName, log, 'pod replaced');
+    }
+    if (pod.metadata?.deletionTimestamp) {
+      await this.deletePod(pod, groupName, log);
+      return;
+    }
+    const current = tracked && groupUid === pod.metadata?.uid ? tracked : undefined;
+    if (current) await this.reportStatus(pod, current);
+    else await this.createGroup(pod, groupName, log);
+  }
+
+  private async removeGroup(groupName: string, log: Logger, why: string): Promise<void> {
+    await this.deps.groups.remove(groupName);
+    this.tracker.forget(groupName);
+    this.forwarded.delete(groupName);
+    this.deps.metrics.groupDeletes.inc({ reason: why });
+    log.info({ why }, 'deleted container group');
+  }
+
+  /**
+   * ACI has no graceful stop: deleting a group ends its containers at once. The pod object is removed
+   * only after the group is gone, so a group is never left billing behind a deleted pod.
+   */
+  private async deletePod(pod: V1Pod, groupName: string, log: Logger): Promise<void> {
+    if (this.tracker.get(groupName)) await this.removeGroup(groupName, log, 'pod deleted');
+    else await this.deps.groups.remove(groupName);
+    try {
+      await this.deps.pods.forceDelete(pod);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+    this.written.delete(podKey(pod));
+    log.info('pod deleted');
+  }
+
+  private async createGroup(pod: V1Pod, groupName: string, log: Logger): Promise<void> {
+    const phase = pod.status?.phase;
+    if (phase !== undefined && TERMINAL.has(phase)) return;
+    if (this.ranBefore(pod) && pod.spec?.restartPolicy === 'Never') {
+      await this.writeStatus(
+        pod,
+        failedPodStatus(
+          pod,
+          { reason: 'ContainerGroupDeleted', message: 'the container group was deleted outside Kubernetes' },
+          this.context(),
+        ),
+      );
+      return;
+    }
+    const objects = await this.deps.pods.fetchReferences(pod);
+    const translation = toContainerGroup(pod, objects, this.deps.settings);
+    if (translation.kind === 'invalid') {
+      const message = `ACI cannot run this pod:\n${describeProblems(translation.problems)}`;
+      this.deps.events.record(pod, { type: 'Warning', reason: 'ProviderCreateFailed', message });
+      await this.writeStatus(
+        pod,
+        failedPodStatus(pod, { reason: 'ProviderCreateFailed', message }, this.context()),
+      );
+      log.info({ problems: translation.problems.length }, 'pod cannot run on ACI');
+      return;
+    }
+    if (translation.kind === 'waiting') {
+      const message = describeProblems(translation.problems);
+      await this.wait(pod, { reason: 'CreateContainerConfigError', message }, this.deps.timing.waitRetryMs);
+      return;
+    }
+    const now = this.deps.clock.now();
+    const wait = this.deps.pacer.tryAcquire(now);
+    if (wait > 0) {
+      const message = `waiting ${Math.ceil(wait / 1000)}s for ACI's container-group create limit`;
+      await this.wait(pod, { reason: 'CreatePaced', message }, wait);
+      return;
+    }
+    try {
+      await this.deps.groups.create(groupName, translation.group);
+    } catch (error) {
+      this.deps.pacer.release(now);
+      throw error;
+    }
+    this.tracker.applyCreate(groupName, translation.group, now);
+    this.deps.metrics.groupCreates.inc();
+    this.deps.events.record(pod, {
+      type: 'Normal',
+      reason: 'ContainerGroupCreated',
+      message: `created ACI container group ${groupName}`,
+    });
+    log.info('created container group');
+    await this.writeStatus(
+      pod,
+      pendingPodStatus(pod, { reason: 'ContainerCreating', message: 'ACI is provisioning' }, this.context()),
+    );
+  }
+
+  /** True when this pod's containers were reported started before: its group existed once. */
+  private ranBefore(pod: V1Pod): boolean {
+    return (pod.status?.containerStatuses ?? []).some(
+      (status) => status.state?.running !== undefined || status.state?.terminated !== undefined,
+    );
+  }
+
+  private async reportStatus(pod: V1Pod, tracked: TrackedGroup): Promise<void> {
+    const group = tracked.detail;
+    if (group === undefined) {
+      await this.writeStatus(
+        pod,
+        pendingPodStatus(
+          pod,
+          { reason: 'ContainerCreating', message: 'ACI is provisioning' },
+          this.context(),
+        ),
+      );
+      return;
+    }
+    this.forwardEvents(pod, tracked.name, group);
+    await this.writeStatus(pod, podStatusFromGroup(pod, group, this.context()));
+  }
+
+  private forwardEvents(pod: V1Pod, groupName: string, group: ContainerGroup): void {
+    const seen = this.forwarded.get(groupName) ?? new Set<string>();
+    this.forwarded.set(groupName, seen);
+    for (const { id, event } of forwardableEvents(group)) {
+      if (seen.has(id)) continue;
+      seen.add(id);
+      this.deps.events.record(pod, event);
+    }
+  }
+
+  private async wait(pod: V1Pod, why: { reason: string; message: string }, retryMs: number): Promise<void> {
+    this.deps.events.record(pod, { type: 'Warning', reason: why.reason, message: why.message });
+    await this.writeStatus(pod, pendingPodStatus(pod, why, this.context()));
+    this.queue.addAfter(podKey(pod), retryMs, this.deps.clock.now());
+  }
+
+  private async writeStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
+    const key = podKey(pod);
+    const fingerprint = JSON.stringify(status);
+    if (this.written.get(key) === fingerprint || JSON.stringify(pod.status) === fingerprint) return;
+    await this.deps.pods.updateStatus(pod, status);
+    this.written.set(key, fingerprint);
+    this.deps.metrics.statusUpdates.inc();
+  }
+
+  private context(): { hostIP: string; now: Date } {
+    return { hostIP: this.deps.hostIP, now: new Date(this.deps.clock.now()) };
+  }
+
+  /** Every failure is retried; the kind decides how soon and what the pod shows meanwhile. */
+  private retryLater(key: string, pod: V1Pod | undefined, error: ClassifiedError, log: Logger): void {
+    const attempt = this.attempts.get(key) ?? 0;
+    this.attempts.set(key, attempt + 1);
+    const { timing } = this.deps;
+    const delay =
+      error.kind === 'QuotaExceeded'
+        ? Math.max(timing.waitRetryMs, error.retryAfterMs ?? 0)
+        : retryDelay(attempt, timing.backoff, error.retryAfterMs, this.deps.random ?? Math.random);
+    this.deps.metrics.retries.inc({ kind: error.kind });
+    log.warn(
+      { kind: error.kind, code: error.code, attempt, retryInMs: delay, err: error.message },
+      'will retry',
+    );
+    if (error.kind === 'Unauthorized' || error.code === 'ResourceGroupNotFound')
+      this.deps.health.failed(error);
+    if (pod !== undefined && isFinalRefusal(error) && !pod.metadata?.deletionTimestamp) {
+      this.failPod(pod, error, log);
+      return;
+    }
+    this.queue.addAfter(key, delay, this.deps.clock.now());
+    if (pod !== undefined && !pod.metadata?.deletionTimestamp) this.showRetry(pod, error, delay);
+  }
+
+  /** Azure refused the group as invalid: the same request would be refused again, so the pod fails. */
+  private failPod(pod: V1Pod, error: ClassifiedError, log: Logger): void {
+    const message = `ACI refused the container group: ${error.message}`;
+    this.deps.events.record(pod, { type: 'Warning', reason: 'ProviderCreateFailed', message });
+    this.writeStatus(
+      pod,
+      failedPodStatus(pod, { reason: 'ProviderCreateFailed', message }, this.context()),
+    ).catch((writeError: unknown) => {
+      log.warn({ err: writeError }, 'could not fail the pod');
+    });
+  }
+
+  /** Tells the user why the pod waits, on the pod itself: an event and the container's waiting reason. */
+  private showRetry(pod: V1Pod, error: ClassifiedError, delayMs: number): void {
+    const event = retryEvent(error, delayMs);
+    this.deps.events.record(pod, event);
+    if (this.tracker.get(containerGroupName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''))) return;
+    this.writeStatus(pod, pendingPodStatus(pod, event, this.context())).catch((writeError: unknown) => {
+      this.deps.logger.debug({ err: writeError }, 'could not show the retry on the pod');
+    });
+  }
+}
+
+/** An invalid request that no retry can fix (a missing image may yet appear, so it is retried). */
+function isFinalRefusal(error: ClassifiedError): boolean {
+  return (
+    error.kind === 'InvalidInput' &&
+    error.code !== 'InaccessibleImage' &&
+    error.code !== 'ResourceGroupNotFound'
+  );
+}
+
+function retryEvent(error: ClassifiedError, delayMs: number): PodEvent {
+  const seconds = Math.ceil(delayMs / 1000);
+  switch (error.kind) {
+    case 'QuotaExceeded':
+      return {
+        type: 'Warning',
+        reason: 'ACIQuotaExceeded',
+        message: `${error.message} (retrying in ${seconds}s)`,
+      };
+    case 'Throttled':
+      return {
+        type: 'Warning',
+        reason: 'ACIThrottled',
+        message: `Azure asked to slow down; retrying in ${seconds}s`,
+      };
+    case 'InvalidInput':
+      if (error.code === 'InaccessibleImage') {
+        return {
+          type: 'Warning',
+          reason: 'ErrImagePull',
+          message: `${error.message} (retrying in ${seconds}s)`,
+        };
+      }
+      break;
+    default:
+      break;
+  }
+  return {
+    type: 'Warning',
+    reason: 'ProviderRetrying',
+    message: `${error.kind}: ${error.message} (retrying in ${seconds}s)`,
+  };
+}

@@ -1,0 +1,48 @@
+// The connector's edges as small interfaces: what the controllers need from Azure and from Kubernetes.
+// The real implementations wrap the SDKs (aci.ts, kube.ts); tests pass plain objects.
+import type { ContainerGroup } from '@azure/arm-containerinstance';
+import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
+import type { ReferencedObjects } from '../contract/capability.ts';
+
+/** The container groups of the connector's resource group. Errors are ClassifiedErrors. */
+export interface ContainerGroupApi {
+  /** Every group of the resource group, all pages, without instance views (as ARM lists them). */
+  list(): Promise<ContainerGroup[]>;
+  /** One group with its instance view; undefined when it does not exist. */
+  get(name: string): Promise<ContainerGroup | undefined>;
+  /** Sends the create and returns once ACI accepted it; provisioning goes on and is seen by list/get. */
+  create(name: string, group: ContainerGroup): Promise<void>;
+  /** Deletes the group; a group that does not exist counts as deleted. */
+  remove(name: string): Promise<void>;
+}
+
+/** What the pod controller writes to Kubernetes. Errors are ClassifiedErrors. */
+export interface PodApi {
+  /** Replaces the pod's status (a merge patch of /status). */
+  updateStatus(pod: V1Pod, status: V1PodStatus): Promise<void>;
+  /** Removes the pod object at once, only if it is still the same pod (UID precondition). */
+  forceDelete(pod: V1Pod): Promise<void>;
+  /** Reads the ConfigMaps, Secrets, service account and tokens the pod references. */
+  fetchReferences(pod: V1Pod): Promise<ReferencedObjects>;
+}
+
+export interface PodEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
+/** Kubernetes Events on pods; fire and forget (an event lost is not worth failing a reconcile). */
+export interface EventRecorder {
+  record(pod: V1Pod, event: PodEvent): void;
+}
+
+/** The informer's view of the pods bound to the virtual node. */
+export interface PodCache {
+  get(namespace: string, name: string): V1Pod | undefined;
+  list(): V1Pod[];
+}
+
+export interface Clock {
+  now(): number;
+}
