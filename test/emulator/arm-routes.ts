@@ -109,6 +109,7 @@ function recordRequests(deps: ArmRoutesDependencies) {
     const url = new URL(req.originalUrl, 'https://emulator');
     const body = req.method === 'PUT' || req.method === 'PATCH' ? safeJson(req.body) : undefined;
     const record = (status: number): void => {
+      deps.logger.debug({ method: req.method, path: url.pathname, status }, 'ARM request');
       deps.requestLog.add({
         method: req.method,
         path: url.pathname,
@@ -217,6 +218,13 @@ function armErrorHandler(logger: Logger) {
     }
     if (error instanceof ArmError) {
       res.status(error.status).set(error.headers).json(error.toBody());
+      return;
+    }
+    const status = (error as { status?: unknown } | null)?.status;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      // body-parser's refusals (too large, bad encoding): the client's fault, not the emulator's.
+      const code = status === 413 ? 'RequestEntityTooLarge' : 'BadRequest';
+      res.status(status).json(new ArmError(status, code, (error as Error).message).toBody());
       return;
     }
     logger.error({ err: error }, 'emulator bug while answering an ARM request');
