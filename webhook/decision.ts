@@ -4,7 +4,7 @@
 import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { Problem, ReferencedObjects } from '../contract/capability.ts';
-import { describeProblems } from '../contract/capability.ts';
+import { describeProblems, serviceAccountTokenRequests } from '../contract/capability.ts';
 import { ACI_TOLERATION, PLACEMENT_LABEL, podPlacement } from '../contract/names.ts';
 
 /**
@@ -47,7 +47,7 @@ export function decide(input: AdmissionInput, check: PodChecker): Verdict {
   const placement = podPlacement(input.pod);
   if (placement === 'never') return ignored();
   if (placement === 'required') {
-    const problems = check(input.pod, input.objects);
+    const problems = check(input.pod, input.objects && withConnectorSuppliedValues(input.pod, input.objects));
     if (problems.length > 0) return { allowed: false, outcome: 'denied', message: denialMessage(problems) };
     return steered(input);
   }
@@ -59,6 +59,24 @@ export function decide(input: AdmissionInput, check: PodChecker): Verdict {
     return { allowed: true, outcome: 'not-steered', patch: [], warnings: notBurstingWarnings(problems) };
   }
   return steered(input);
+}
+
+/** Stands in for values only the connector obtains; never sent anywhere. */
+const CONNECTOR_SUPPLIED = 'supplied by the connector when it creates the container group';
+
+/**
+ * The objects as the connector will have them. It requests the service-account tokens and reads the
+ * cluster CA itself just before creating the container group, so their absence now is nothing the user
+ * must fix and must not deny the pod. A token needs its ServiceAccount: without one no stand-in is
+ * given, and the check reports the missing ServiceAccount.
+ */
+export function withConnectorSuppliedValues(pod: V1Pod, objects: ReferencedObjects): ReferencedObjects {
+  const tokens = objects.serviceAccount
+    ? serviceAccountTokenRequests(pod, objects.serviceAccount).map(
+        (request) => [request.key, CONNECTOR_SUPPLIED] as const,
+      )
+    : [];
+  return { ...objects, serviceAccountTokens: new Map(tokens), clusterCaPem: CONNECTOR_SUPPLIED };
 }
 
 /**

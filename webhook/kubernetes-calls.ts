@@ -1,0 +1,13 @@
+// The one place the webhook turns an expected API-server answer (404 on a read, 409 on a write) into a
+// value, so callers branch on `undefined` instead of catching; anything else is thrown classified.
+import { classifyKubernetesError, type FailureKind } from '../runtime/errors.ts';
+
+export async function unlessKind<T>(call: Promise<T>, expected: FailureKind): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (error) {
+    const classified = classifyKubernetesError(error);
+    if (classified.kind === expected) return undefined;
+    throw classified;
+  }
+}

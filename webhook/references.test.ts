@@ -1,0 +1,110 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ApiException, type CoreV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { ClassifiedError } from '../runtime/errors.ts';
+import {
+  kubernetesReferenceReader,
+  readReferencedObjects,
+  withoutSecretValues,
+  type ReferenceReader,
+} from './references.ts';
+
+const existing = {
+  configMaps: new Map<string, V1ConfigMap>([
+    ['nginx-conf', { metadata: { name: 'nginx-conf' }, data: { 'nginx.conf': 'events {}' } }],
+  ]),
+  secrets: new Map<string, V1Secret>([['db', { metadata: { name: 'db' }, data: { password: 'c2VjcmV0' } }]]),
+};
+
+function recordingReader(calls: string[]): ReferenceReader {
+  return {
+    configMap: (namespace, name) => {
+      calls.push(`configmap ${namespace}/${name}`);
+      return Promise.resolve(existing.configMaps.get(name));
+    },
+    secret: (namespace, name) => {
+      calls.push(`secret ${namespace}/${name}`);
+      return Promise.resolve(existing.secrets.get(name));
+    },
+    serviceAccount: (namespace, name) => {
+      calls.push(`serviceaccount ${namespace}/${name}`);
+      return Promise.resolve(name === 'default' ? { metadata: { name } } : undefined);
+    },
+  };
+}
+
+describe('readReferencedObjects', () => {
+  it('reads each named object once, by name, and leaves missing ones out', async () => {
+    const calls: string[] = [];
+    const objects = await readReferencedObjects(recordingReader(calls), 'batch', {
+      configMaps: ['nginx-conf', 'absent', 'nginx-conf'],
+      secrets: ['db', 'shipper-credentials'],
+      serviceAccountName: 'builder',
+      optionalConfigMaps: ['absent'],
+      optionalSecrets: [],
+    });
+    assert.deepEqual(calls.sort(), [
+      'configmap batch/absent',
+      'configmap batch/nginx-conf',
+      'secret batch/db',
+      'secret batch/shipper-credentials',
+      'serviceaccount batch/builder',
+    ]);
+    assert.deepEqual([...objects.configMaps.keys()], ['nginx-conf']);
+    assert.deepEqual([...objects.secrets.keys()], ['db']);
+    assert.equal(objects.serviceAccount, undefined);
+  });
+});
+
+describe('withoutSecretValues', () => {
+  it('keeps the keys and type, blanks every value', () => {
+    const secret: V1Secret = {
+      metadata: { name: 'db' },
+      type: 'Opaque',
+      data: { password: 'c2VjcmV0', user: 'YWRtaW4=' },
+      stringData: { url: 'postgres://admin:secret@db' },
+    };
+    assert.deepEqual(withoutSecretValues(secret), {
+      metadata: { name: 'db' },
+      type: 'Opaque',
+      data: { password: '', user: '' },
+      stringData: { url: '' },
+    });
+  });
+});
+
+describe('kubernetesReferenceReader', () => {
+  const notFound = (): Promise<never> =>
+    Promise.reject(new ApiException(404, 'not found', '{"kind":"Status","reason":"NotFound"}', {}));
+  const forbidden = (): Promise<never> =>
+    Promise.reject(
+      new ApiException(
+        403,
+        'forbidden',
+        '{"kind":"Status","reason":"Forbidden","message":"secrets \\"db\\" is forbidden"}',
+        {},
+      ),
+    );
+  const core = {
+    readNamespacedConfigMap: notFound,
+    readNamespacedSecret: ({ name }: { name: string }) =>
+      name === 'db' ? Promise.resolve(existing.secrets.get('db')) : forbidden(),
+    readNamespacedServiceAccount: () => Promise.resolve({ metadata: { name: 'default' } }),
+  } as unknown as CoreV1Api;
+  const reader = kubernetesReferenceReader(core);
+
+  it('turns 404 into undefined', async () => {
+    assert.equal(await reader.configMap('batch', 'absent'), undefined);
+  });
+  it('returns a secret without its values', async () => {
+    assert.deepEqual((await reader.secret('batch', 'db'))?.data, { password: '' });
+  });
+  it('throws anything else classified', async () => {
+    await assert.rejects(reader.secret('batch', 'other'), (error: unknown) => {
+      assert.ok(error instanceof ClassifiedError);
+      assert.equal(error.kind, 'Unauthorized');
+      assert.equal(error.message, 'secrets "db" is forbidden');
+      return true;
+    });
+  });
+});

@@ -1,0 +1,343 @@
+// The webhook over real HTTPS on port 0, fed the AdmissionReviews kube-apiserver sends and the
+// malformed ones it never should.
+import assert from 'node:assert/strict';
+import { request } from 'node:https';
+import type { TLSSocket } from 'node:tls';
+import { after, before, describe, it } from 'node:test';
+import type { V1ConfigMap, V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
+import fastJsonPatch, { type Operation } from 'fast-json-patch';
+import { checkPod, podReferences } from '../contract/capability.ts';
+import { ACI_TOLERATION } from '../contract/names.ts';
+import { ClassifiedError } from '../runtime/errors.ts';
+import { silentLogger } from '../runtime/logger.ts';
+import { createRegistry } from '../runtime/metrics.ts';
+import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
+import { admissionReview } from '../test/fixtures/admission/load.ts';
+import type { ReferenceReader } from './references.ts';
+import type { AdmissionReviewAnswer } from './review.ts';
+import { WebhookServer } from './server.ts';
+
+const ca = createCertificateAuthority({ commonName: 'test-ca' });
+const serving = issueCertificate(ca, { commonName: 'webhook', hosts: ['127.0.0.1'] }, 'server');
+
+interface Reply {
+  status: number;
+  text: string;
+  certificateSerial: string;
+}
+
+interface Outgoing {
+  path: string;
+  body?: string;
+  contentType?: string;
+  method?: 'GET' | 'POST';
+}
+
+function send(
+  port: number,
+  { path, body = '', contentType = 'application/json', method = 'POST' }: Outgoing,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method,
+        ca: ca.certPem,
+        agent: false,
+        headers: { 'content-type': contentType },
+      },
+      (response) => {
+        const serial = (response.socket as TLSSocket).getPeerCertificate().serialNumber;
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          resolve({ status: response.statusCode ?? 0, text, certificateSerial: serial });
+        });
+      },
+    );
+    outgoing.on('error', reject);
+    outgoing.end(body);
+  });
+}
+
+async function review(port: number, path: string, body: unknown): Promise<AdmissionReviewAnswer> {
+  const reply = await send(port, { path, body: JSON.stringify(body) });
+  assert.equal(reply.status, 200, reply.text);
+  return JSON.parse(reply.text) as AdmissionReviewAnswer;
+}
+
+function patchOf(answer: AdmissionReviewAnswer): Operation[] {
+  assert.equal(answer.response.patchType, 'JSONPatch');
+  return JSON.parse(Buffer.from(answer.response.patch ?? '', 'base64').toString('utf8')) as Operation[];
+}
+
+function requiredNginx(): ReturnType<typeof admissionReview> {
+  const body = admissionReview('deployment-pod-create');
+  const labels = body.request.object.metadata?.labels ?? {};
+  labels['azure.com/aci'] = 'required';
+  return body;
+}
+
+/** The namespace as the API server holds it: the root CA ConfigMap and the default ServiceAccount. */
+const namespaceObjects = {
+  configMaps: new Map<string, V1ConfigMap>([
+    ['kube-root-ca.crt', { metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': ca.certPem } }],
+  ]),
+  serviceAccounts: new Map<string, V1ServiceAccount>([['default', { metadata: { name: 'default' } }]]),
+};
+
+describe('WebhookServer over HTTPS', () => {
+  const reads: string[] = [];
+  let failReads = false;
+  const reader: ReferenceReader = {
+    configMap: (namespace, name) => {
+      reads.push(`configmap ${namespace}/${name}`);
+      if (failReads)
+        return Promise.reject(new ClassifiedError('Transient', 'connect ECONNREFUSED 10.0.0.1:443'));
+      return Promise.resolve(namespaceObjects.configMaps.get(name));
+    },
+    secret: (namespace, name) => {
+      reads.push(`secret ${namespace}/${name}`);
+      return Promise.resolve(undefined);
+    },
+    serviceAccount: (namespace, name) => {
+      reads.push(`serviceaccount ${namespace}/${name}`);
+      return Promise.resolve(namespaceObjects.serviceAccounts.get(name));
+    },
+  };
+  const registry = createRegistry({ component: 'webhook-test', processMetrics: false });
+  const server = new WebhookServer({
+    logger: silentLogger(),
+    registry,
+    check: checkPod,
+    references: podReferences,
+    reader,
+    schedulerName: 'aci-burst-scheduler',
+  });
+  let port = 0;
+  before(async () => {
+    port = await server.start({
+      port: 0,
+      host: '127.0.0.1',
+      identity: { certPem: serving.certPem, keyPem: serving.keyPem, caPem: ca.certPem },
+    });
+  });
+  after(() => server.stop(1000));
+
+  it('steers a Deployment pod in an opted-in namespace: one toleration, the second scheduler', async () => {
+    const body = admissionReview('deployment-pod-create');
+    const answer = await review(port, '/mutate/burst', body);
+    assert.equal(answer.apiVersion, 'admission.k8s.io/v1');
+    assert.equal(answer.response.uid, body.request.uid);
+    assert.equal(answer.response.allowed, true);
+    const pod = fastJsonPatch.applyPatch(structuredClone(body.request.object), patchOf(answer)).newDocument;
+    assert.deepEqual(
+      pod.spec?.tolerations?.filter((toleration) => toleration.key === ACI_TOLERATION.key),
+      [ACI_TOLERATION],
+    );
+    assert.equal(pod.spec.schedulerName, 'aci-burst-scheduler');
+    const again = await review(port, '/mutate/burst', { ...body, request: { ...body.request, object: pod } });
+    assert.equal(again.response.patch, undefined, 'nothing to add the second time');
+  });
+
+  it('admits a pod ACI cannot run unchanged, with a warning naming why', async () => {
+    const body = admissionReview('required-hostpath-pod-create');
+    const pod: V1Pod = body.request.object;
+    delete pod.metadata?.labels?.['azure.com/aci'];
+    const answer = await review(port, '/mutate/burst', body);
+    assert.equal(answer.response.allowed, true);
+    assert.equal(answer.response.patch, undefined);
+    assert.ok(
+      answer.response.warnings?.some((warning) =>
+        warning.startsWith('will not burst to ACI: spec.volumes[0].hostPath:'),
+      ),
+    );
+  });
+
+  it('rejects a required pod with a hostPath volume, listing every problem, after reading what it references', async () => {
+    reads.length = 0;
+    const body = admissionReview('required-hostpath-pod-create');
+    const answer = await review(port, '/mutate/required', body);
+    assert.equal(answer.response.allowed, false);
+    assert.equal(answer.response.status?.code, 403);
+    const lines = answer.response.status.message.split('\n');
+    assert.match(
+      lines[0] ?? '',
+      /^the pod is labelled azure.com\/aci=required but Azure Container Instances cannot run it \(\d+ problems?\):$/,
+    );
+    const hostPath = checkPod(body.request.object).find(
+      (problem) => problem.path === 'spec.volumes[0].hostPath',
+    );
+    assert.ok(hostPath);
+    assert.ok(
+      lines.includes(`spec.volumes[0].hostPath: ${hostPath.message}; ${hostPath.fix}`),
+      lines.join('\n'),
+    );
+    assert.ok(
+      lines.some((line) => line.includes('shipper-credentials')),
+      'the missing Secret is named',
+    );
+    assert.deepEqual(reads.sort(), [
+      'configmap shop/kube-root-ca.crt',
+      'secret shop/shipper-credentials',
+      'serviceaccount shop/default',
+    ]);
+  });
+
+  it('steers a required pod ACI can run (tokens and the cluster CA are the connector’s to supply)', async () => {
+    const answer = await review(port, '/mutate/required', requiredNginx());
+    assert.equal(answer.response.allowed, true, answer.response.status?.message);
+    assert.ok(patchOf(answer).some((operation) => operation.path.startsWith('/spec/tolerations')));
+  });
+
+  it('denies with 503 when the referenced objects cannot be read, so the user can retry', async () => {
+    failReads = true;
+    try {
+      const answer = await review(port, '/mutate/required', requiredNginx());
+      assert.equal(answer.response.allowed, false);
+      assert.equal(answer.response.status?.code, 503);
+      assert.match(answer.response.status.message, /ECONNREFUSED.*try again/);
+    } finally {
+      failReads = false;
+    }
+  });
+
+  it('allows what it does not handle (a status update) untouched', async () => {
+    const body = admissionReview('pod-status-update');
+    const answer = await review(port, '/mutate/burst', body);
+    assert.deepEqual(answer.response, { uid: body.request.uid, allowed: true });
+  });
+
+  const malformed: { name: string; body: string; contentType?: string; status: number; message: RegExp }[] = [
+    {
+      name: 'malformed JSON',
+      body: '{"apiVersion": "admission.k8s.io/v1", "request": {',
+      status: 400,
+      message: /not valid JSON/,
+    },
+    {
+      name: 'no uid',
+      body: JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: {} }),
+      status: 400,
+      message: /no uid/,
+    },
+    { name: 'no request', body: '{}', status: 400, message: /no request/ },
+    {
+      name: 'not JSON at all',
+      body: 'hello',
+      contentType: 'text/plain',
+      status: 400,
+      message: /not a JSON object/,
+    },
+    {
+      name: 'a body over 3 MiB',
+      body: JSON.stringify({ padding: 'x'.repeat(3.5 * 1024 * 1024) }),
+      status: 413,
+      message: /larger than 3145728 bytes/,
+    },
+  ];
+  for (const c of malformed) {
+    it(`answers ${c.name} with ${c.status} and a JSON message`, async () => {
+      const reply = await send(port, {
+        path: '/mutate/burst',
+        body: c.body,
+        ...(c.contentType && { contentType: c.contentType }),
+      });
+      assert.equal(reply.status, c.status);
+      assert.match((JSON.parse(reply.text) as { message: string }).message, c.message);
+    });
+  }
+
+  const answerable: {
+    name: string;
+    edit: (body: ReturnType<typeof admissionReview>) => unknown;
+    message: RegExp;
+  }[] = [
+    {
+      name: 'AdmissionReview v1beta1',
+      edit: (body) => ({ ...body, apiVersion: 'admission.k8s.io/v1beta1' }),
+      message: /expected apiVersion admission.k8s.io\/v1/,
+    },
+    {
+      name: 'a missing object',
+      edit: (body) => ({ ...body, request: { ...body.request, object: undefined } }),
+      message: /request.object \(the pod\) is missing/,
+    },
+  ];
+  for (const c of answerable) {
+    it(`denies ${c.name} with code 400, echoing the uid`, async () => {
+      const body = admissionReview('deployment-pod-create');
+      const answer = await review(port, '/mutate/burst', c.edit(body));
+      assert.equal(answer.response.uid, body.request.uid);
+      assert.equal(answer.response.allowed, false);
+      assert.equal(answer.response.status?.code, 400);
+      assert.match(answer.response.status.message, c.message);
+    });
+  }
+
+  it('serves health, readiness and review metrics by entry and outcome', async () => {
+    assert.equal((await send(port, { path: '/healthz', method: 'GET' })).text, 'ok');
+    assert.equal((await send(port, { path: '/readyz', method: 'GET' })).text, 'ok');
+    const metrics = (await send(port, { path: '/metrics', method: 'GET' })).text;
+    assert.match(
+      metrics,
+      /aci_burst_webhook_reviews_total\{entry="burst",outcome="steered",component="webhook-test"\} [1-9]/,
+    );
+    assert.match(
+      metrics,
+      /aci_burst_webhook_reviews_total\{entry="required",outcome="denied",component="webhook-test"\} [1-9]/,
+    );
+    assert.match(
+      metrics,
+      /aci_burst_webhook_reviews_total\{entry="none",outcome="invalid",component="webhook-test"\} [1-9]/,
+    );
+    assert.match(
+      metrics,
+      /aci_burst_webhook_review_duration_seconds_count\{component="webhook-test",entry="burst",outcome="steered"\} [1-9]/,
+    );
+  });
+
+  it('serves a renewed certificate to new connections without a restart', async () => {
+    const before = await send(port, { path: '/healthz', method: 'GET' });
+    const renewed = issueCertificate(ca, { commonName: 'webhook', hosts: ['127.0.0.1'] }, 'server');
+    server.setIdentity({ certPem: renewed.certPem, keyPem: renewed.keyPem, caPem: ca.certPem });
+    const afterRenewal = await send(port, { path: '/healthz', method: 'GET' });
+    assert.notEqual(afterRenewal.certificateSerial, before.certificateSerial);
+  });
+});
+
+describe('WebhookServer.stop', () => {
+  it('lets an in-flight review finish, then refuses new connections', async () => {
+    const reader: ReferenceReader = {
+      configMap: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        return namespaceObjects.configMaps.get('kube-root-ca.crt');
+      },
+      secret: () => Promise.resolve(undefined),
+      serviceAccount: () => Promise.resolve(namespaceObjects.serviceAccounts.get('default')),
+    };
+    const server = new WebhookServer({
+      logger: silentLogger(),
+      registry: createRegistry({ component: 'webhook-test', processMetrics: false }),
+      check: checkPod,
+      references: podReferences,
+      reader,
+      schedulerName: undefined,
+    });
+    const port = await server.start({
+      port: 0,
+      host: '127.0.0.1',
+      identity: { certPem: serving.certPem, keyPem: serving.keyPem, caPem: undefined },
+    });
+    const inFlight = review(port, '/mutate/required', requiredNginx());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const stopped = server.stop(2000);
+    assert.deepEqual(server.notReadyReasons(), ['shutting down']);
+    assert.equal((await inFlight).response.allowed, true);
+    await stopped;
+    await assert.rejects(send(port, { path: '/healthz', method: 'GET' }), { code: 'ECONNREFUSED' });
+  });
+});

@@ -1,0 +1,214 @@
+// The HTTPS side: express routes for the two webhook entries plus the ops routes, review handling
+// (gather inputs, ask the pure decision, serialise the verdict), metrics, certificate swaps and a
+// graceful stop. Everything it talks to arrives through `WebhookDependencies`.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
+import type { PodReferences } from '../contract/capability.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import type { Logger } from '../runtime/logger.ts';
+import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
+import { opsRouter } from '../runtime/ops.ts';
+import type { ServingIdentity } from './certificates.ts';
+import { WEBHOOK_PATHS } from './configuration.ts';
+import {
+  decide,
+  needsReferencedObjects,
+  type PodChecker,
+  type Verdict,
+  type WebhookEntry,
+} from './decision.ts';
+import { readReferencedObjects, type ReferenceReader } from './references.ts';
+import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
+
+/**
+ * Pods are at most 1.5 MiB in etcd and a CREATE review carries one copy, so 3 MiB admits every real
+ * review while bounding what a stray client can make the process parse.
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 3 * 1024 * 1024;
+
+export interface WebhookDependencies {
+  logger: Logger;
+  registry: Registry;
+  /** contract/capability.ts checkPod, or a fake in tests. */
+  check: PodChecker;
+  /** contract/capability.ts podReferences: which objects a `required` pod needs read. */
+  references: (pod: V1Pod) => PodReferences;
+  reader: ReferenceReader;
+  schedulerName: string | undefined;
+  bodyLimitBytes?: number;
+}
+
+type ReviewOutcome = Verdict['outcome'] | 'invalid' | 'error';
+
+interface ReviewReply {
+  status: number;
+  body: unknown;
+  outcome: ReviewOutcome;
+}
+
+export class WebhookServer {
+  readonly #dependencies: WebhookDependencies;
+  readonly #reviews: Counter<'entry' | 'outcome'>;
+  readonly #latency: Histogram<'entry' | 'outcome'>;
+  #server: Server | undefined;
+  #stopping = false;
+
+  constructor(dependencies: WebhookDependencies) {
+    this.#dependencies = dependencies;
+    this.#reviews = new Counter({
+      name: 'aci_burst_webhook_reviews_total',
+      help: 'AdmissionReviews answered, by webhook entry and outcome (steered, not-steered, ignored, denied, invalid, error)',
+      labelNames: ['entry', 'outcome'],
+      registers: [dependencies.registry],
+    });
+    this.#latency = new Histogram({
+      name: 'aci_burst_webhook_review_duration_seconds',
+      help: 'Time to answer an AdmissionReview, by webhook entry and outcome',
+      labelNames: ['entry', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers: [dependencies.registry],
+    });
+  }
+
+  /** Not ready before the certificate is served or once stopping, so the Service drains this replica. */
+  notReadyReasons(): string[] {
+    if (this.#stopping) return ['shutting down'];
+    return this.#server?.listening ? [] : ['not serving HTTPS yet'];
+  }
+
+  app(): Express {
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(opsRouter(this.#dependencies.registry, this));
+    const json = express.json({ limit: this.#dependencies.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES });
+    for (const entry of ['burst', 'required'] as const) {
+      app.post(WEBHOOK_PATHS[entry], json, async (request: Request, response: Response) => {
+        const started = process.hrtime.bigint();
+        const reply = await this.review(entry, request.body);
+        const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+        this.#reviews.inc({ entry, outcome: reply.outcome });
+        this.#latency.observe({ entry, outcome: reply.outcome }, seconds);
+        response.status(reply.status).json(reply.body);
+      });
+    }
+    app.use(this.#bodyErrors);
+    return app;
+  }
+
+  /** Answers one review; never throws, so no request can take the process down. */
+  async review(entry: WebhookEntry, body: unknown): Promise<ReviewReply> {
+    const parsed = parseAdmissionReview(body);
+    const log = this.#dependencies.logger.child({ entry });
+    switch (parsed.kind) {
+      case 'unreadable':
+        log.warn({ reason: parsed.message }, 'unreadable AdmissionReview');
+        return {
+          status: 400,
+          body: { message: `${parsed.message}; expected an admission.k8s.io/v1 AdmissionReview` },
+          outcome: 'invalid',
+        };
+      case 'invalid':
+        log.warn({ uid: parsed.uid, reason: parsed.message }, 'invalid AdmissionReview');
+        return { status: 200, body: denyReview(parsed.uid, 400, parsed.message), outcome: 'invalid' };
+      case 'not-handled':
+        return { status: 200, body: allowReview(parsed.uid, [], []), outcome: 'ignored' };
+      case 'pod-create':
+        return this.#reviewPod(entry, parsed, log);
+    }
+  }
+
+  async #reviewPod(
+    entry: WebhookEntry,
+    request: { uid: string; namespace: string; pod: V1Pod },
+    parentLog: Logger,
+  ): Promise<ReviewReply> {
+    const { uid, namespace, pod } = request;
+    const log = parentLog.child({ uid, namespace, pod: pod.metadata?.name ?? pod.metadata?.generateName });
+    try {
+      const objects = needsReferencedObjects(pod)
+        ? await readReferencedObjects(
+            this.#dependencies.reader,
+            namespace,
+            this.#dependencies.references(pod),
+          )
+        : undefined;
+      const verdict = decide(
+        { entry, pod, ...(objects && { objects }), schedulerName: this.#dependencies.schedulerName },
+        this.#dependencies.check,
+      );
+      log.info(
+        {
+          outcome: verdict.outcome,
+          ...(verdict.allowed ? { warnings: verdict.warnings } : { reason: verdict.message }),
+        },
+        'pod reviewed',
+      );
+      const answer = verdict.allowed
+        ? allowReview(uid, verdict.patch, verdict.warnings)
+        : denyReview(uid, 403, verdict.message);
+      return { status: 200, body: answer, outcome: verdict.outcome };
+    } catch (error) {
+      // Only reading the referenced objects can fail: say so, and let the user retry.
+      log.error({ err: error }, 'could not review the pod');
+      const message = `could not read the objects this pod references to check it can run on ACI (${error instanceof Error ? error.message : String(error)}); try again`;
+      return { status: 200, body: denyReview(uid, 503, message), outcome: 'error' };
+    }
+  }
+
+  /** Bodies that never reach a handler: too large, not JSON. No uid can be read from them. */
+  readonly #bodyErrors: ErrorRequestHandler = (error: unknown, _request, response, _next) => {
+    const type = (error as { type?: unknown }).type;
+    const [status, message] =
+      type === 'entity.too.large'
+        ? [
+            413,
+            `the body is larger than ${this.#dependencies.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES} bytes`,
+          ]
+        : type === 'entity.parse.failed'
+          ? [400, 'the body is not valid JSON']
+          : [500, 'internal error'];
+    this.#reviews.inc({ entry: 'none', outcome: status === 500 ? 'error' : 'invalid' });
+    this.#dependencies.logger.warn({ err: error, status }, 'request rejected before review');
+    response.status(status).json({ message: `${message}; expected an admission.k8s.io/v1 AdmissionReview` });
+  };
+
+  async start(options: { port: number; host: string; identity: ServingIdentity }): Promise<number> {
+    const server = createServer({ cert: options.identity.certPem, key: options.identity.keyPem }, this.app());
+    this.#server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Serves a renewed certificate to new connections without a restart. */
+  setIdentity(identity: ServingIdentity): void {
+    this.#server?.setSecureContext({ cert: identity.certPem, key: identity.keyPem });
+  }
+
+  /**
+   * Stops accepting connections and lets in-flight reviews finish; after `graceMs` the rest are cut
+   * (the API server retries or applies the failure policy).
+   */
+  async stop(graceMs: number): Promise<void> {
+    this.#stopping = true;
+    const server = this.#server;
+    if (!server) return;
+    const closed = new Promise<void>((resolve) =>
+      server.close(() => {
+        resolve();
+      }),
+    );
+    server.closeIdleConnections();
+    const deadline = setTimeout(() => {
+      server.closeAllConnections();
+    }, graceMs);
+    await closed;
+    clearTimeout(deadline);
+  }
+}
