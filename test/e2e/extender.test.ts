@@ -256,6 +256,12 @@ describe('the scheduler extender with a real kube-scheduler', { timeout: 180_000
 
   before(async () => {
     namespace = await cluster.createNamespace('extender');
+    // Started before the nodes exist, so its node cache must learn them from the watch.
+    const started = await startExtender();
+    extender = started;
+    await eventually('the extender to be ready (caches synced)', async () =>
+      (await getStatus(started, '/readyz')) === 200 ? true : undefined,
+    );
     for (const node of testNodes(new Date())) await core.createNode({ body: node });
     heartbeats = setInterval(() => {
       heartbeat().catch(() => {
@@ -265,11 +271,6 @@ describe('the scheduler extender with a real kube-scheduler', { timeout: 180_000
     for (const name of [realNodeName, virtualNodeName]) {
       await eventually(`node ${name} to lose the not-ready taint`, () => untaintedByController(name));
     }
-    const started = await startExtender();
-    extender = started;
-    await eventually('the extender to be ready (node cache synced)', async () =>
-      (await getStatus(started, '/readyz')) === 200 ? true : undefined,
-    );
     scheduler = await cluster.startScheduler({
       schedulerName,
       extenders: [shippedExtender(started.port, started.caPem)],
@@ -326,6 +327,23 @@ describe('the scheduler extender with a real kube-scheduler', { timeout: 180_000
     assert.equal(pod.status?.phase, 'Pending');
   });
 
+  it('keeps a required pod Pending while the ACI quota published on the node cannot hold it', async () => {
+    await core.patchNode(
+      { name: virtualNodeName, body: { metadata: { annotations: { [REMAINING_CORES_ANNOTATION]: '0.5' } } } },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await createPod('over-quota', { cpu: '1', labels: { 'azure.com/aci': 'required' } });
+    const message = await eventually('a FailedScheduling event naming the quota', async () => {
+      const events = await core.listNamespacedEvent({
+        namespace,
+        fieldSelector: 'involvedObject.name=over-quota,reason=FailedScheduling',
+      });
+      return events.items.map((event) => event.message ?? '').find((text) => text.includes('quota'));
+    });
+    assert.match(message, /the pod needs 1 cores and the ACI core quota of the region has 0\.5 left/);
+    assert.equal((await core.readNamespacedPod({ name: 'over-quota', namespace })).spec?.nodeName, undefined);
+  });
+
   it('counted its calls and verdicts in its metrics', async () => {
     assert.ok(extender);
     const { port, caPem } = extender;
@@ -347,6 +365,10 @@ describe('the scheduler extender with a real kube-scheduler', { timeout: 180_000
     assert.match(
       text,
       /aci_burst_extender_filter_verdicts_total\{node_type="real",verdict="requires-aci"[^}]*\} [1-9]/,
+    );
+    assert.match(
+      text,
+      /aci_burst_extender_filter_verdicts_total\{node_type="virtual",verdict="quota-cores"[^}]*\} [1-9]/,
     );
     assert.match(
       text,
