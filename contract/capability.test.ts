@@ -52,13 +52,15 @@ describe('checkPod', () => {
     ]);
     const objects = loadObjects('deployment-web', { serviceAccountTokens: tokens });
     assert.deepEqual(checkPod(loadPod('deployment-web'), objects), []);
+    // The webhook reads the objects but obtains no tokens: they are left out of its check.
+    assert.deepEqual(checkPod(loadPod('deployment-web'), loadObjects('deployment-web')), []);
   });
 
   it('reports what is missing only when given the objects', () => {
     const pod = loadPod('deployment-web');
     const objects = loadObjects('deployment-web');
     objects.secrets = new Map([...objects.secrets].filter(([name]) => name !== 'web-db'));
-    const missing = checkPod(pod, { ...objects, serviceAccount: undefined });
+    const missing = checkPod(pod, { ...objects, serviceAccount: undefined, serviceAccountTokens: new Map() });
     assert.deepEqual(
       missing.map((problem) => [problem.path, problem.kind]),
       [

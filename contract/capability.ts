@@ -33,7 +33,8 @@ export interface ReferencedObjects {
   serviceAccount: V1ServiceAccount | undefined;
   /**
    * The tokens the connector obtained from the TokenRequest API for
-   * `serviceAccountTokenRequests(pod, serviceAccount)`, by each request's `key`.
+   * `serviceAccountTokenRequests(pod, serviceAccount)`, by each request's `key`. Omitted (the webhook),
+   * tokens and the cluster CA are left out of the check; given, a missing one makes the pod wait.
    */
   serviceAccountTokens?: ReadonlyMap<string, string>;
   /** The cluster CA (PEM), for the ca.crt beside a token volume the connector adds itself. */

@@ -68,6 +68,8 @@ describe('registryCredentials', () => {
       },
     ],
     ['opaque', { type: 'Opaque', data: { token: b64('x') } }],
+    // As the webhook reads Secrets: keys and type kept, values removed.
+    ['blanked', { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': '' } }],
   ]);
   const context = (subject: V1Pod): Context => ({
     pod: subject,
@@ -84,7 +86,13 @@ describe('registryCredentials', () => {
     assert.deepEqual(subject.problems, []);
   });
 
-  it('refuses a pull secret that holds no Docker configuration', () => {
+  it('accepts a pull secret whose values were removed, sending nothing for it', () => {
+    const subject = context(pod(['quay.io/org/a:1'], ['blanked']));
+    assert.deepEqual(registryCredentials(subject), []);
+    assert.deepEqual(subject.problems, []);
+  });
+
+  it('refuses a pull secret that is not of a Docker configuration type', () => {
     const subject = context(pod(['quay.io/org/a:1'], ['opaque']));
     assert.deepEqual(registryCredentials(subject), []);
     assert.deepEqual(

@@ -2,7 +2,8 @@
 // only the registries the pod's images come from are sent, because ACI refuses a group with more
 // credentials than containers (MoreImageRegistryCredentialsThanContainers).
 import type { ImageRegistryCredential } from '@azure/arm-containerinstance';
-import { type Context, readObject, refuse } from './context.ts';
+import type { V1Secret } from '@kubernetes/client-node';
+import { type Context, refuse } from './context.ts';
 
 const DOCKER_HUB = 'index.docker.io';
 const DOCKER_HUB_ALIASES = new Set([
@@ -11,7 +12,11 @@ const DOCKER_HUB_ALIASES = new Set([
   'registry-1.docker.io',
   'registry.hub.docker.com',
 ]);
-const CONFIG_KEYS = ['.dockerconfigjson', '.dockercfg'] as const;
+/** The pull-secret types a kubelet reads, and the key each keeps its configuration under. */
+const CONFIG_KEYS: Record<string, string> = {
+  'kubernetes.io/dockerconfigjson': '.dockerconfigjson',
+  'kubernetes.io/dockercfg': '.dockercfg',
+};
 
 interface DockerAuth {
   username?: string;
@@ -32,8 +37,19 @@ export function imageRegistry(image: string): string {
   return isHost ? registryServer(first) : DOCKER_HUB;
 }
 
-function credentialsFromConfig(text: string, key: (typeof CONFIG_KEYS)[number]): Map<string, DockerAuth> {
-  const parsed = JSON.parse(text) as Record<string, unknown>;
+/**
+ * The registries in a pull secret. The API server validates these secrets' JSON, so text that does not
+ * parse has had its values removed (the webhook reads Secrets without values): no credentials then.
+ */
+function credentialsFromSecret(secret: V1Secret): Map<string, DockerAuth> {
+  const key = CONFIG_KEYS[secret.type ?? ''] ?? '';
+  const text = Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return new Map();
+  }
   const auths = (key === '.dockerconfigjson' ? parsed.auths : parsed) as
     Record<string, DockerAuth> | undefined;
   return new Map(Object.entries(auths ?? {}).map(([server, auth]) => [registryServer(server), auth]));
@@ -59,30 +75,18 @@ export function registryCredentials(context: Context): ImageRegistryCredential[]
   );
   const credentials = new Map<string, ImageRegistryCredential>();
   (spec?.imagePullSecrets ?? []).forEach((reference, index) => {
-    const path = `spec.imagePullSecrets[${index}]`;
-    const contents = readObject(context, path, {
-      kind: 'Secret',
-      name: reference.name ?? '',
-      optional: true,
-    });
-    if (!contents) return;
-    const key = CONFIG_KEYS.find((candidate) => contents.has(candidate));
-    let auths: Map<string, DockerAuth> | undefined;
-    try {
-      auths = key && credentialsFromConfig(contents.get(key)?.toString('utf8') ?? '', key);
-    } catch {
-      auths = undefined;
-    }
-    if (!auths) {
+    const secret = context.objects?.secrets.get(reference.name ?? '');
+    if (!secret) return;
+    if (!(secret.type && secret.type in CONFIG_KEYS)) {
       refuse(
         context,
-        path,
-        `Secret "${reference.name ?? ''}" holds no Docker registry configuration`,
-        `use a Secret of type kubernetes.io/dockerconfigjson (key ${CONFIG_KEYS[0]}) or kubernetes.io/dockercfg`,
+        `spec.imagePullSecrets[${index}]`,
+        `Secret "${reference.name ?? ''}" is of type ${secret.type ?? 'Opaque'}, not a Docker registry configuration`,
+        'use a Secret of type kubernetes.io/dockerconfigjson (kubectl create secret docker-registry) or kubernetes.io/dockercfg',
       );
       return;
     }
-    for (const [server, auth] of auths) {
+    for (const [server, auth] of credentialsFromSecret(secret)) {
       if (needed.has(server) && !credentials.has(server)) credentials.set(server, toCredential(server, auth));
     }
   });

@@ -100,20 +100,25 @@ export function serviceAccountTokenRequests(
   return [...requests.values()];
 }
 
-/** The token the connector obtained for a projection, or `undefined` (recorded as awaited) when absent. */
+/**
+ * The token the connector obtained for a projection, or `undefined` when absent (recorded as awaited
+ * when the caller supplies tokens at all).
+ */
 export function suppliedToken(
   context: Context,
   path: string,
   audience: string | undefined,
   expirationSeconds: number | undefined,
 ): string | undefined {
-  if (!context.objects) return undefined;
+  // Without the map the caller does not obtain tokens (the webhook): they are left out of the check.
+  const tokens = context.objects?.serviceAccountTokens;
+  if (!context.objects || !tokens) return undefined;
   const key = tokenKey(
     serviceAccountName(context.pod),
     audience || undefined,
     expirationSeconds ?? DEFAULT_EXPIRATION_SECONDS,
   );
-  const token = context.objects.serviceAccountTokens?.get(key);
+  const token = tokens.get(key);
   if (token !== undefined) return token;
   if (!context.objects.serviceAccount) {
     context.problems.push({

@@ -200,7 +200,12 @@ export function toContainerGroup(
   objects: ReferencedObjects,
   settings: GroupSettings,
 ): Translation {
-  const { properties, problems } = analysePod(pod, objects, settings.limits);
+  // The group needs every token: without the map, each one is reported as awaited.
+  const withTokens = {
+    ...objects,
+    serviceAccountTokens: objects.serviceAccountTokens ?? new Map<string, string>(),
+  };
+  const { properties, problems } = analysePod(pod, withTokens, settings.limits);
   if (problems.some((problem) => problem.kind === 'unsupported')) return { kind: 'invalid', problems };
   if (problems.length > 0) return { kind: 'waiting', problems };
   const namespace = namespaceOf(pod);

@@ -73,8 +73,14 @@ const REFUSED_KINDS: Record<string, { message: string; fix: string }> = {
 };
 const NETWORK_DISK_FIX = `use an azureFile volume or an inline ${AZURE_FILE_DRIVER} CSI volume`;
 
+/** Which source a volume or projection names: its one set field besides `ignored` ones. */
+function sourceKind(source: object, ignored: readonly string[]): string {
+  const entry = Object.entries(source).find(([key, value]) => value !== undefined && !ignored.includes(key));
+  return entry?.[0] ?? 'unknown';
+}
+
 function refuseKind(context: Context, volume: V1Volume, index: number): void {
-  const kind = Object.keys(volume).find((key) => key !== 'name') ?? 'unknown';
+  const kind = sourceKind(volume, ['name']);
   const known = REFUSED_KINDS[kind];
   refuse(
     context,
@@ -163,7 +169,7 @@ function addProjection(context: Context, files: Files, source: V1VolumeProjectio
     const token = suppliedToken(context, `${path}.serviceAccountToken`, audience, expirationSeconds);
     if (token !== undefined) files.set(name, Buffer.from(token));
   } else {
-    const kind = Object.keys(source)[0] ?? 'unknown';
+    const kind = sourceKind(source, []);
     refuse(
       context,
       `${path}.${kind}`,
@@ -323,9 +329,9 @@ function injectTokenVolume(context: Context, plan: VolumePlan): void {
   const files: Files = new Map([['namespace', Buffer.from(namespaceOf(context.pod))]]);
   const token = suppliedToken(context, path, undefined, INJECTED_TOKEN_EXPIRATION_SECONDS);
   if (token !== undefined) files.set('token', Buffer.from(token));
-  if (objects.clusterCaPem === undefined)
+  if (objects.clusterCaPem !== undefined) files.set('ca.crt', Buffer.from(objects.clusterCaPem));
+  else if (objects.serviceAccountTokens)
     awaitSuppliedValue(context, path, 'the cluster CA certificate (ca.crt)');
-  else files.set('ca.crt', Buffer.from(objects.clusterCaPem));
   plan.volumes.push(filesVolume(SERVICE_ACCOUNT_VOLUME, files));
   plan.injectedMount = {
     name: SERVICE_ACCOUNT_VOLUME,
