@@ -255,7 +255,7 @@ describe('the admission webhook on a real control plane', { timeout: 120_000 }, 
         { ...pod.spec?.tolerations?.find((toleration) => toleration.key === ACI_TOLERATION.key) },
         ACI_TOLERATION,
       );
-      assert.equal(pod.spec.schedulerName, schedulerName);
+      assert.equal(pod.spec?.schedulerName, schedulerName);
     }
   });
 
