@@ -67,8 +67,7 @@ export function controlRouter(deps: {
     res.status(204).end();
   });
   router.put('/quotas', (req, res) => {
-    state.quotas = { ...state.quotas, ...quotas(req.body) };
-    res.json(state.quotas);
+    res.json(state.setQuotas(quotas(req.body)));
   });
   router.put('/resourceGroups/:resourceGroup', (req: Request<{ resourceGroup: string }>, res) => {
     res.status(state.createResourceGroup(req.params.resourceGroup) ? 201 : 200).end();

@@ -59,6 +59,7 @@ export interface ExecSession {
 /** How long an exec session waits for its websocket (unconfirmed; Azure's is short-lived too). */
 const EXEC_SESSION_TTL_MS = 5 * 60_000;
 const HOUR_MS = 3_600_000;
+const RETENTION_MS = HOUR_MS;
 const FIVE_MINUTES_MS = 300_000;
 
 function key(resourceGroup: string, name: string): string {
@@ -72,7 +73,7 @@ interface AciWindows {
 
 export class EmulatorState {
   readonly config: EmulatorConfig;
-  quotas: Quotas;
+  private quotas: Quotas;
   private resourceGroups = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
   private operations = new Map<string, OperationRecord>();
@@ -98,6 +99,11 @@ export class EmulatorState {
     this.resourceGroups = new Map(this.config.resourceGroups.map((name) => [name.toLowerCase(), name]));
     this.quotas = { ...this.config.quotas };
     this.injector = newInjector([], this.config.seed);
+  }
+
+  setQuotas(quotas: Partial<Quotas>): Quotas {
+    this.quotas = { ...this.quotas, ...quotas };
+    return this.quotas;
   }
 
   createResourceGroup(name: string): boolean {
@@ -282,6 +288,7 @@ export class EmulatorState {
     );
     const updated = { ...record, runtime };
     const operationId = randomUUID();
+    this.forgetOldOperations(now);
     this.groups.set(key(record.resourceGroup, record.name), updated);
     this.operations.set(operationId, {
       id: operationId,
@@ -290,6 +297,16 @@ export class EmulatorState {
       provisioning: runtime.provisioning,
     });
     return { record: updated, operationId };
+  }
+
+  /** Keeps a long-running emulator's memory bounded; nobody polls an operation an hour after it ended. */
+  private forgetOldOperations(now: number): void {
+    for (const [id, operation] of this.operations) {
+      if (operation.provisioning.finishedAt < now - RETENTION_MS) this.operations.delete(id);
+    }
+    for (const [id, session] of this.execSessions) {
+      if (session.expiresAt < now) this.execSessions.delete(id);
+    }
   }
 
   /** PUT: creates or replaces the group and starts provisioning. */

@@ -370,6 +370,18 @@ describe('quotas, transitions, throttling and faults', () => {
     await emulator.control.clearFaults();
   });
 
+  it('adds injected latency to matching requests only', async () => {
+    const { emulator, client } = harness;
+    await emulator.control.clearRequests();
+    await emulator.control.setFaults([{ fault: 'latency', latencyMs: 300, pathContains: '/retry-1' }]);
+    await client.containerGroups.get(emulator.resourceGroup, 'retry-1');
+    await assert.rejects(client.containerGroups.get(emulator.resourceGroup, 'other'), { statusCode: 404 });
+    const [slow, fast] = await emulator.control.requests();
+    assert.ok((slow?.durationMs ?? 0) >= 300, `slow: ${String(slow?.durationMs)} ms`);
+    assert.ok((fast?.durationMs ?? 0) < 300, `fast: ${String(fast?.durationMs)} ms`);
+    await emulator.control.clearFaults();
+  });
+
   it('survives a dropped connection and a 503 through the SDK retry', async () => {
     const { emulator, client } = harness;
     await emulator.control.clearRequests();
@@ -428,6 +440,22 @@ describe('quotas, transitions, throttling and faults', () => {
       );
     } finally {
       await limited.close();
+    }
+  });
+});
+
+describe('token expiry', () => {
+  it('answers 401 ExpiredAuthenticationToken once the emulator clock passes the token lifetime', async () => {
+    let offsetMs = 0;
+    const harness = await startHarness({ clock: () => Date.now() + offsetMs, tokenLifetimeSeconds: 600 });
+    try {
+      const path = harness.groupPath(harness.emulator.resourceGroup, 'none');
+      assert.equal((await harness.raw('GET', path)).status, 404, 'a fresh token is accepted');
+      offsetMs = 601_000;
+      const expired = await harness.raw('GET', path);
+      assert.deepEqual([expired.status, errorCode(expired.body)], [401, 'ExpiredAuthenticationToken']);
+    } finally {
+      await harness.close();
     }
   });
 });
