@@ -14,6 +14,7 @@ import {
   type Outcome,
   type PodChecker,
   type WebhookEntry,
+  withConnectorSuppliedValues,
 } from './decision.ts';
 
 const nginx = fixturePod('deployment-pod-create');
@@ -195,4 +196,30 @@ describe('notBurstingWarnings', () => {
     );
     assert.equal(warnings[3], 'will not burst to ACI: 2 more problems');
   });
+});
+
+describe('withConnectorSuppliedValues', () => {
+  const rootCa = new Map([['kube-root-ca.crt', { data: { 'ca.crt': 'PEM' } }]]);
+  const table: { name: string; serviceAccount: boolean; problems: RegExp[] }[] = [
+    { name: 'tokens and CA stood in when the ServiceAccount exists', serviceAccount: true, problems: [] },
+    {
+      name: 'no stand-in without the ServiceAccount, so its absence is reported',
+      serviceAccount: false,
+      problems: [/ServiceAccount "default" does not exist/],
+    },
+  ];
+  for (const row of table) {
+    it(row.name, () => {
+      const objects = {
+        configMaps: rootCa,
+        secrets: new Map(),
+        serviceAccount: row.serviceAccount ? { metadata: { name: 'default' } } : undefined,
+      };
+      const problems = checkPod(nginx, withConnectorSuppliedValues(nginx, objects));
+      assert.equal(problems.length, row.problems.length, JSON.stringify(problems));
+      row.problems.forEach((pattern, index) => {
+        assert.match(problems[index]?.message ?? '', pattern);
+      });
+    });
+  }
 });

@@ -67,8 +67,9 @@ const CONNECTOR_SUPPLIED = 'supplied by the connector when it creates the contai
 /**
  * The objects as the connector will have them. It requests the service-account tokens and reads the
  * cluster CA itself just before creating the container group, so their absence now is nothing the user
- * must fix and must not deny the pod. A token needs its ServiceAccount: without one no stand-in is
- * given, and the check reports the missing ServiceAccount.
+ * must fix. The contract would skip tokens altogether if the map were omitted, but then a missing
+ * ServiceAccount would go unreported too; so a stand-in is given for each token the ServiceAccount can
+ * issue, and none when it does not exist, which the check then reports.
  */
 export function withConnectorSuppliedValues(pod: V1Pod, objects: ReferencedObjects): ReferencedObjects {
   const tokens = objects.serviceAccount

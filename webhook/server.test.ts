@@ -193,6 +193,17 @@ describe('WebhookServer over HTTPS', () => {
     assert.ok(patchOf(answer).some((operation) => operation.path.startsWith('/spec/tolerations')));
   });
 
+  it('rejects a required pod whose ServiceAccount does not exist: no token could be issued', async () => {
+    const body = requiredNginx();
+    const spec = body.request.object.spec;
+    assert.ok(spec);
+    spec.serviceAccountName = 'builder';
+    spec.serviceAccount = 'builder';
+    const answer = await review(port, '/mutate/required', body);
+    assert.equal(answer.response.allowed, false);
+    assert.match(answer.response.status?.message ?? '', /ServiceAccount "builder" does not exist/);
+  });
+
   it('denies with 503 when the referenced objects cannot be read, so the user can retry', async () => {
     failReads = true;
     try {
