@@ -314,7 +314,7 @@ function groupRoutes(router: Router, deps: ArmRoutesDependencies): void {
     else res.status(204).end();
   });
   router.post(`${GROUP}/restart`, (req, res) => {
-    state.restartGroup(...target(req), clock());
+    state.reprovisionGroup(...target(req), 'Restart', clock());
     res.status(204).end();
   });
   router.post(`${GROUP}/stop`, (req, res) => {
@@ -322,9 +322,7 @@ function groupRoutes(router: Router, deps: ArmRoutesDependencies): void {
     res.status(204).end();
   });
   router.post(`${GROUP}/start`, (req, res) => {
-    const now = clock();
-    const operationId = state.startGroup(...target(req), now);
-    const { location } = state.getGroup(...target(req), now).spec;
+    const { operationId, location } = state.reprovisionGroup(...target(req), 'Start', clock());
     res
       .status(202)
       .set('azure-asyncoperation', operationUrl(deps, location, operationId))

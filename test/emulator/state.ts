@@ -372,16 +372,19 @@ export class EmulatorState {
     return updated;
   }
 
-  restartGroup(resourceGroup: string, name: string, now: number): string {
+  /** POST restart or start: a new provisioning operation; returns its id and region. */
+  reprovisionGroup(
+    resourceGroup: string,
+    name: string,
+    kind: 'Restart' | 'Start',
+    now: number,
+  ): { operationId: string; location: string } {
     const record = this.getGroup(resourceGroup, name, now);
     if (isTransitioning(record.runtime, now)) throw this.transitioningError(name);
-    return this.startOperation(record, 'Restart', now).operationId;
-  }
-
-  startGroup(resourceGroup: string, name: string, now: number): string {
-    const record = this.getGroup(resourceGroup, name, now);
-    if (isTransitioning(record.runtime, now)) throw this.transitioningError(name);
-    return this.startOperation(record, 'Start', now).operationId;
+    return {
+      operationId: this.startOperation(record, kind, now).operationId,
+      location: record.spec.location,
+    };
   }
 
   stopGroup(resourceGroup: string, name: string, now: number): void {
