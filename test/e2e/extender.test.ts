@@ -12,6 +12,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import {
+  AppsV1Api,
   CoreV1Api,
   PatchStrategy,
   loadAllYaml,
@@ -37,6 +38,7 @@ import { useTestCluster, type RunningScheduler, type SchedulerExtender } from '.
 const repoRoot = new URL('../../', import.meta.url);
 const cluster = await useTestCluster();
 const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
 
 /** Polls `probe` until it returns a value, or fails naming what was awaited. */
 async function eventually<T>(
@@ -281,6 +283,8 @@ describe('the scheduler extender with a real kube-scheduler', { timeout: 180_000
     clearInterval(heartbeats);
     await scheduler?.stop();
     if (extender?.child.exitCode === null) extender.child.kill('SIGKILL');
+    // The ReplicaSet first, or it recreates what is deleted below.
+    await Promise.allSettled([apps.deleteNamespacedReplicaSet({ name: 'web', namespace })]);
     // No kubelet confirms deletion of a bound pod: delete them at once so the namespace can go.
     const pods = namespace ? await core.listNamespacedPod({ namespace }) : { items: [] };
     await Promise.allSettled(
@@ -292,11 +296,34 @@ describe('the scheduler extender with a real kube-scheduler', { timeout: 180_000
   });
 
   it('places a burstable pod on the real node while it has room', async () => {
-    await createPod('first', { cpu: '1500m' });
+    await createPod('first', { cpu: '1' });
     assert.equal(await boundNode('first'), realNodeName);
   });
 
-  it('places the next one on the virtual node once the real node is full', async () => {
+  it('fills the real node with a ReplicaSet before ACI, although spreading prefers the empty virtual node', async () => {
+    // The scheduler's own plugins (spreading replicas over hosts, LeastAllocated) score the empty
+    // virtual node above the real one; the shipped extender weight must outweigh them.
+    const template = burstablePod('', { cpu: '250m', labels: { app: 'web' } });
+    await apps.createNamespacedReplicaSet({
+      namespace,
+      body: {
+        metadata: { name: 'web' },
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: template.spec },
+        },
+      },
+    });
+    const nodes = await eventually('both replicas to be bound', async () => {
+      const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
+      const bound = pods.items.map((pod) => pod.spec?.nodeName).filter((name) => name !== undefined);
+      return bound.length === 2 ? bound : undefined;
+    });
+    assert.deepEqual(nodes, [realNodeName, realNodeName]);
+  });
+
+  it('places the next one on the virtual node once the real node has no room for it', async () => {
     await createPod('overflow', { cpu: '1' });
     assert.equal(await boundNode('overflow'), virtualNodeName);
   });
