@@ -5,6 +5,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { checkPod, DEFAULT_ACI_LIMITS, describeProblems, podReferences, type Problem } from './capability.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
+import { toContainerGroup } from './translate.ts';
 import { CONTAINER_REFUSALS, POD_REFUSALS } from './pod-fields.ts';
 
 describe('checkPod', () => {
@@ -69,6 +70,28 @@ describe('checkPod', () => {
       ],
     );
     assert.match(missing[1]?.message ?? '', /Secret "web-db" does not exist in namespace "shop"/);
+  });
+
+  it('reports every refusal the translation reports, from the spec alone', () => {
+    const settings = {
+      region: 'westus',
+      nodeName: 'aci-connector',
+      clusterId: 'c',
+      limits: DEFAULT_ACI_LIMITS,
+    };
+    const objects = { configMaps: new Map(), secrets: new Map(), serviceAccount: undefined };
+    for (const name of [
+      'nginx-2017',
+      'deployment-web',
+      'init-container',
+      'gpu',
+      'everything-unsupported',
+    ] as const) {
+      const translation = toContainerGroup(loadPod(name), objects, settings);
+      const refused =
+        translation.kind === 'ready' ? [] : translation.problems.filter((p) => p.kind === 'unsupported');
+      assert.deepEqual(checkPod(loadPod(name)), refused, name);
+    }
   });
 
   it('uses the limits it is given', () => {

@@ -80,9 +80,10 @@ function valueFromSource(
       };
   if (keyReference) {
     const bytes = readKey(context, `${path}.valueFrom.${keyReference.field}`, keyReference);
-    // Checking the spec only, the value is unknown but its secrecy is not (it matters for $(NAME)).
-    const known = bytes !== undefined || !context.objects;
-    return known ? { value: bytes?.toString('utf8'), secure: keyReference.kind === 'Secret' } : undefined;
+    // An absent optional key leaves the variable unset. Otherwise the value may be unknown (spec-only
+    // check, or awaited) but its secrecy is not, and it decides what $(NAME) may be expanded into.
+    if (bytes === undefined && context.objects && keyReference.optional === true) return undefined;
+    return { value: bytes?.toString('utf8'), secure: keyReference.kind === 'Secret' };
   }
   return source && downwardVariable(context, source, `${path}.valueFrom`, container);
 }

@@ -608,6 +608,51 @@ describe('volumes', () => {
     ]);
   });
 
+  it('writes downward-API files as a kubelet formats them', () => {
+    const { group } = ready(
+      toContainerGroup(
+        pod(
+          {
+            containers: [
+              container({
+                resources: { limits: { cpu: '1500m', memory: '1G' } },
+                volumeMounts: [{ name: 'info', mountPath: '/etc/podinfo' }],
+              }),
+            ],
+            volumes: [
+              {
+                name: 'info',
+                downwardAPI: {
+                  items: [
+                    { path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
+                    { path: 'name', fieldRef: { fieldPath: 'metadata.name' } },
+                    {
+                      path: 'cpu_limit_millis',
+                      resourceFieldRef: { containerName: 'app', resource: 'limits.cpu', divisor: '1m' },
+                    },
+                  ],
+                },
+              },
+            ],
+          },
+          { annotations: { 'team.example/owner': 'payments', build: '"42"' } },
+        ),
+        objects,
+        settings,
+      ),
+    );
+    assert.deepEqual(group.volumes, [
+      {
+        name: 'info',
+        secret: {
+          annotations: b64('build="\\"42\\""\nteam.example/owner="payments"'),
+          cpu_limit_millis: b64('1500'),
+          name: b64('app'),
+        },
+      },
+    ]);
+  });
+
   const refusals: { name: string; spec: Partial<V1PodSpec>; paths: string[] }[] = [
     {
       name: 'Azure Files mount options',
