@@ -273,6 +273,19 @@ describe('the admission webhook on a real control plane', { timeout: 120_000 }, 
     assert.equal(created.spec?.schedulerName, 'default-scheduler');
   });
 
+  it('a pod ACI cannot run in a labelled namespace is created without the toleration, with a warning', async () => {
+    const pod = hostPathPod(workloads);
+    pod.metadata = { name: 'local-logs', namespace: workloads };
+    const applied = await kubectl(['apply', '-f', '-'], JSON.stringify(pod));
+    assert.equal(applied.code, 0, applied.stderr);
+    assert.match(
+      applied.stderr,
+      /^Warning: will not burst to ACI: spec\.volumes\[0\]\.hostPath: volume "varlog" mounts/m,
+    );
+    const created = await core.readNamespacedPod({ name: 'local-logs', namespace: workloads });
+    assert.equal(aciTolerations(created), 0);
+  });
+
   it('kubectl apply of a required pod with a hostPath volume is rejected with every problem', async () => {
     const pod = hostPathPod(workloads);
     const applied = await kubectl(['apply', '-f', '-'], JSON.stringify(pod));
