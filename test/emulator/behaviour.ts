@@ -30,7 +30,16 @@ export interface ContainerDefinition {
 export const MISSING_IMAGE_MARKER = 'does-not-exist';
 
 const SCRIPTED_IMAGE = /(?:^|\/)aci-burst\/([a-z-]+)(?::([^?]*))?(?:\?(.*))?$/;
-const SHELLS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash', '/usr/bin/bash']);
+/** Commands that start a shell: scripted with `-c`, interactive in exec. */
+export const SHELLS: ReadonlySet<string> = new Set([
+  'sh',
+  'bash',
+  'ash',
+  '/bin/sh',
+  '/bin/bash',
+  '/bin/ash',
+  '/usr/bin/bash',
+]);
 
 export function isMissingImage(image: string): boolean {
   return image.includes(MISSING_IMAGE_MARKER);

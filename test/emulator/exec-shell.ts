@@ -19,8 +19,6 @@ export interface ShellResult {
   exitCode?: number;
 }
 
-export const SHELL_COMMANDS = new Set(['sh', 'bash', 'ash', '/bin/sh', '/bin/bash', '/bin/ash']);
-
 /** The filesystem and environment a container sees: its env (secure values too) and mounted volumes. */
 export function shellContext(
   container: ContainerSpec,

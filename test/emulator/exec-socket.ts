@@ -4,7 +4,8 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:https';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../../runtime/logger.ts';
-import { runCommandLine, SHELL_COMMANDS, shellContext, type ShellContext } from './exec-shell.ts';
+import { SHELLS } from './behaviour.ts';
+import { runCommandLine, shellContext, type ShellContext } from './exec-shell.ts';
 import type { EmulatorState, ExecSession } from './state.ts';
 
 const EXEC_PATH = /^\/execstream\/sessionId\/([0-9a-f-]{36})$/;
@@ -56,7 +57,7 @@ function runSession(ws: WebSocket, session: ExecSession, logger: Logger): void {
         return;
       }
       logger.debug({ session: session.id, command: session.command }, 'exec session authenticated');
-      if (!SHELL_COMMANDS.has(session.command.trim())) runOnce(ws, session.command, context);
+      if (!SHELLS.has(session.command.trim())) runOnce(ws, session.command, context);
       return;
     }
     pending += message;

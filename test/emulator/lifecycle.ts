@@ -219,7 +219,7 @@ function start(container: ContainerRuntime, at: number): ContainerRuntime {
 }
 
 /** The container stops at `at` with `code`; the restart policy decides whether it starts again. */
-export function exitContainer(
+function exitContainer(
   container: ContainerRuntime,
   exit: { at: number; code: number; restartPolicy: RestartPolicy },
   timeline: Timeline,

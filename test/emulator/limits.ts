@@ -56,11 +56,6 @@ export function hitWindow(window: SlidingWindow, now: number): Decision<SlidingW
   return { state: { ...window, hits }, allowed: false, remaining: 0, retryAfterSeconds };
 }
 
-/** How many requests a window would still accept at `now`, without counting one. */
-export function windowRemaining(window: SlidingWindow, now: number): number {
-  return Math.max(0, window.limit - window.hits.filter((at) => at > now - window.windowMs).length);
-}
-
 export interface Quotas {
   /** Standard container groups per region. */
   containerGroups: number;

@@ -67,7 +67,7 @@ export function isValidGroupName(name: string): boolean {
   return GROUP_NAME.test(name);
 }
 
-export function groupNameError(name: string): ArmError {
+function groupNameError(name: string): ArmError {
   // Code unconfirmed; the rule is the documented one (1-63 lowercase letters, digits, single hyphens).
   return new ArmError(
     400,

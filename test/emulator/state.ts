@@ -24,7 +24,6 @@ import {
   newBucket,
   newWindow,
   takeToken,
-  windowRemaining,
   type Quotas,
   type RateLimits,
   type SlidingWindow,
@@ -180,17 +179,6 @@ export class EmulatorState {
       'x-ms-ratelimit-remaining-subscription-resource-requests-pt1h': String(hour.remaining),
       'x-ms-ratelimit-remaining-subscription-resource-requests-pt5m': String(fiveMinutes.remaining),
     };
-  }
-
-  aciRemaining(
-    kind: 'create' | 'delete',
-    location: string,
-    now: number,
-  ): { pt1h: number; pt5m: number } | undefined {
-    const windows = this.aciWindows.get(`${kind}/${location}`);
-    return (
-      windows && { pt1h: windowRemaining(windows.hour, now), pt5m: windowRemaining(windows.fiveMinutes, now) }
-    );
   }
 
   /** The group, advanced to `now`; throws 404 as ARM does. */
