@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
+import { DEFAULT_ACI_LIMITS, type ReferencedObjects } from '../contract/capability.ts';
 import { TAGS } from '../contract/names.ts';
 import { containerGroupName } from '../contract/translate.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
@@ -119,11 +119,7 @@ class FakeCluster implements PodApi {
     this.pods.delete(key);
     return Promise.resolve();
   }
-  fetchReferences(): Promise<{
-    configMaps: Map<never, never>;
-    secrets: Map<never, never>;
-    serviceAccount: undefined;
-  }> {
+  fetchReferences(): Promise<ReferencedObjects> {
     return Promise.resolve({ configMaps: new Map(), secrets: new Map(), serviceAccount: undefined });
   }
   lastStatus(key: string): V1PodStatus | undefined {
