@@ -59,7 +59,8 @@ function field(object: JsonObject, name: string): unknown {
   return key === undefined ? undefined : object[key];
 }
 
-function hasName(value: unknown): boolean {
+/** A Kubernetes object with a name; its other fields are read defensively by the policy. */
+function hasName(value: unknown): value is JsonObject & { metadata: { name: string } } {
   return isObject(value) && isObject(value.metadata) && typeof value.metadata.name === 'string';
 }
 
@@ -71,7 +72,7 @@ function invalid(error: string): Decoded {
 export function decodeExtenderArgs(body: unknown): Decoded {
   if (!isObject(body)) return invalid('the request body is not an ExtenderArgs JSON object');
   const pod = field(body, 'Pod');
-  if (!hasName(pod) || !isObject((pod as JsonObject).spec)) {
+  if (!hasName(pod) || !isObject(pod.spec)) {
     return invalid('ExtenderArgs.Pod is missing or is not a pod with metadata.name and spec');
   }
   const names = field(body, 'NodeNames');
@@ -79,7 +80,7 @@ export function decodeExtenderArgs(body: unknown): Decoded {
     if (!Array.isArray(names) || !names.every((name) => typeof name === 'string')) {
       return invalid('ExtenderArgs.NodeNames is not a list of node names');
     }
-    return { ok: true, args: { pod: pod as V1Pod, nodes: { mode: 'names', names } } };
+    return { ok: true, args: { pod, nodes: { mode: 'names', names } } };
   }
   const nodes = field(body, 'Nodes');
   if (!isObject(nodes)) return invalid('ExtenderArgs has neither NodeNames nor Nodes');
@@ -88,7 +89,7 @@ export function decodeExtenderArgs(body: unknown): Decoded {
   if (!Array.isArray(items) || !items.every(hasName)) {
     return invalid('ExtenderArgs.Nodes.items is not a list of nodes with metadata.name');
   }
-  return { ok: true, args: { pod: pod as V1Pod, nodes: { mode: 'objects', nodes: items as V1Node[] } } };
+  return { ok: true, args: { pod, nodes: { mode: 'objects', nodes: items } } };
 }
 
 export interface NodeVerdict {

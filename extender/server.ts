@@ -201,7 +201,6 @@ export async function closeServer(server: Server, graceMs: number): Promise<void
       resolve();
     });
   });
-  server.closeIdleConnections();
   const timer = setTimeout(() => {
     server.closeAllConnections();
   }, graceMs);
