@@ -210,6 +210,21 @@ describe('podStatusFromGroup', () => {
     assert.equal(podStatusFromGroup(pod('Never', ['migrate']), withInit, context).phase, 'Failed');
   });
 
+  it('waits for readiness gates before Ready, and keeps their conditions', () => {
+    const gated = pod('Always');
+    gated.spec = {
+      ...gated.spec,
+      containers: gated.spec?.containers ?? [],
+      readinessGates: [{ conditionType: 'example.com/lb' }],
+    };
+    const notYet = podStatusFromGroup(gated, group('Succeeded', running), context);
+    assert.equal(notYet.conditions?.find((x) => x.type === 'Ready')?.status, 'False');
+    gated.status = { conditions: [{ type: 'example.com/lb', status: 'True' }] };
+    const ready = podStatusFromGroup(gated, group('Succeeded', running), context);
+    const statuses = new Map(ready.conditions?.map((x) => [x.type, x.status]));
+    assert.deepEqual([statuses.get('Ready'), statuses.get('example.com/lb')], ['True', 'True']);
+  });
+
   it('keeps lastTransitionTime while a condition holds', () => {
     const earlier = new Date('2026-11-25T19:00:00Z');
     const before = pod('Always');

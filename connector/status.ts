@@ -224,11 +224,19 @@ function podConditions(pod: V1Pod, facts: ConditionFacts, now: Date): V1PodCondi
         before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now,
     };
   };
+  // As a kubelet: Ready also waits for every readiness gate's condition, which others set on the pod.
+  const gatesPass = (pod.spec?.readinessGates ?? []).every(
+    (gate) => previous.get(gate.conditionType)?.status === 'True',
+  );
+  const gateConditions = (pod.spec?.readinessGates ?? []).flatMap(
+    (gate) => previous.get(gate.conditionType) ?? [],
+  );
   return [
     condition('PodReadyToStartContainers', facts.started),
     condition('Initialized', facts.initialized),
-    condition('Ready', facts.containersReady),
+    condition('Ready', facts.containersReady && gatesPass),
     condition('ContainersReady', facts.containersReady),
     condition('PodScheduled', true),
+    ...gateConditions,
   ];
 }
