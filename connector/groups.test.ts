@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { ContainerGroup } from '@azure/arm-containerinstance';
+import { TAGS } from '../contract/names.ts';
+import { GroupTracker } from './groups.ts';
+
+const owner = { nodeName: 'aci-connector', clusterId: 'c1' };
+
+function listed(name: string, provisioningState = 'Succeeded', cluster = 'c1'): ContainerGroup {
+  return {
+    name,
+    osType: 'Linux',
+    containers: [],
+    provisioningState,
+    tags: {
+      [TAGS.nodeName]: 'aci-connector',
+      [TAGS.clusterId]: cluster,
+      [TAGS.namespace]: 'ns',
+      [TAGS.podName]: name,
+    },
+  };
+}
+
+function withView(group: ContainerGroup, state: string): ContainerGroup {
+  return { ...group, instanceView: { state } };
+}
+
+const options = { now: 0, createGraceMs: 30_000, refreshIntervalMs: 60_000, maxReads: 100 };
+
+describe('GroupTracker', () => {
+  it('reads new groups and groups whose provisioning state changed, nothing else', () => {
+    const tracker = new GroupTracker(owner);
+    assert.deepEqual(tracker.applyList([listed('a', 'Creating'), listed('b')], options).toRead, ['a', 'b']);
+    tracker.applyDetail('a', withView(listed('a', 'Creating'), 'Pending'), 0);
+    tracker.applyDetail('b', withView(listed('b'), 'Running'), 0);
+    assert.deepEqual(
+      tracker.applyList([listed('a', 'Creating'), listed('b')], { ...options, now: 1000 }).toRead,
+      [],
+    );
+    assert.deepEqual(
+      tracker.applyList([listed('a', 'Succeeded'), listed('b')], { ...options, now: 2000 }).toRead,
+      ['a'],
+    );
+  });
+
+  it('re-reads live groups when their view is stale, oldest first, within the read budget', () => {
+    const tracker = new GroupTracker(owner);
+    tracker.applyList([listed('a'), listed('b'), listed('c')], options);
+    tracker.applyDetail('a', withView(listed('a'), 'Running'), 300);
+    tracker.applyDetail('b', withView(listed('b'), 'Running'), 100);
+    tracker.applyDetail('c', withView(listed('c'), 'Succeeded'), 0);
+    const outcome = tracker.applyList([listed('a'), listed('b'), listed('c')], {
+      ...options,
+      now: 61_000,
+      maxReads: 1,
+    });
+    assert.deepEqual(outcome.toRead, ['b'], 'the stalest live group; finished groups are not re-read');
+  });
+
+  it('ignores groups other clusters own', () => {
+    const tracker = new GroupTracker(owner);
+    tracker.applyList([listed('mine'), listed('theirs', 'Succeeded', 'c2')], options);
+    assert.deepEqual(
+      tracker.all().map((t) => t.name),
+      ['mine'],
+    );
+  });
+
+  it('calls a group vanished when a list no longer shows it, but not a fresh create', () => {
+    const tracker = new GroupTracker(owner);
+    tracker.applyList([listed('old')], options);
+    tracker.applyCreate('new', listed('new'), 1000);
+    const outcome = tracker.applyList([], { ...options, now: 2000 });
+    assert.deepEqual(
+      outcome.vanished.map((t) => t.name),
+      ['old'],
+    );
+    assert.ok(tracker.get('new'), 'within the create grace');
+    assert.deepEqual(
+      tracker.applyList([], { ...options, now: 40_000 }).vanished.map((t) => t.name),
+      ['new'],
+    );
+  });
+
+  it('is not synced before its first list', () => {
+    const tracker = new GroupTracker(owner);
+    assert.equal(tracker.synced, false);
+    tracker.applyList([], options);
+    assert.equal(tracker.synced, true);
+  });
+});
