@@ -89,6 +89,25 @@ const namespaceObjects = {
   serviceAccounts: new Map<string, V1ServiceAccount>([['default', { metadata: { name: 'default' } }]]),
 };
 
+const junk: unknown[] = [null, 0, -1, 'x', '', [], {}, true, [null], { kind: 'Pod' }];
+
+/** Walks 1 to 6 levels down a random path and replaces what it finds there with junk. */
+function corrupt(body: Record<string, unknown>, random: (below: number) => number): void {
+  let node = body;
+  const levels = 1 + random(6);
+  for (let depth = 0; depth < levels; depth++) {
+    const keys = Object.keys(node);
+    const key = keys[random(keys.length)];
+    if (key === undefined) return;
+    const next = node[key];
+    if ((depth > 0 && random(3) === 0) || typeof next !== 'object' || next === null) {
+      node[key] = junk[random(junk.length)];
+      return;
+    }
+    node = next as Record<string, unknown>;
+  }
+}
+
 describe('WebhookServer over HTTPS', () => {
   const reads: string[] = [];
   let failReads = false;
@@ -214,6 +233,51 @@ describe('WebhookServer over HTTPS', () => {
     } finally {
       failReads = false;
     }
+  });
+
+  it('denies a pod the check cannot walk with code 400 instead of failing', async () => {
+    const body = admissionReview('deployment-pod-create');
+    const broken = {
+      ...body,
+      request: { ...body.request, object: { kind: 'Pod', spec: { containers: 'nginx' } } },
+    };
+    const answer = await review(port, '/mutate/burst', broken);
+    assert.equal(answer.response.allowed, false);
+    assert.equal(answer.response.status?.code, 400);
+    assert.match(answer.response.status.message, /^request\.object is not a valid Pod \(/);
+  });
+
+  it('answers 150 randomly corrupted reviews with a 200 or 4xx and a JSON body, and keeps serving', async () => {
+    // A fixed-seed generator, so a failure reproduces.
+    let seed = 7;
+    const random = (below: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % below;
+    };
+    const answers = new Set<string>();
+    for (let round = 0; round < 150; round++) {
+      const body = admissionReview(
+        round % 2 === 0 ? 'deployment-pod-create' : 'required-hostpath-pod-create',
+      );
+      corrupt(body as unknown as Record<string, unknown>, random);
+      const reply = await send(port, {
+        path: round % 3 === 0 ? '/mutate/required' : '/mutate/burst',
+        body: JSON.stringify(body),
+      });
+      assert.ok(
+        reply.status === 200 || (reply.status >= 400 && reply.status < 500),
+        `${reply.status} ${reply.text}`,
+      );
+      const parsed = JSON.parse(reply.text) as Partial<AdmissionReviewAnswer>;
+      answers.add(
+        `${reply.status} ${String(parsed.response?.allowed)} ${String(parsed.response?.status?.code)}`,
+      );
+    }
+    // The corruption reached every kind of answer: allowed, denied as bad input, unreadable.
+    for (const kind of ['200 true undefined', '200 false 400', '400 undefined undefined']) {
+      assert.ok(answers.has(kind), `${kind} in ${[...answers].join(', ')}`);
+    }
+    assert.equal((await send(port, { path: '/healthz', method: 'GET' })).text, 'ok');
   });
 
   it('allows what it does not handle (a status update) untouched', async () => {

@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
-import type { PodReferences } from '../contract/capability.ts';
+import type { PodReferences, ReferencedObjects } from '../contract/capability.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
@@ -125,35 +125,42 @@ export class WebhookServer {
   ): Promise<ReviewReply> {
     const { uid, namespace, pod } = request;
     const log = parentLog.child({ uid, namespace, pod: pod.metadata?.name ?? pod.metadata?.generateName });
+    // The API server sends only valid pods; something else posted here may break the pure functions,
+    // and is answered as the bad input it is.
+    const malformed = (error: unknown): ReviewReply => {
+      log.warn({ err: error }, 'the pod could not be checked');
+      const message = `request.object is not a valid Pod (${errorMessage(error)})`;
+      return { status: 200, body: denyReview(uid, 400, message), outcome: 'invalid' };
+    };
+    let references: PodReferences | undefined;
     try {
-      const objects = needsReferencedObjects(pod)
-        ? await readReferencedObjects(
-            this.#dependencies.reader,
-            namespace,
-            this.#dependencies.references(pod),
-          )
-        : undefined;
-      const verdict = decide(
+      references = needsReferencedObjects(pod) ? this.#dependencies.references(pod) : undefined;
+    } catch (error) {
+      return malformed(error);
+    }
+    let objects: ReferencedObjects | undefined;
+    try {
+      objects = references && (await readReferencedObjects(this.#dependencies.reader, namespace, references));
+    } catch (error) {
+      log.error({ err: error }, 'could not read the objects the pod references');
+      const message = `could not read the objects this pod references to check it can run on ACI (${errorMessage(error)}); try again`;
+      return { status: 200, body: denyReview(uid, 503, message), outcome: 'error' };
+    }
+    let verdict: Verdict;
+    try {
+      verdict = decide(
         { entry, pod, ...(objects && { objects }), schedulerName: this.#dependencies.schedulerName },
         this.#dependencies.check,
       );
-      log.info(
-        {
-          outcome: verdict.outcome,
-          ...(verdict.allowed ? { warnings: verdict.warnings } : { reason: verdict.message }),
-        },
-        'pod reviewed',
-      );
-      const answer = verdict.allowed
-        ? allowReview(uid, verdict.patch, verdict.warnings)
-        : denyReview(uid, 403, verdict.message);
-      return { status: 200, body: answer, outcome: verdict.outcome };
     } catch (error) {
-      // Only reading the referenced objects can fail: say so, and let the user retry.
-      log.error({ err: error }, 'could not review the pod');
-      const message = `could not read the objects this pod references to check it can run on ACI (${error instanceof Error ? error.message : String(error)}); try again`;
-      return { status: 200, body: denyReview(uid, 503, message), outcome: 'error' };
+      return malformed(error);
     }
+    const details = verdict.allowed ? { warnings: verdict.warnings } : { reason: verdict.message };
+    log.info({ outcome: verdict.outcome, ...details }, 'pod reviewed');
+    const answer = verdict.allowed
+      ? allowReview(uid, verdict.patch, verdict.warnings)
+      : denyReview(uid, 403, verdict.message);
+    return { status: 200, body: answer, outcome: verdict.outcome };
   }
 
   /** Bodies that never reach a handler: too large, not JSON. No uid can be read from them. */
@@ -211,4 +218,8 @@ export class WebhookServer {
     await closed;
     clearTimeout(deadline);
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
