@@ -12,16 +12,17 @@ import {
   KUBERNETES_MODULE,
   requiredVersion,
   type BinaryPaths,
-  type ControlPlaneBinary,
   type Versions,
 } from './layout.ts';
 
 /** Measured on this project's 2-core machines (README, section "The local control plane"). */
 export const COLD_BUILD_ESTIMATE =
-  'about 10 minutes on 2 cores (kube-apiserver is most of it), plus ~1 GB of Go modules to download on a machine that never fetched them';
+  'usually 10-15 minutes on an idle 2-core machine, up to ~30 when it is busy (kube-apiserver is most of it), ' +
+  'including ~0.9 GB of Go modules to download on a machine that never fetched them';
 
 export interface BuildStep {
-  binary: ControlPlaneBinary;
+  /** The binary's name in progress lines and error messages (scripts/helm builds helm with the same steps). */
+  binary: string;
   /** The Go wrapper module to build in. */
   moduleDir: string;
   packagePath: string;
@@ -89,7 +90,7 @@ const DOWNLOAD_FAILURE =
 export function explainBuildFailure(step: BuildStep, result: CommandResult): string {
   if (result.spawnErrorCode === 'ENOENT') {
     return (
-      "Go is not installed or not on PATH. The local control plane is compiled from Kubernetes' own Go modules: " +
+      "Go is not installed or not on PATH. The local control plane (and helm, for the chart's tests) is compiled from upstream Go modules: " +
       'install Go 1.26 or later (https://go.dev/dl/), make sure `go version` works, and run again.'
     );
   }
@@ -126,6 +127,8 @@ export interface EnsureBinariesOptions {
   now?: () => number;
   /** How often a build still running reports its elapsed time. */
   progressIntervalMs?: number;
+  /** What a cold build costs, for the first progress line; defaults to the control plane's. */
+  coldBuildEstimate?: string;
 }
 
 /** Builds each missing binary of the plan; returns at once when every binary is cached. */
@@ -135,7 +138,7 @@ export async function ensureBinaries(options: EnsureBinariesOptions): Promise<vo
   const now = options.now ?? Date.now;
   const started = now();
   options.report(
-    `building ${missing.map((step) => step.binary).join(', ')} (cold build: ${COLD_BUILD_ESTIMATE}; cached afterwards)`,
+    `building ${missing.map((step) => step.binary).join(', ')} (cold build: ${options.coldBuildEstimate ?? COLD_BUILD_ESTIMATE}; cached afterwards)`,
   );
   for (const [index, step] of missing.entries()) {
     await buildOne(step, `${index + 1}/${missing.length}`, options);
