@@ -39,6 +39,8 @@ export interface ConnectorConfig {
     leaseDurationSeconds: number;
     nodeStatusIntervalMs: number;
     quotaIntervalMs: number;
+    /** How long a pod waiting on quota or on a missing reference waits before the next try. */
+    waitRetryMs: number;
   };
   createLimits: { limit: number; windowMs: number }[];
   logLevel: string;
@@ -73,6 +75,12 @@ export const ENVIRONMENT = {
   ACI_LIST_INTERVAL_SECONDS: 'How often the resource group is listed for status (default 10).',
   ACI_REFRESH_INTERVAL_SECONDS: 'How often a running group’s instance view is re-read (default 60).',
   ACI_MAX_READS_PER_MINUTE: 'Cap on instance-view reads per minute (default 120).',
+  ACI_WAIT_RETRY_SECONDS:
+    'How long a pod waiting for quota or for a missing ConfigMap, Secret or ServiceAccount waits between tries (default 30).',
+  ACI_QUOTA_INTERVAL_SECONDS:
+    'How often the regional ACI quota is read to bound the node’s capacity (default 300).',
+  NODE_STATUS_INTERVAL_SECONDS:
+    'How often the node status is written; a deleted node returns within this (default 30).',
   ACI_CREATES_PER_5_MINUTES: 'Create pacing, short window (default 100, ACI’s default limit).',
   ACI_CREATES_PER_HOUR: 'Create pacing, long window (default 300, ACI’s default limit).',
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
@@ -166,8 +174,9 @@ export function parseConfig(env: Env): ParsedConfig {
       refreshIntervalMs: read.integer('ACI_REFRESH_INTERVAL_SECONDS', 60) * 1000,
       maxReadsPerMinute: read.integer('ACI_MAX_READS_PER_MINUTE', 120),
       leaseDurationSeconds: 40,
-      nodeStatusIntervalMs: 30_000,
-      quotaIntervalMs: 300_000,
+      nodeStatusIntervalMs: read.integer('NODE_STATUS_INTERVAL_SECONDS', 30) * 1000,
+      quotaIntervalMs: read.integer('ACI_QUOTA_INTERVAL_SECONDS', 300) * 1000,
+      waitRetryMs: read.integer('ACI_WAIT_RETRY_SECONDS', 30) * 1000,
     },
     createLimits: [
       { limit: read.integer('ACI_CREATES_PER_5_MINUTES', 100), windowMs: 300_000 },

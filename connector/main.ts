@@ -133,7 +133,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       createGraceMs: Math.max(30_000, 3 * config.timing.listIntervalMs),
       resyncIntervalMs: 60_000,
       backoff: { baseMs: 1000, maxMs: 300_000 },
-      waitRetryMs: 30_000,
+      waitRetryMs: config.timing.waitRetryMs,
     },
   });
   controllerRef.current = controller;

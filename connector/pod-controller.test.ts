@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { DEFAULT_ACI_LIMITS, type ReferencedObjects } from '../contract/capability.ts';
@@ -158,7 +159,7 @@ function setup(options: { createsPerWindow?: number } = {}) {
       maxReadsPerMinute: 60,
       createGraceMs: 30_000,
       resyncIntervalMs: 600_000,
-      backoff: { baseMs: 1000, maxMs: 60_000 },
+      backoff: { baseMs: 20, maxMs: 60_000 },
       waitRetryMs: 30_000,
     },
     random: () => 0.5,
@@ -263,22 +264,26 @@ describe('PodController', () => {
     assert.deepEqual([...groups.groups.keys()], ['default-other']);
   });
 
-  it('retries a throttled create after Retry-After without failing the pod', async (t) => {
+  it('retries a throttled create after Retry-After, not sooner, without failing the pod', async (t) => {
     const { groups, cluster, controller, settle, step } = setup();
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
     await settle();
     groups.failNextCreate = new ClassifiedError('Throttled', 'too many writes', {
-      retryAfterMs: 5000,
+      retryAfterMs: 300,
       statusCode: 429,
     });
+    const throttledAt = Date.now();
     await step(pod);
     assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
     assert.ok(cluster.reasons('default/web').includes('ACIThrottled'));
-    assert.equal(controller.queueDepth, 1, 'the pod waits for its retry');
     await step(pod);
+    assert.equal(groups.groups.size, 0, 'a watch event does not cut the wait short');
+    const created = (): boolean => groups.groups.size > 0;
+    while (!created() && Date.now() - throttledAt < 5000) await sleep(20);
     assert.equal(groups.groups.size, 1);
+    assert.ok(Date.now() - throttledAt >= 300, 'not before Retry-After');
   });
 
   it('keeps a pod Pending with an event while the ACI quota is used up', async (t) => {

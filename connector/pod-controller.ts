@@ -80,9 +80,16 @@ export class PodController {
     this.queue = new WorkQueue({ concurrency: deps.concurrency ?? 8, process: (key) => this.reconcile(key) });
   }
 
-  /** Called by the informer on add, update and delete. */
+  /**
+   * Called by the informer on add, update and delete. A pod waiting out a backoff keeps waiting,
+   * unless it is being deleted: deletion never waits.
+   */
   enqueue(pod: V1Pod): void {
-    this.queue.add(podKey(pod));
+    const key = podKey(pod);
+    const deleted =
+      pod.metadata?.deletionTimestamp !== undefined || this.deps.cache.get(...splitKey(key)) === undefined;
+    if (deleted) this.queue.add(key);
+    else this.queue.addUnlessWaiting(key);
   }
 
   /** Resolves once no reconcile runs or waits to run (delayed retries excluded). */
@@ -384,7 +391,8 @@ export class PodController {
       return;
     }
     this.queue.addAfter(key, delay, this.deps.clock.now());
-    if (pod !== undefined && !pod.metadata?.deletionTimestamp) this.showRetry(pod, error, delay);
+    if (pod !== undefined && !pod.metadata?.deletionTimestamp)
+      this.showRetry(pod, retryEvent(error, delay, attempt));
   }
 
   /** Azure refused the group as invalid: the same request would be refused again, so the pod fails. */
@@ -400,8 +408,7 @@ export class PodController {
   }
 
   /** Tells the user why the pod waits, on the pod itself: an event and the container's waiting reason. */
-  private showRetry(pod: V1Pod, error: ClassifiedError, delayMs: number): void {
-    const event = retryEvent(error, delayMs);
+  private showRetry(pod: V1Pod, event: PodEvent): void {
     this.deps.events.record(pod, event);
     if (this.tracker.get(containerGroupName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''))) return;
     this.writeStatus(pod, pendingPodStatus(pod, event, this.context())).catch((writeError: unknown) => {
@@ -419,7 +426,7 @@ function isFinalRefusal(error: ClassifiedError): boolean {
   );
 }
 
-function retryEvent(error: ClassifiedError, delayMs: number): PodEvent {
+function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {
   const seconds = Math.ceil(delayMs / 1000);
   switch (error.kind) {
     case 'QuotaExceeded':
@@ -436,11 +443,9 @@ function retryEvent(error: ClassifiedError, delayMs: number): PodEvent {
       };
     case 'InvalidInput':
       if (error.code === 'InaccessibleImage') {
-        return {
-          type: 'Warning',
-          reason: 'ErrImagePull',
-          message: `${error.message} (retrying in ${seconds}s)`,
-        };
+        // As a kubelet says it: ErrImagePull on the first failure, ImagePullBackOff while backing off.
+        const reason = attempt === 0 ? 'ErrImagePull' : 'ImagePullBackOff';
+        return { type: 'Warning', reason, message: `${error.message} (retrying in ${seconds}s)` };
       }
       break;
     default:

@@ -52,6 +52,19 @@ describe('WorkQueue', () => {
     assert.ok((seen[0] ?? 0) < 1000);
   });
 
+  it('does not cut a delayed retry short for a plain add-unless-waiting', async () => {
+    const seen: string[] = [];
+    const queue = new WorkQueue({ concurrency: 1, process: (key) => Promise.resolve(void seen.push(key)) });
+    queue.start();
+    queue.addAfter('k', 10_000);
+    queue.addUnlessWaiting('k');
+    queue.addUnlessWaiting('other');
+    await queue.idle();
+    assert.deepEqual(seen, ['other']);
+    assert.equal(queue.depth, 1);
+    await queue.shutdown();
+  });
+
   it('drains in-flight work on shutdown and drops delayed keys', async () => {
     let finished = false;
     const queue = new WorkQueue({

@@ -42,6 +42,14 @@ export class WorkQueue {
     this.pump();
   }
 
+  /**
+   * Queues the key now unless it waits for a delayed retry: a watch event caused by the connector's
+   * own status write must not cut a backoff short.
+   */
+  addUnlessWaiting(key: string): void {
+    if (!this.delayed.has(key)) this.add(key);
+  }
+
   /** Queues the key after `delayMs`, unless it is already due sooner. */
   addAfter(key: string, delayMs: number, now = Date.now()): void {
     if (this.stopped) return;

@@ -112,7 +112,12 @@ describe('connector', () => {
 
   before(async () => {
     emulator = await startEmulator();
-    connector = await startConnector({ cluster, emulator, nodeName });
+    connector = await startConnector({
+      cluster,
+      emulator,
+      nodeName,
+      env: { NODE_STATUS_INTERVAL_SECONDS: '2', ACI_WAIT_RETRY_SECONDS: '2' },
+    });
     namespace = await cluster.createNamespace('connector');
   });
 
@@ -150,6 +155,63 @@ describe('connector', () => {
     ]);
     assert.ok(stdout.trim().split('\n').length <= 2, stdout);
     assert.notEqual(stdout.trim(), '');
+  });
+
+  it('shows ACI’s container events on the pod, as kubectl describe does', async () => {
+    const reasons = await eventually('the pod’s events', async () => {
+      const events = await core.listNamespacedEvent({
+        namespace,
+        fieldSelector: 'involvedObject.name=nginx',
+      });
+      const seen = new Set(events.items.map((e) => e.reason));
+      return seen.has('ContainerGroupCreated') && seen.has('Started') ? seen : undefined;
+    });
+    assert.ok(reasons.has('Pulling') || reasons.has('Pulled'), [...reasons].join(', '));
+  });
+
+  it('registers the node again when someone deletes it', async () => {
+    await core.deleteNode({ name: nodeName });
+    await eventually('the node to return', async () => {
+      const node = await core.readNode({ name: nodeName });
+      return node.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? node : undefined;
+    });
+  });
+
+  it('reports an image that cannot be pulled as ErrImagePull, then ImagePullBackOff, without failing the pod', async () => {
+    const pod = nginx('bad-image');
+    const container = pod.spec?.containers[0];
+    assert.ok(container);
+    container.image = 'registry.example/does-not-exist:1.0';
+    await core.createNamespacedPod({ namespace, body: pod });
+    const reasons = await eventually('the pull failures to show', async () => {
+      const found = await readPod(namespace, 'bad-image');
+      const events = await core.listNamespacedEvent({
+        namespace,
+        fieldSelector: 'involvedObject.name=bad-image',
+      });
+      const seen = new Set(events.items.map((e) => e.reason));
+      const waiting = found.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      return seen.has('ErrImagePull') && seen.has('ImagePullBackOff') && found.status?.phase === 'Pending'
+        ? waiting
+        : undefined;
+    });
+    assert.match(reasons ?? '', /ErrImagePull|ImagePullBackOff/);
+  });
+
+  it('keeps a pod Pending while the ACI quota is used up, and runs it when quota frees', async () => {
+    const used = (await listGroups(emulator)).length;
+    await emulator.control.setQuotas({ containerGroups: used });
+    await core.createNamespacedPod({ namespace, body: nginx('over-quota') });
+    try {
+      await eventually('the quota wait to show', async () => {
+        const found = await readPod(namespace, 'over-quota');
+        const waiting = found.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+        return found.status?.phase === 'Pending' && waiting === 'ACIQuotaExceeded' ? true : undefined;
+      });
+    } finally {
+      await emulator.control.setQuotas({ containerGroups: 1000 });
+    }
+    await waitForPhase(namespace, 'over-quota', 'Running');
   });
 
   it('is chosen by the real scheduler for a pod that tolerates azure.com/aci and fits nowhere else', async () => {
