@@ -8,6 +8,7 @@ import {
   createAzureClients,
   type AzureClientSettings,
 } from './azure-client.ts';
+import { clientSettingsFor } from '../test/emulator/testing.ts';
 
 describe('azureSettingsProblems', () => {
   const cases: { name: string; settings: AzureClientSettings; problems: string[] }[] = [
@@ -73,13 +74,7 @@ describe('createAzureClients against the emulator', () => {
   after(() => emulator.close());
 
   const settings = (overrides: Partial<AzureClientSettings> = {}): AzureClientSettings => ({
-    subscriptionId: emulator.subscriptionId,
-    tenantId: emulator.tenantId,
-    clientId: emulator.clientId,
-    clientSecret: emulator.clientSecret,
-    authorityHost: emulator.authorityHost,
-    resourceManagerEndpoint: emulator.endpoint,
-    caPem: emulator.caPem,
+    ...clientSettingsFor(emulator),
     retry: { maxRetries: 0 },
     ...overrides,
   });

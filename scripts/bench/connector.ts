@@ -16,6 +16,7 @@ import { PodController } from '../../connector/pod-controller.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import { startEmulator } from '../../test/emulator/server.ts';
+import { clientSettingsFor } from '../../test/emulator/testing.ts';
 
 const podCount = Number(process.argv[2] ?? 500);
 const emulator = await startEmulator({
@@ -29,15 +30,7 @@ const emulator = await startEmulator({
   },
   pageSize: 100,
 });
-const { client } = createAzureClients({
-  subscriptionId: emulator.subscriptionId,
-  tenantId: emulator.tenantId,
-  clientId: emulator.clientId,
-  clientSecret: emulator.clientSecret,
-  authorityHost: emulator.authorityHost,
-  resourceManagerEndpoint: emulator.endpoint,
-  caPem: emulator.caPem,
-});
+const { client } = createAzureClients(clientSettingsFor(emulator));
 const clock = { now: () => Date.now() };
 const metrics = createConnectorMetrics(createRegistry({ component: 'bench', processMetrics: false }));
 const pods = new Map<string, V1Pod>();

@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer, request, type RequestOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -21,23 +20,9 @@ import {
 import { classifyKubernetesError, isNotFound } from '../../runtime/errors.ts';
 import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { useTestCluster, type TestCluster } from '../support/cluster.ts';
+import { eventually } from '../support/eventually.ts';
 
 const run = promisify(execFile);
-
-/** Polls `probe` until it returns a value, or fails naming what was awaited. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 async function httpsGet(kubeConfig: KubeConfig, url: string): Promise<{ status: number; body: string }> {
   const options: RequestOptions = {};

@@ -19,28 +19,16 @@ import { ACI_TAINT_KEY, TAGS } from '../../contract/names.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
 import { containerGroupName } from '../../contract/translate.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
+import { clientSettingsFor } from '../emulator/testing.ts';
 import type { RequestLogEntry } from '../emulator/request-log.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import { startConnector, type RunningConnector } from '../support/connector.ts';
+import { eventually } from '../support/eventually.ts';
 
 const run = promisify(execFile);
 const cluster = await useTestCluster();
 const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
 const nodeName = `aci-e2e-${randomBytes(3).toString('hex')}`;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 function nginx(name: string, extra: Partial<V1PodSpec> = {}): V1Pod {
   const pod: V1Pod = {
@@ -183,19 +171,19 @@ describe('connector', () => {
     assert.ok(container);
     container.image = 'registry.example/does-not-exist:1.0';
     await core.createNamespacedPod({ namespace, body: pod });
-    const reasons = await eventually('the pull failures to show', async () => {
+    const waiting = await eventually('the pull failures to show', async () => {
       const found = await readPod(namespace, 'bad-image');
       const events = await core.listNamespacedEvent({
         namespace,
         fieldSelector: 'involvedObject.name=bad-image',
       });
       const seen = new Set(events.items.map((e) => e.reason));
-      const waiting = found.status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      const reason = found.status?.containerStatuses?.[0]?.state?.waiting?.reason;
       return seen.has('ErrImagePull') && seen.has('ImagePullBackOff') && found.status?.phase === 'Pending'
-        ? waiting
+        ? reason
         : undefined;
     });
-    assert.match(reasons ?? '', /ErrImagePull|ImagePullBackOff/);
+    assert.match(waiting, /ErrImagePull|ImagePullBackOff/);
   });
 
   it('keeps a pod Pending while the ACI quota is used up, and runs it when quota frees', async () => {
@@ -393,15 +381,7 @@ describe('connector', () => {
 async function listGroups(
   emulator: RunningEmulator,
 ): Promise<{ name: string; tags: Record<string, string> }[]> {
-  const { client } = createAzureClients({
-    subscriptionId: emulator.subscriptionId,
-    tenantId: emulator.tenantId,
-    clientId: emulator.clientId,
-    clientSecret: emulator.clientSecret,
-    authorityHost: emulator.authorityHost,
-    resourceManagerEndpoint: emulator.endpoint,
-    caPem: emulator.caPem,
-  });
+  const { client } = createAzureClients(clientSettingsFor(emulator));
   const groups: { name: string; tags: Record<string, string> }[] = [];
   for await (const group of client.containerGroups.listByResourceGroup(emulator.resourceGroup)) {
     groups.push({ name: group.name ?? '', tags: group.tags ?? {} });

@@ -9,7 +9,6 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import {
   AppsV1Api,
@@ -34,26 +33,12 @@ import {
   VIRTUAL_NODE_TYPE_LABEL,
 } from '../../contract/names.ts';
 import { useTestCluster, type RunningScheduler, type SchedulerExtender } from '../support/cluster.ts';
+import { eventually } from '../support/eventually.ts';
 
 const repoRoot = new URL('../../', import.meta.url);
 const cluster = await useTestCluster();
 const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
 const apps = cluster.kubeConfig.makeApiClient(AppsV1Api);
-
-/** Polls `probe` until it returns a value, or fails naming what was awaited. */
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 // Everything this file registers carries the run id: the label keeps its pods on its own nodes (the
 // cluster is shared with other test files), the taint keeps other files' pods off them.

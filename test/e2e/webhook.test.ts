@@ -11,7 +11,6 @@ import { createServer, type AddressInfo } from 'node:net';
 import { request } from 'node:https';
 import { createInterface } from 'node:readline';
 import type { TLSSocket } from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { AdmissionregistrationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { checkPod } from '../../contract/capability.ts';
@@ -19,6 +18,7 @@ import { ACI_TOLERATION, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '
 import { denialMessage } from '../../webhook/decision.ts';
 import { WEBHOOK_NAMES, webhookConfiguration } from '../../webhook/configuration.ts';
 import { useTestCluster } from '../support/cluster.ts';
+import { eventually } from '../support/eventually.ts';
 
 const repoRoot = new URL('../../', import.meta.url);
 const cluster = await useTestCluster();
@@ -27,20 +27,6 @@ const admission = cluster.kubeConfig.makeApiClient(AdmissionregistrationV1Api);
 const runId = randomBytes(3).toString('hex');
 const configurationName = `aci-burst-webhook-test-${runId}`;
 const schedulerName = `aci-burst-scheduler-${runId}`;
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(250);
-  }
-}
 
 /** A port free right now; the webhook is told it up front because the configuration names it. */
 async function freePort(): Promise<number> {

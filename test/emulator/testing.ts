@@ -1,7 +1,12 @@
 // Helpers for tests that drive the emulator through the real SDK, built the way the connector builds it.
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import type { TokenCredential } from '@azure/identity';
-import { ARM_SCOPE, createAzureClients, type AzureRetrySettings } from '../../connector/azure-client.ts';
+import {
+  ARM_SCOPE,
+  createAzureClients,
+  type AzureClientSettings,
+  type AzureRetrySettings,
+} from '../../connector/azure-client.ts';
 import { requestJson, type JsonResponse } from './https-json.ts';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from './server.ts';
 
@@ -23,12 +28,9 @@ export interface EmulatorHarness {
 export const FAST_POLL = { updateIntervalInMs: 20 };
 export const API_VERSION = '2023-05-01';
 
-export async function startHarness(
-  options: EmulatorOptions & { retry?: AzureRetrySettings } = {},
-): Promise<EmulatorHarness> {
-  const { retry, ...emulatorOptions } = options;
-  const emulator = await startEmulator(emulatorOptions);
-  const { client, credential } = createAzureClients({
+/** The settings that point the connector's Azure clients at this emulator, as an operator would. */
+export function clientSettingsFor(emulator: RunningEmulator): AzureClientSettings {
+  return {
     subscriptionId: emulator.subscriptionId,
     tenantId: emulator.tenantId,
     clientId: emulator.clientId,
@@ -36,6 +38,16 @@ export async function startHarness(
     authorityHost: emulator.authorityHost,
     resourceManagerEndpoint: emulator.endpoint,
     caPem: emulator.caPem,
+  };
+}
+
+export async function startHarness(
+  options: EmulatorOptions & { retry?: AzureRetrySettings } = {},
+): Promise<EmulatorHarness> {
+  const { retry, ...emulatorOptions } = options;
+  const emulator = await startEmulator(emulatorOptions);
+  const { client, credential } = createAzureClients({
+    ...clientSettingsFor(emulator),
     retry: retry ?? { retryDelayInMs: 50, maxRetryDelayInMs: 500 },
   });
   const groupPath = (resourceGroup: string, name: string): string =>
