@@ -23,7 +23,13 @@ function manifest(name: string): KubernetesObject[] {
   ) as KubernetesObject[];
 }
 
-const objects = [...manifest('namespace.yaml'), ...manifest('extender.yaml'), ...manifest('scheduler.yaml')];
+const objects = [
+  ...(loadAllYaml(
+    readFileSync(new URL('../manifests/namespace.yaml', import.meta.url), 'utf8'),
+  ) as KubernetesObject[]),
+  ...manifest('extender.yaml'),
+  ...manifest('scheduler.yaml'),
+];
 
 function find(kind: string, name: string): KubernetesObject {
   const found = objects.find((object) => object.kind === kind && object.metadata?.name === name);

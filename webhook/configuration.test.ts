@@ -29,7 +29,9 @@ function manifest(name: string): KubernetesObject[] {
 }
 
 const objects = [
-  ...manifest('namespace.yaml'),
+  ...(loadAllYaml(
+    readFileSync(new URL('../manifests/namespace.yaml', import.meta.url), 'utf8'),
+  ) as KubernetesObject[]),
   ...manifest('webhook.yaml'),
   ...manifest('mutatingwebhookconfiguration.yaml'),
 ];

@@ -70,7 +70,7 @@ describe('the chart values and the examples (no cluster)', () => {
 
   it('examples/aci-connector.yaml is the namespace, the example Secret and the connector, unchanged', () => {
     const pieces = [
-      join(manifests, 'webhook', 'namespace.yaml'),
+      join(manifests, 'namespace.yaml'),
       join(manifests, 'connector', 'azure-secret.example.yaml'),
       join(manifests, 'connector', 'connector.yaml'),
     ].flatMap(objectsIn);
