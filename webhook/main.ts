@@ -32,7 +32,13 @@ async function main(): Promise<void> {
     return;
   }
   const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  try {
+    kubeConfig.loadFromDefault();
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not load the Kubernetes configuration (KUBECONFIG or in-cluster)');
+    process.exitCode = 1;
+    return;
+  }
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const configurations = kubernetesWebhookConfigurations(
     kubeConfig.makeApiClient(AdmissionregistrationV1Api),
