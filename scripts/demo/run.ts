@@ -184,6 +184,7 @@ async function runSteps(session: Session): Promise<number> {
   const started = Date.now();
   const elapsed = (): string => `${Math.round((Date.now() - started) / 1000)}s`;
   const cluster = await prepareCluster(session);
+  session.signal.throwIfAborted();
   if (cluster.reused) {
     // A reused cluster outlives the demo: leave no node, and no webhook pointing at a stopped process.
     session.teardown.add('the demo nodes and webhook configuration', async () => {
@@ -245,7 +246,7 @@ async function runSteps(session: Session): Promise<number> {
       resolve();
     });
   });
-  say('Ctrl-C: stopping');
+  say('signal received: stopping');
   return done ? 0 : 1;
 }
 
