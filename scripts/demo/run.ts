@@ -3,7 +3,7 @@
 // simulated worker node, the examples applied with kubectl, and a live view until every example is
 // Running. Everything it starts goes into a Teardown, stopped in reverse order on every way out.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -88,6 +88,8 @@ interface Session {
   output: DemoOutput;
   signal: AbortSignal;
   teardown: Teardown;
+  /** The child processes' logs: removed after a successful run, kept (and named) otherwise. */
+  logDir: string;
   say: (text: string) => void;
   /** A bounded wait that ends at once on Ctrl-C. */
   wait: (what: string, probe: () => Promise<boolean>, timeoutMs?: number) => Promise<void>;
@@ -109,22 +111,22 @@ export async function runDemo(
     output,
     signal,
     teardown: new Teardown(),
+    logDir: mkdtempSync(join(tmpdir(), 'aci-burst-demo-')),
     say,
     wait: (what, probe, timeoutMs = COMPONENT_START_MS) => until(what, probe, { timeoutMs, signal }),
   };
+  let code: number;
   try {
-    return await runSteps(session);
+    code = await runSteps(session);
   } catch (error) {
-    if (signal.aborted) {
-      say('interrupted');
-      return 130;
-    }
-    say(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
-  } finally {
-    const failures = await session.teardown.run(say);
-    say(failures.length === 0 ? 'stopped everything it started' : `could not stop: ${failures.join('; ')}`);
+    code = signal.aborted ? 130 : 1;
+    say(signal.aborted ? 'interrupted' : `FAILED: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const failures = await session.teardown.run(say);
+  say(failures.length === 0 ? 'stopped everything it started' : `could not stop: ${failures.join('; ')}`);
+  if (code === 0 && failures.length === 0) rmSync(session.logDir, { recursive: true, force: true });
+  else say(`logs kept in ${session.logDir}`);
+  return code;
 }
 
 interface Cluster {
@@ -192,7 +194,7 @@ async function runSteps(session: Session): Promise<number> {
       await deleteNodes(cluster.core, [DEFAULT_NODE_NAME, SIMULATED_NODE_NAME]);
     });
   }
-  const logDir = mkdtempSync(join(tmpdir(), 'aci-burst-demo-'));
+  const { logDir } = session;
   say(`logs of the webhook, extender and connector go to ${logDir}`);
   const emulator = await startEmulator({ timeline: options.fast ? 'fast' : 'realistic' });
   session.teardown.add('the ACI emulator', () => emulator.close());
@@ -209,6 +211,7 @@ async function runSteps(session: Session): Promise<number> {
     azure: emulator,
     nodeName: DEFAULT_NODE_NAME,
     parentEnv: session.environment.env,
+    workDir: logDir,
     env: { LOG_LEVEL: 'info', ACI_LIST_INTERVAL_SECONDS: '2', ACI_REFRESH_INTERVAL_SECONDS: '10' },
   });
   session.teardown.add(`the connector (pid ${connector.pid()})`, () => connector.stop());

@@ -29,6 +29,8 @@ export interface ConnectorProcessOptions {
   nodeName: string;
   /** Overrides of the environment below (for example LOG_LEVEL or the list interval). */
   env?: Readonly<Record<string, string>>;
+  /** Where its log and the emulator's CA file go (default: a new temporary directory). */
+  workDir?: string;
   /** Inherited variables (PATH, HOME); defaults to none but those two from process.env. */
   parentEnv?: Readonly<Record<string, string | undefined>>;
 }
@@ -54,7 +56,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 export async function startConnectorProcess(options: ConnectorProcessOptions): Promise<RunningConnector> {
   const { azure, nodeName } = options;
-  const dir = mkdtempSync(join(tmpdir(), `aci-connector-${nodeName}-`));
+  const dir = options.workDir ?? mkdtempSync(join(tmpdir(), `aci-connector-${nodeName}-`));
   const caFile = join(dir, 'emulator-ca.pem');
   writeFileSync(caFile, azure.caPem);
   const logPath = join(dir, 'connector.log');

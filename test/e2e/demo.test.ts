@@ -86,6 +86,7 @@ describe('npm run demo', { timeout: 300_000 }, () => {
     assert.match(run.stdout, /^POD +PHASE +NODE +IP$/m);
     assert.equal(reportedPids(run.stdout).length, 4, 'webhook, extender, second scheduler and connector');
     assertNothingLeft(run.stdout);
+    assert.doesNotMatch(run.stdout, /logs kept in/, 'a successful run removes its logs');
   });
 
   it('Ctrl-C while the control plane starts: stops what was started and exits 130', async () => {
@@ -94,5 +95,9 @@ describe('npm run demo', { timeout: 300_000 }, () => {
     assert.match(run.stdout, /demo: interrupted/);
     assert.match(run.stdout, /demo: stopping the private cluster/);
     assertNothingLeft(run.stdout);
+    // An unsuccessful run keeps its logs and says where.
+    const kept = /demo: logs kept in (\S+)/.exec(run.stdout)?.[1];
+    assert.ok(kept !== undefined && existsSync(kept), 'the kept log directory exists');
+    rmSync(kept, { recursive: true, force: true });
   });
 });
