@@ -4,6 +4,7 @@
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyAzureError } from '../runtime/errors.ts';
+import type { AzureHealth } from './health.ts';
 import type { ContainerLogsApi } from './kubelet-api.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import type { Clock, ContainerGroupApi } from './ports.ts';
@@ -45,6 +46,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
   private readonly region: string;
   private readonly metrics: ConnectorMetrics;
   private readonly gate: ThrottleGate;
+  private readonly health: AzureHealth;
 
   constructor(options: {
     client: ContainerInstanceManagementClient;
@@ -52,12 +54,14 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     region: string;
     metrics: ConnectorMetrics;
     gate: ThrottleGate;
+    health: AzureHealth;
   }) {
     this.client = options.client;
     this.resourceGroup = options.resourceGroup;
     this.region = options.region;
     this.metrics = options.metrics;
     this.gate = options.gate;
+    this.health = options.health;
   }
 
   list(): Promise<ContainerGroup[]> {
@@ -126,10 +130,14 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     try {
       const result = await run();
       this.metrics.armRequests.inc({ operation, outcome: 'ok' });
+      this.health.succeeded();
       return result;
     } catch (error) {
       const classified = classifyAzureError(error);
       this.metrics.armRequests.inc({ operation, outcome: classified.kind });
+      // The usages API is subscription-scoped: a role on the resource group alone may not read it,
+      // and the quota is only a bound on capacity, so its failures say nothing about serving pods.
+      if (operation !== 'usage' && classified.kind !== 'NotFound') this.health.failed(classified);
       if (classified.kind === 'Throttled' && classified.retryAfterMs !== undefined) {
         this.gate.block(classified.retryAfterMs);
       }

@@ -82,6 +82,18 @@ describe('GroupTracker', () => {
     );
   });
 
+  it('does not let a list that predates a re-create overwrite the new group’s pod UID', () => {
+    const tracker = new GroupTracker(owner);
+    const old = listed('web');
+    tracker.applyList([{ ...old, tags: { ...old.tags, [TAGS.podUid]: 'old-uid' } }], options);
+    tracker.applyCreate('web', { ...old, tags: { ...old.tags, [TAGS.podUid]: 'new-uid' } }, 1000);
+    tracker.applyList([{ ...old, tags: { ...old.tags, [TAGS.podUid]: 'old-uid' } }], {
+      ...options,
+      now: 900,
+    });
+    assert.equal(tracker.get('web')?.listed.tags?.[TAGS.podUid], 'new-uid');
+  });
+
   it('is not synced before its first list', () => {
     const tracker = new GroupTracker(owner);
     assert.equal(tracker.synced, false);

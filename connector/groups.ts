@@ -86,6 +86,11 @@ export class GroupTracker {
         changed.push(group.name);
         continue;
       }
+      // A list that began before this connector re-created the group (a replaced pod) still shows the
+      // old one; within the create grace it must not overwrite the new group's identity.
+      const recentlyCreated =
+        tracked.createdAt !== undefined && options.now - tracked.createdAt < options.createGraceMs;
+      if (recentlyCreated && podUidOf(group) !== podUidOf(tracked.listed)) continue;
       tracked.listed = group;
       if (group.provisioningState !== tracked.detailState) changed.push(group.name);
     }

@@ -1,5 +1,7 @@
-// Whether Azure answers the connector, shared by the pod controller (which sees the failures) and the
-// node controller (which reports them as the node's Ready condition).
+// Whether Azure serves the connector, judged in one place (the ARM edge, aci.ts) and reported by the
+// node controller as the node's Ready condition. Only what no retry fixes (rejected credentials, a
+// missing resource group) or a run of failed calls marks the node NotReady: a 429 or a full quota is
+// Azure answering, and one blip must not make the node lifecycle controller taint the node.
 import type { ClassifiedError } from '../runtime/errors.ts';
 
 export interface AzureCondition {
@@ -8,21 +10,29 @@ export interface AzureCondition {
   message: string;
 }
 
+/** Consecutive transient failures before Azure counts as unreachable. */
+export const UNREACHABLE_AFTER = 5;
+
 export class AzureHealth {
   private current: AzureCondition = { ok: true, reason: 'AzureReachable', message: 'not checked yet' };
+  private transientFailures = 0;
 
   succeeded(): void {
+    this.transientFailures = 0;
     this.current = { ok: true, reason: 'AzureReachable', message: 'Azure Resource Manager answers' };
   }
 
   failed(error: ClassifiedError): void {
-    const reason =
-      error.kind === 'Unauthorized'
-        ? 'AzureCredentialsRejected'
-        : error.code === 'ResourceGroupNotFound'
-          ? 'ResourceGroupNotFound'
-          : 'AzureUnreachable';
-    this.current = { ok: false, reason, message: error.message };
+    if (error.kind === 'Unauthorized') {
+      this.current = { ok: false, reason: 'AzureCredentialsRejected', message: error.message };
+    } else if (error.code === 'ResourceGroupNotFound') {
+      this.current = { ok: false, reason: 'ResourceGroupNotFound', message: error.message };
+    } else if (error.kind === 'Transient') {
+      this.transientFailures += 1;
+      if (this.transientFailures >= UNREACHABLE_AFTER) {
+        this.current = { ok: false, reason: 'AzureUnreachable', message: error.message };
+      }
+    }
   }
 
   get condition(): AzureCondition {

@@ -260,7 +260,7 @@ export class KubeNodeApi implements NodeApi {
 
   async patchNode(
     name: string,
-    patch: { metadata: V1Node['metadata']; spec: V1Node['spec'] },
+    patch: { metadata: V1Node['metadata']; spec?: V1Node['spec'] },
   ): Promise<void> {
     await kube(() => this.core.patchNode({ name, body: patch }, MERGE_PATCH));
   }

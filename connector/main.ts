@@ -93,14 +93,15 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     }),
     ...(config.azure.caFile !== undefined && { caPem: readFileSync(config.azure.caFile, 'utf8') }),
   });
+  const health = new AzureHealth();
   const aci = new AciContainerGroups({
     client,
     resourceGroup: config.azure.resourceGroup,
     region: config.azure.region,
     metrics,
     gate: new ThrottleGate(clock),
+    health,
   });
-  const health = new AzureHealth();
   const clusterId = await resolveClusterId(config, kubeConfig);
   const log = logger.child({ node: config.nodeName, clusterId });
 
@@ -117,7 +118,6 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     clock,
     logger: log,
     metrics,
-    health,
     settings: {
       region: config.azure.region,
       nodeName: config.nodeName,

@@ -13,7 +13,7 @@ import {
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
 } from '../contract/names.ts';
-import { isNotFound, type ClassifiedError } from '../runtime/errors.ts';
+import { isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { QuotaApi, QuotaUsage } from './aci.ts';
 import type { AzureCondition, AzureHealth } from './health.ts';
@@ -148,8 +148,8 @@ export function buildNode(
 export interface NodeApi {
   readNode(name: string): Promise<V1Node | undefined>;
   createNode(node: V1Node): Promise<V1Node>;
-  /** Merge-patches labels, annotations and taints. */
-  patchNode(name: string, patch: { metadata: V1Node['metadata']; spec: V1Node['spec'] }): Promise<void>;
+  /** Merge-patches labels and annotations, and spec.taints when given (a merge patch replaces the whole list). */
+  patchNode(name: string, patch: { metadata: V1Node['metadata']; spec?: V1Node['spec'] }): Promise<void>;
   /** Merge-patches the status; NotFound when the node was deleted. */
   patchNodeStatus(name: string, status: V1Node['status']): Promise<void>;
   readLease(name: string): Promise<V1Lease | undefined>;
@@ -213,10 +213,8 @@ export class NodeController {
   async refreshQuota(): Promise<void> {
     try {
       this.quota = await this.deps.quota.usage();
-      this.deps.health.succeeded();
     } catch (error) {
-      this.deps.health.failed(error as ClassifiedError);
-      this.deps.logger.warn({ err: error }, 'reading ACI quota failed');
+      this.deps.logger.warn({ err: error }, 'reading ACI quota failed; capacity keeps its last bound');
     }
   }
 
@@ -238,7 +236,13 @@ export class NodeController {
       this.last = await api.createNode(desired);
       logger.info({ node: settings.nodeName }, 'registered the virtual node');
     } else {
-      await api.patchNode(settings.nodeName, { metadata: desired.metadata, spec: desired.spec });
+      // Taints others set (cordon, the lifecycle controller's not-ready/unreachable) stay; ours is added if missing.
+      const taints = existing.spec?.taints ?? [];
+      const missing = !taints.some((t) => t.key === ACI_TAINT.key && t.effect === ACI_TAINT.effect);
+      await api.patchNode(settings.nodeName, {
+        metadata: desired.metadata,
+        ...(missing && { spec: { taints: [...taints, ACI_TAINT] } }),
+      });
       this.last = existing;
       logger.info({ node: settings.nodeName }, 'adopted the existing virtual node');
     }
@@ -250,10 +254,7 @@ export class NodeController {
   async updateStatus(): Promise<void> {
     const desired = this.desired();
     try {
-      await this.deps.api.patchNode(this.deps.settings.nodeName, {
-        metadata: desired.metadata,
-        spec: desired.spec,
-      });
+      await this.deps.api.patchNode(this.deps.settings.nodeName, { metadata: desired.metadata });
       await this.deps.api.patchNodeStatus(this.deps.settings.nodeName, desired.status);
       this.last = desired;
     } catch (error) {

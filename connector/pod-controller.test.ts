@@ -9,7 +9,6 @@ import { containerGroupName } from '../contract/translate.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
-import { AzureHealth } from './health.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
@@ -131,7 +130,7 @@ class FakeCluster implements PodApi {
   }
 }
 
-function setup(options: { createsPerWindow?: number } = {}) {
+function setup(options: { createsPerWindow?: number; podsSynced?: boolean } = {}) {
   const groups = new FakeGroups();
   const cluster = new FakeCluster();
   let now = Date.parse('2026-11-25T20:00:00Z');
@@ -143,13 +142,13 @@ function setup(options: { createsPerWindow?: number } = {}) {
         cluster.events.push({ pod: `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, event }),
     },
     cache: {
+      synced: options.podsSynced ?? true,
       get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
       list: () => [...cluster.pods.values()],
     },
     clock: { now: () => now },
     logger: silentLogger(),
     metrics: createConnectorMetrics(createRegistry({ component: 'test', processMetrics: false })),
-    health: new AzureHealth(),
     settings: { region: 'westus', nodeName: NODE, clusterId: CLUSTER, limits: DEFAULT_ACI_LIMITS },
     hostIP: '10.0.0.4',
     pacer: new CreatePacer([{ limit: options.createsPerWindow ?? 100, windowMs: 300_000 }]),
@@ -262,6 +261,42 @@ describe('PodController', () => {
     groups.groups.set('default-other', foreign);
     await settle();
     assert.deepEqual([...groups.groups.keys()], ['default-other']);
+  });
+
+  it('deletes nothing while the pod watch has not synced (an empty cache is not "no pods")', async (t) => {
+    const { groups, controller, settle } = setup({ podsSynced: false });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    const name = containerGroupName('default', 'web');
+    groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    controller.enqueue(pod);
+    await controller.idle();
+    assert.ok(groups.groups.has(name));
+    assert.equal(groups.calls.filter((c) => c.startsWith('delete')).length, 0);
+  });
+
+  it('recreates a group whose provisioning failed, for a pod that restarts', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    const name = containerGroupName('default', 'web');
+    groups.groups.set(name, {
+      ...ownedGroup(pod, 'Failed'),
+      instanceView: {
+        state: 'Pending',
+        events: [{ name: 'InsufficientCapacity', message: 'no capacity in westus', type: 'Warning' }],
+      },
+    });
+    await settle();
+    await step(pod);
+    assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
+    assert.ok(groups.calls.includes(`delete ${name}`));
+    const retried = (): boolean => groups.calls.includes(`create ${name}`);
+    const deadline = Date.now() + 5000;
+    while (!retried() && Date.now() < deadline) await sleep(20);
+    assert.ok(retried(), 'created again after the backoff');
   });
 
   it('retries a throttled create after Retry-After, not sooner, without failing the pod', async (t) => {

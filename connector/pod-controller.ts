@@ -19,7 +19,6 @@ import type { Clock, ContainerGroupApi, EventRecorder, PodApi, PodCache, PodEven
 import { GroupTracker, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
 import { failedPodStatus, pendingPodStatus, podStatusFromGroup } from './status.ts';
 import { WorkQueue } from './workqueue.ts';
-import type { AzureHealth } from './health.ts';
 
 export interface PodControllerTiming {
   listIntervalMs: number;
@@ -42,7 +41,6 @@ export interface PodControllerDeps {
   clock: Clock;
   logger: Logger;
   metrics: ConnectorMetrics;
-  health: AzureHealth;
   settings: GroupSettings;
   hostIP: string;
   timing: PodControllerTiming;
@@ -142,10 +140,8 @@ export class PodController {
     let listed: ContainerGroup[];
     try {
       listed = await this.deps.groups.list();
-      this.deps.health.succeeded();
     } catch (error) {
       const classified = classifyAzureError(error);
-      this.deps.health.failed(classified);
       this.deps.logger.warn({ err: classified, kind: classified.kind }, 'listing container groups failed');
       return;
     }
@@ -157,17 +153,22 @@ export class PodController {
       maxReads,
     });
     metrics.trackedGroups.set(this.tracker.all().length);
-    for (const gone of outcome.vanished) this.requeueOwner(gone);
+    for (const gone of outcome.vanished) {
+      this.forwarded.delete(gone.name);
+      this.requeueOwner(gone);
+    }
     await Promise.all(outcome.toRead.map((name) => this.readGroup(name)));
     this.deleteOrphans();
   }
 
   private async readGroup(name: string): Promise<void> {
     try {
+      const known = this.tracker.get(name);
       const detail = await this.deps.groups.get(name);
       this.tracker.applyDetail(name, detail, this.deps.clock.now());
-      const key = detail ? podKeyOf(detail) : undefined;
-      if (key !== undefined) this.queue.add(key);
+      if (detail === undefined) this.forwarded.delete(name);
+      const key = podKeyOf(detail ?? known?.listed ?? { containers: [], osType: 'Linux' });
+      if (key !== undefined) this.queue.addUnlessWaiting(key);
     } catch (error) {
       this.deps.logger.warn(
         { group: name, err: classifyAzureError(error) },
@@ -181,16 +182,27 @@ export class PodController {
     if (key !== undefined) this.queue.add(key);
   }
 
-  /** Groups this node owns whose pod is gone (or was replaced by a pod with another UID). */
+  /**
+   * Groups this node owns whose pod is gone, or was replaced by a pod with another UID. A group whose
+   * name is its pod's group name is handled by that pod's reconcile; any other (a pod of another
+   * name, a naming rule changed between versions) is deleted here by its own name.
+   */
   private deleteOrphans(): void {
+    if (!this.deps.cache.synced) return;
     for (const tracked of this.tracker.all()) {
       const key = podKeyOf(tracked.listed);
-      if (key === undefined) continue;
-      const [namespace, name] = splitKey(key);
-      const pod = this.deps.cache.get(namespace, name);
-      if (pod?.metadata?.uid === podUidOf(tracked.listed)) continue;
-      if (pod === undefined) this.queue.add(key);
-      else this.queue.add(podKey(pod));
+      const [namespace, name] = key === undefined ? ['', ''] : splitKey(key);
+      const pod = key === undefined ? undefined : this.deps.cache.get(namespace, name);
+      if (pod !== undefined && pod.metadata?.uid === podUidOf(tracked.listed)) continue;
+      if (key !== undefined && tracked.name === containerGroupName(namespace, name)) {
+        this.queue.add(key);
+        continue;
+      }
+      this.removeGroup(tracked.name, this.deps.logger.child({ group: tracked.name }), 'orphan').catch(
+        (error: unknown) => {
+          this.deps.logger.warn({ group: tracked.name, err: error }, 'deleting an orphan failed; will retry');
+        },
+      );
     }
   }
 
@@ -201,12 +213,15 @@ export class PodController {
     const log = this.deps.logger.child({ pod: key, group: groupName });
     const timer = this.deps.metrics.reconcileSeconds.startTimer();
     try {
-      if (!this.tracker.synced) {
+      // Until both sides are known, "no pod" or "no group" may only mean "not seen yet": acting on
+      // it would delete running groups or create duplicates.
+      if (!this.tracker.synced || !this.deps.cache.synced) {
         this.queue.addAfter(key, 1000);
         return;
       }
       await this.reconcilePod(pod, groupName, log);
       this.attempts.delete(key);
+      if (pod === undefined) this.written.delete(key);
       timer({ outcome: 'ok' });
     } catch (error) {
       const classified = classifyAzureError(error);
@@ -231,7 +246,7 @@ export class PodController {
       return;
     }
     const current = tracked && groupUid === pod.metadata?.uid ? tracked : undefined;
-    if (current) await this.reportStatus(pod, current);
+    if (current) await this.reportStatus(pod, current, log);
     else await this.createGroup(pod, groupName, log);
   }
 
@@ -300,8 +315,16 @@ export class PodController {
     try {
       await this.deps.groups.create(groupName, translation.group);
     } catch (error) {
-      this.deps.pacer.release(now);
-      throw error;
+      const classified = classifyAzureError(error);
+      // A refused request (4xx, 429) never counted against ACI's create limit; after a 5xx or a
+      // dropped connection ACI may have accepted it, so the slot stays used.
+      const refused = classified.statusCode !== undefined && classified.statusCode < 500;
+      if (refused) this.deps.pacer.release(now);
+      if (isFinalRefusal(classified)) {
+        await this.failPod(pod, classified);
+        return;
+      }
+      throw classified;
     }
     this.tracker.applyCreate(groupName, translation.group, now);
     this.deps.metrics.groupCreates.inc();
@@ -324,8 +347,15 @@ export class PodController {
     );
   }
 
-  private async reportStatus(pod: V1Pod, tracked: TrackedGroup): Promise<void> {
+  private async reportStatus(pod: V1Pod, tracked: TrackedGroup, log: Logger): Promise<void> {
     const group = tracked.detail;
+    if (group?.provisioningState === 'Failed' && pod.spec?.restartPolicy !== 'Never') {
+      // A kubelet never gives up on a pod that restarts: a failed provisioning (no capacity, an image
+      // not pulled) is deleted and created again after a backoff.
+      this.forwardEvents(pod, tracked.name, group);
+      await this.removeGroup(tracked.name, log, 'provisioning failed');
+      throw provisioningFailure(group);
+    }
     if (group === undefined) {
       await this.writeStatus(
         pod,
@@ -342,19 +372,17 @@ export class PodController {
   }
 
   private forwardEvents(pod: V1Pod, groupName: string, group: ContainerGroup): void {
-    const seen = this.forwarded.get(groupName) ?? new Set<string>();
-    this.forwarded.set(groupName, seen);
-    for (const { id, event } of forwardableEvents(group)) {
-      if (seen.has(id)) continue;
-      seen.add(id);
-      this.deps.events.record(pod, event);
-    }
+    const before = this.forwarded.get(groupName) ?? new Set<string>();
+    const current = forwardableEvents(group);
+    for (const { id, event } of current) if (!before.has(id)) this.deps.events.record(pod, event);
+    // Only the latest read's ids are kept, so a crash-looping group's set does not grow for ever.
+    this.forwarded.set(groupName, new Set(current.map((e) => e.id)));
   }
 
   private async wait(pod: V1Pod, why: { reason: string; message: string }, retryMs: number): Promise<void> {
     this.deps.events.record(pod, { type: 'Warning', reason: why.reason, message: why.message });
-    await this.writeStatus(pod, pendingPodStatus(pod, why, this.context()));
     this.queue.addAfter(podKey(pod), retryMs, this.deps.clock.now());
+    await this.writeStatus(pod, pendingPodStatus(pod, why, this.context()));
   }
 
   private async writeStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
@@ -384,27 +412,19 @@ export class PodController {
       { kind: error.kind, code: error.code, attempt, retryInMs: delay, err: error.message },
       'will retry',
     );
-    if (error.kind === 'Unauthorized' || error.code === 'ResourceGroupNotFound')
-      this.deps.health.failed(error);
-    if (pod !== undefined && isFinalRefusal(error) && !pod.metadata?.deletionTimestamp) {
-      this.failPod(pod, error, log);
-      return;
-    }
     this.queue.addAfter(key, delay, this.deps.clock.now());
     if (pod !== undefined && !pod.metadata?.deletionTimestamp)
       this.showRetry(pod, retryEvent(error, delay, attempt));
   }
 
   /** Azure refused the group as invalid: the same request would be refused again, so the pod fails. */
-  private failPod(pod: V1Pod, error: ClassifiedError, log: Logger): void {
+  private async failPod(pod: V1Pod, error: ClassifiedError): Promise<void> {
     const message = `ACI refused the container group: ${error.message}`;
     this.deps.events.record(pod, { type: 'Warning', reason: 'ProviderCreateFailed', message });
-    this.writeStatus(
+    await this.writeStatus(
       pod,
       failedPodStatus(pod, { reason: 'ProviderCreateFailed', message }, this.context()),
-    ).catch((writeError: unknown) => {
-      log.warn({ err: writeError }, 'could not fail the pod');
-    });
+    );
   }
 
   /** Tells the user why the pod waits, on the pod itself: an event and the container's waiting reason. */
@@ -415,6 +435,19 @@ export class PodController {
       this.deps.logger.debug({ err: writeError }, 'could not show the retry on the pod');
     });
   }
+}
+
+function provisioningFailure(group: ContainerGroup): ClassifiedError {
+  const events = [
+    ...(group.instanceView?.events ?? []),
+    ...group.containers.flatMap((c) => c.instanceView?.events ?? []),
+  ];
+  const warning = events.reverse().find((e) => e.type === 'Warning');
+  const text = `${warning?.name ?? ''} ${warning?.message ?? ''}`;
+  const message = `ACI could not provision the container group: ${warning?.message ?? 'no reason given'}`;
+  return /InaccessibleImage|pull/i.test(text)
+    ? new ClassifiedError('InvalidInput', message, { code: 'InaccessibleImage' })
+    : new ClassifiedError('Transient', message, { code: warning?.name ?? 'ProvisioningFailed' });
 }
 
 /** An invalid request that no retry can fix (a missing image may yet appear, so it is retried). */

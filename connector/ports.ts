@@ -39,6 +39,8 @@ export interface EventRecorder {
 
 /** The informer's view of the pods bound to the virtual node. */
 export interface PodCache {
+  /** True once the first list of pods arrived: before it, a missing pod may simply not be known yet. */
+  readonly synced: boolean;
   get(namespace: string, name: string): V1Pod | undefined;
   list(): V1Pod[];
 }

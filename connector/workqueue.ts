@@ -119,7 +119,7 @@ export class WorkQueue {
     } finally {
       this.active.delete(key);
       this.running -= 1;
-      if (this.dirtyWhileActive.delete(key)) this.add(key);
+      if (this.dirtyWhileActive.delete(key)) this.addUnlessWaiting(key);
       this.pump();
       if (this.running === 0 && this.order.length === 0) {
         const waiters = this.idleWaiters;

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { V1Pod } from '@kubernetes/client-node';
+import { checkPod } from './capability.ts';
 import { type Environment, expand } from './environment.ts';
 
 describe('expand', () => {
@@ -24,4 +26,31 @@ describe('expand', () => {
       assert.deepEqual(expand(input, environment), { text, secure });
     });
   }
+});
+
+describe('variable sources ACI cannot deliver', () => {
+  it('refuses fileKeyRef instead of dropping the variable', () => {
+    const pod: V1Pod = {
+      metadata: { name: 'app', namespace: 'default' },
+      spec: {
+        containers: [
+          {
+            name: 'app',
+            image: 'app:1',
+            // EnvFiles (Kubernetes 1.34+): a key of a file in an emptyDir, written by an init container.
+            env: [
+              {
+                name: 'DB_URL',
+                valueFrom: { fileKeyRef: { volumeName: 'config', path: 'db.env', key: 'DB_URL' } },
+              },
+            ],
+          },
+        ],
+      },
+    };
+    assert.deepEqual(
+      checkPod(pod).map((p) => p.path),
+      ['spec.containers[0].env[0].valueFrom.fileKeyRef'],
+    );
+  });
 });

@@ -3,7 +3,7 @@
 // comes from a Secret (directly or through an expansion) goes as `secureValue`, never as `value`.
 import type { EnvironmentVariable } from '@azure/arm-containerinstance';
 import type { V1Container, V1EnvFromSource, V1EnvVar, V1EnvVarSource } from '@kubernetes/client-node';
-import { type Context, readKey, readObject } from './context.ts';
+import { type Context, readKey, readObject, refuse } from './context.ts';
 import { fieldValue, resourceValue } from './downward.ts';
 
 export interface ResolvedVariable {
@@ -101,6 +101,15 @@ function downwardVariable(
     const selector = source.resourceFieldRef;
     const target = selector.containerName ? containerNamed(context, selector.containerName) : container;
     value = resourceValue(context, `${path}.resourceFieldRef`, target, selector);
+  } else {
+    // A source this version does not know (fileKeyRef, or one added later) must not vanish silently.
+    const kinds = Object.keys(source).filter((key) => (source as Record<string, unknown>)[key] !== undefined);
+    refuse(
+      context,
+      `${path}.${kinds[0] ?? 'valueFrom'}`,
+      `the variable's source (${kinds.join(', ') || 'empty'}) cannot be delivered to an ACI container`,
+      'set the value directly, or take it from a ConfigMap or Secret key',
+    );
   }
   return value === undefined ? undefined : { value, secure: false };
 }

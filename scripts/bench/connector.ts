@@ -48,6 +48,7 @@ const controller = new PodController({
     region: emulator.region,
     metrics,
     gate: new ThrottleGate(clock),
+    health: new AzureHealth(),
   }),
   pods: {
     updateStatus: (pod: V1Pod, status: V1PodStatus) => {
@@ -62,13 +63,13 @@ const controller = new PodController({
   },
   events: { record: () => undefined },
   cache: {
+    synced: true,
     get: (namespace, name) => pods.get(`${namespace}/${name}`),
     list: () => [...pods.values()],
   },
   clock,
   logger: silentLogger(),
   metrics,
-  health: new AzureHealth(),
   settings: {
     region: emulator.region,
     nodeName: 'aci-connector',

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ClassifiedError, type FailureKind } from '../runtime/errors.ts';
+import { AzureHealth, UNREACHABLE_AFTER } from './health.ts';
+
+function failures(health: AzureHealth, kind: FailureKind, times: number, code?: string): void {
+  for (let i = 0; i < times; i += 1)
+    health.failed(new ClassifiedError(kind, `${kind} happened`, code ? { code } : {}));
+}
+
+describe('AzureHealth', () => {
+  const table: {
+    name: string;
+    kind: FailureKind;
+    times: number;
+    code?: string;
+    reason: string;
+    ok: boolean;
+  }[] = [
+    { name: 'one transient blip', kind: 'Transient', times: 1, reason: 'AzureReachable', ok: true },
+    {
+      name: 'a run of transient failures',
+      kind: 'Transient',
+      times: UNREACHABLE_AFTER,
+      reason: 'AzureUnreachable',
+      ok: false,
+    },
+    {
+      name: 'throttling is Azure answering',
+      kind: 'Throttled',
+      times: 20,
+      reason: 'AzureReachable',
+      ok: true,
+    },
+    {
+      name: 'a full quota is Azure answering',
+      kind: 'QuotaExceeded',
+      times: 20,
+      reason: 'AzureReachable',
+      ok: true,
+    },
+    {
+      name: 'rejected credentials',
+      kind: 'Unauthorized',
+      times: 1,
+      reason: 'AzureCredentialsRejected',
+      ok: false,
+    },
+    {
+      name: 'a missing resource group',
+      kind: 'InvalidInput',
+      times: 1,
+      code: 'ResourceGroupNotFound',
+      reason: 'ResourceGroupNotFound',
+      ok: false,
+    },
+  ];
+  for (const c of table) {
+    it(c.name, () => {
+      const health = new AzureHealth();
+      failures(health, c.kind, c.times, c.code);
+      assert.deepEqual([health.condition.ok, health.condition.reason], [c.ok, c.reason]);
+    });
+  }
+
+  it('recovers with the next successful call', () => {
+    const health = new AzureHealth();
+    failures(health, 'Unauthorized', 1);
+    health.succeeded();
+    assert.equal(health.condition.ok, true);
+  });
+});
