@@ -244,11 +244,18 @@ async function runSteps(session: Session): Promise<number> {
   if (options.exitWhenDone) return done ? 0 : 1;
 
   for (const line of howToLook(cluster.state, logDir)) output.line(line);
-  await new Promise<void>((resolve) => {
-    session.signal.addEventListener('abort', () => {
-      resolve();
+  // Checked first: a Ctrl-C that came while the lines above were printed has already fired its event.
+  if (!session.signal.aborted) {
+    await new Promise<void>((resolve) => {
+      session.signal.addEventListener(
+        'abort',
+        () => {
+          resolve();
+        },
+        { once: true },
+      );
     });
-  });
+  }
   say('signal received: stopping');
   return done ? 0 : 1;
 }
@@ -459,7 +466,7 @@ function howToLook(cluster: ClusterState, logDir: string): string[] {
     `  kubectl logs -n ${EXAMPLES_NAMESPACE} nginx            # from the container group's logs, through the connector`,
     `  kubectl describe node ${SIMULATED_NODE_NAME}   # simulated: no kubelet, its pods are only reported Running`,
     `  kubectl scale -n ${BURST_NAMESPACE} deployment web --replicas=6   # watch the extra replicas burst`,
-    `Logs of the demo's processes: ${logDir}`,
+    `Logs of the demo's processes (removed when it stops cleanly): ${logDir}`,
     'Press Ctrl-C to stop everything the demo started.',
   ];
 }
