@@ -1,11 +1,10 @@
 // The Kubernetes edge: the pod informer (a watch, not polling), pod status and deletion, events,
 // the objects a pod references, and the node and lease calls, over @kubernetes/client-node.
 import {
+  AuthorizationV1Api,
   CoordinationV1Api,
   CoreV1Api,
-  ListWatch,
   PatchStrategy,
-  Watch,
   setHeaderOptions,
   type KubeConfig,
   type V1ConfigMap,
@@ -18,8 +17,10 @@ import {
 import { podReferences, type ReferencedObjects } from '../contract/capability.ts';
 import { serviceAccountTokenRequests } from '../contract/service-account.ts';
 import { classifyKubernetesError } from '../runtime/errors.ts';
+import { watchResource } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { LEASE_NAMESPACE, type NodeApi } from './node.ts';
+import type { KubeletAuthorizer } from './kubelet-api.ts';
 import type { Clock, EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -43,62 +44,32 @@ async function kubeOptional<T>(call: () => Promise<T>): Promise<T | undefined> {
   }
 }
 
-export interface PodInformer extends PodCache {
-  readonly synced: boolean;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/**
- * Watches the pods bound to `nodeName` in all namespaces. client-node's ListWatch relists on 410 Gone
- * by itself; on any other error it stops, so this restarts it with a capped backoff.
- */
+/** Watches the pods bound to `nodeName` in all namespaces (runtime/informer.ts keeps the watch alive). */
 export function watchNodePods(
   kubeConfig: KubeConfig,
   nodeName: string,
-  handlers: { onChange: (pod: V1Pod) => void; logger: Logger },
-): PodInformer {
+  options: { onChange: (pod: V1Pod) => void; logger: Logger; signal: AbortSignal },
+): PodCache {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${nodeName}`;
-  let synced = false;
-  let stopped = false;
-  let failures = 0;
-  const informer = new ListWatch<V1Pod>(
-    '/api/v1/pods',
-    new Watch(kubeConfig),
-    async () => {
-      const list = await core.listPodForAllNamespaces({ fieldSelector });
-      synced = true;
-      failures = 0;
-      return list;
+  const cache = watchResource<V1Pod>(
+    kubeConfig,
+    {
+      name: 'pods',
+      path: '/api/v1/pods',
+      list: () => core.listPodForAllNamespaces({ fieldSelector }),
+      fieldSelector,
+      onChange: options.onChange,
     },
-    false,
-    undefined,
-    fieldSelector,
+    options.logger,
+    options.signal,
   );
-  informer.on('add', handlers.onChange);
-  informer.on('update', handlers.onChange);
-  informer.on('delete', handlers.onChange);
-  informer.on('error', (error: unknown) => {
-    if (stopped) return;
-    failures += 1;
-    const delay = Math.min(30_000, 500 * 2 ** Math.min(failures, 6));
-    handlers.logger.warn({ err: error, retryInMs: delay }, 'pod watch failed; restarting');
-    setTimeout(() => {
-      if (!stopped) void informer.start();
-    }, delay);
-  });
   return {
     get synced() {
-      return synced;
+      return cache.synced();
     },
-    get: (namespace, name) => informer.get(name, namespace),
-    list: () => [...informer.list()],
-    start: () => informer.start(),
-    stop: async () => {
-      stopped = true;
-      await informer.stop();
-    },
+    get: (namespace, name) => cache.get(name, namespace),
+    list: () => cache.list(),
   };
 }
 
@@ -282,5 +253,53 @@ export class KubeNodeApi implements NodeApi {
     await kube(() =>
       this.coordination.replaceNamespacedLease({ name, namespace: LEASE_NAMESPACE, body: lease }),
     );
+  }
+}
+
+/**
+ * Authorizes kubelet API callers through the API server (SubjectAccessReview), as a kubelet does.
+ * Answers are cached briefly: `kubectl logs -f` and the API server's repeated calls need not each cost a review.
+ */
+export class SubjectAccessReviewAuthorizer implements KubeletAuthorizer {
+  private readonly authorization: AuthorizationV1Api;
+  private readonly nodeName: string;
+  private readonly clock: Clock;
+  private readonly cache = new Map<string, { allowed: boolean; until: number }>();
+  private readonly ttlMs = 60_000;
+
+  constructor(options: { kubeConfig: KubeConfig; nodeName: string; clock: Clock }) {
+    this.authorization = options.kubeConfig.makeApiClient(AuthorizationV1Api);
+    this.nodeName = options.nodeName;
+    this.clock = options.clock;
+  }
+
+  async allowed(
+    caller: { user: string; groups: string[] },
+    attributes: { verb: string; subresource: string },
+  ): Promise<boolean> {
+    const key = JSON.stringify([caller.user, caller.groups, attributes.verb, attributes.subresource]);
+    const now = this.clock.now();
+    const cached = this.cache.get(key);
+    if (cached && cached.until > now) return cached.allowed;
+    const review = await kube(() =>
+      this.authorization.createSubjectAccessReview({
+        body: {
+          spec: {
+            user: caller.user,
+            groups: caller.groups,
+            resourceAttributes: {
+              verb: attributes.verb,
+              resource: 'nodes',
+              subresource: attributes.subresource,
+              name: this.nodeName,
+            },
+          },
+        },
+      }),
+    );
+    const allowed = review.status?.allowed === true;
+    if (this.cache.size > 1000) this.cache.clear();
+    this.cache.set(key, { allowed, until: now + this.ttlMs });
+    return allowed;
   }
 }

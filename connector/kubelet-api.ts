@@ -2,6 +2,7 @@
 // client CA is configured (the CA of the API server's kubelet client certificate), callers without a
 // certificate it signed are refused at the handshake.
 import { createServer, type Server } from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type Request, type Response } from 'express';
 import { containerGroupName } from '../contract/translate.ts';
@@ -15,19 +16,34 @@ export interface ContainerLogsApi {
   logs(groupName: string, container: string, tail: number | undefined): Promise<string>;
 }
 
+/** Whether a caller authenticated by its client certificate may do `verb` on this node's `subresource`. */
+export interface KubeletAuthorizer {
+  allowed(
+    caller: { user: string; groups: string[] },
+    attributes: { verb: string; subresource: string },
+  ): Promise<boolean>;
+}
+
 export interface KubeletApiOptions {
   cache: PodCache;
   logs: ContainerLogsApi;
+  authorizer: KubeletAuthorizer;
   logger: Logger;
-  tls: { certPem: string; keyPem: string; clientCaPem: string | undefined };
+  /** The client CA is required: the API is never served without verifying who calls it. */
+  tls: { certPem: string; keyPem: string; clientCaPem: string };
   /** How often a followed log is re-read (ACI has no streaming). */
   followIntervalMs: number;
+  /** Ends every followed log when the process shuts down. */
+  shutdown: AbortSignal;
 }
 
 export function createKubeletApi(options: KubeletApiOptions): Server {
   const app = express();
   app.get('/containerLogs/:namespace/:pod/:container', (req, res) => {
-    void serveLogs(options, req, res);
+    void authorize(options, req, res).then((allowed) => {
+      if (allowed) return serveLogs(options, req, res);
+      return undefined;
+    });
   });
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not supported by the ACI virtual node\n');
@@ -37,14 +53,41 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
       cert: options.tls.certPem,
       key: options.tls.keyPem,
       minVersion: 'TLSv1.2',
-      ...(options.tls.clientCaPem !== undefined && {
-        ca: options.tls.clientCaPem,
-        requestCert: true,
-        rejectUnauthorized: true,
-      }),
+      ca: options.tls.clientCaPem,
+      requestCert: true,
+      rejectUnauthorized: true,
     },
     app,
   );
+}
+
+/**
+ * As a kubelet in Webhook authorization mode: the certificate's CN is the user and its O entries the
+ * groups, and the API server decides (SubjectAccessReview) whether they may use nodes/proxy here.
+ */
+async function authorize(options: KubeletApiOptions, req: Request, res: Response): Promise<boolean> {
+  const subject = (req.socket as TLSSocket).getPeerCertificate().subject as
+    Record<string, string | string[] | undefined> | undefined;
+  const user = typeof subject?.CN === 'string' ? subject.CN : '';
+  const organizations = subject?.O;
+  const groups =
+    organizations === undefined ? [] : Array.isArray(organizations) ? organizations : [organizations];
+  try {
+    if (
+      user !== '' &&
+      (await options.authorizer.allowed({ user, groups }, { verb: 'get', subresource: 'proxy' }))
+    ) {
+      return true;
+    }
+    res
+      .status(403)
+      .type('text/plain')
+      .send(`Forbidden (user=${user || 'unknown'}, verb=get, resource=nodes, subresource=proxy)\n`);
+  } catch (error) {
+    options.logger.warn({ err: error, user }, 'authorizing a kubelet API call failed');
+    res.status(503).type('text/plain').send('could not authorize the request; try again\n');
+  }
+  return false;
 }
 
 async function serveLogs(options: KubeletApiOptions, req: Request, res: Response): Promise<void> {
@@ -77,7 +120,8 @@ async function serveLogs(options: KubeletApiOptions, req: Request, res: Response
     closed.abort();
   });
   try {
-    const target = { group: containerGroupName(namespace, pod), container, signal: closed.signal };
+    const signal = AbortSignal.any([closed.signal, options.shutdown]);
+    const target = { group: containerGroupName(namespace, pod), container, signal };
     await streamLogs(options, target, parsed.options, res);
   } catch (error) {
     const classified = classifyAzureError(error);

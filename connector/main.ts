@@ -17,7 +17,13 @@ import { createAzureClients } from './azure-client.ts';
 import { parseConfig, type ConnectorConfig } from './config.ts';
 import { AzureHealth } from './health.ts';
 import { createKubeletApi } from './kubelet-api.ts';
-import { KubeEventRecorder, KubeNodeApi, KubePodApi, watchNodePods } from './kube.ts';
+import {
+  KubeEventRecorder,
+  KubeNodeApi,
+  KubePodApi,
+  SubjectAccessReviewAuthorizer,
+  watchNodePods,
+} from './kube.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { NodeController } from './node.ts';
 import { CreatePacer } from './pacing.ts';
@@ -47,10 +53,15 @@ async function resolveClusterId(config: ConnectorConfig, kubeConfig: KubeConfig)
 function kubeletTls(config: ConnectorConfig): {
   certPem: string;
   keyPem: string;
-  clientCaPem: string | undefined;
+  clientCaPem: string;
 } {
   const clientCaFile = config.kubelet.clientCaFile ?? (existsSync(IN_CLUSTER_CA) ? IN_CLUSTER_CA : undefined);
   const clientCaPem = readOptional(clientCaFile);
+  if (clientCaPem === undefined) {
+    throw new Error(
+      'KUBELET_CLIENT_CA_FILE is required outside a cluster: the kubelet API serves pod logs and must verify its callers',
+    );
+  }
   if (config.kubelet.certFile !== undefined && config.kubelet.keyFile !== undefined) {
     return {
       certPem: readFileSync(config.kubelet.certFile, 'utf8'),
@@ -109,6 +120,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const informer = watchNodePods(kubeConfig, config.nodeName, {
     onChange: (pod) => controllerRef.current?.enqueue(pod),
     logger: log,
+    signal: shutdown.signal,
   });
   const controller = new PodController({
     groups: aci,
@@ -167,9 +179,11 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const kubeletServer = createKubeletApi({
     cache: informer,
     logs: aci,
+    authorizer: new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock }),
     logger: log,
     tls: kubeletTls(config),
     followIntervalMs: 2000,
+    shutdown: shutdown.signal,
   });
   await listen(opsServer, config.opsPort, '0.0.0.0');
   await listen(kubeletServer, config.node.kubeletPort, '0.0.0.0');
@@ -178,18 +192,18 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   }, 5000);
 
   await node.start();
-  await informer.start();
   controller.start();
   log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector running');
 
-  await new Promise<void>((resolve) => {
-    shutdown.signal.addEventListener('abort', () => {
-      resolve();
+  if (!shutdown.signal.aborted) {
+    await new Promise<void>((resolve) => {
+      shutdown.signal.addEventListener('abort', () => {
+        resolve();
+      });
     });
-  });
+  }
   clearInterval(queueGauge);
   node.stop();
-  await informer.stop();
   await controller.shutdown();
   kubeletServer.close();
   opsServer.close();

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RestError, createHttpHeaders } from '@azure/core-rest-pipeline';
 import { ApiException } from '@kubernetes/client-node';
-import { classifyAzureError, classifyKubernetesError, isRetryable, retryAfterFromHeaders } from './errors.ts';
+import { classifyAzureError, classifyKubernetesError, retryAfterFromHeaders } from './errors.ts';
 
 function azureError(statusCode: number, code: string, headers: Record<string, string> = {}): RestError {
   return new RestError(`${code} happened`, {
@@ -71,13 +71,12 @@ describe('classifyKubernetesError', () => {
     assert.equal(classified.kind, 'Conflict');
     assert.equal(classified.code, 'AlreadyExists');
     assert.equal(classified.message, 'pods "x" already exists');
-    assert.equal(isRetryable(classified), true);
   });
   it('treats 410 Gone as NotFound (an expired watch resource version)', () => {
     assert.equal(classifyKubernetesError(new ApiException(410, 'gone', '', {})).kind, 'NotFound');
   });
-  it('does not retry a 422', () => {
-    assert.equal(isRetryable(classifyKubernetesError(new ApiException(422, 'invalid', '', {}))), false);
+  it('reads a 422 as invalid input', () => {
+    assert.equal(classifyKubernetesError(new ApiException(422, 'invalid', '', {})).kind, 'InvalidInput');
   });
 });
 

@@ -41,16 +41,6 @@ export class ClassifiedError extends Error {
   }
 }
 
-/** Whether the same request may succeed later without anybody changing it. */
-export function isRetryable(error: ClassifiedError): boolean {
-  return (
-    error.kind === 'Throttled' ||
-    error.kind === 'Transient' ||
-    error.kind === 'Conflict' ||
-    error.kind === 'QuotaExceeded'
-  );
-}
-
 export function isNotFound(error: unknown): boolean {
   return error instanceof ClassifiedError && error.kind === 'NotFound';
 }

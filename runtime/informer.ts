@@ -1,0 +1,97 @@
+// A list-then-watch cache of one kind of Kubernetes object (client-node's ListWatch), kept alive:
+// ListWatch relists by itself on 410 Gone but stops on any other error (its start() even swallows a
+// failed list), so a failure here restarts it with a capped backoff and the last known objects stay
+// served meanwhile. Started by a process's entry point; stopped when `signal` aborts.
+import {
+  ListWatch,
+  Watch,
+  type KubeConfig,
+  type KubernetesObject,
+  type ListPromise,
+} from '@kubernetes/client-node';
+import { classifyKubernetesError } from './errors.ts';
+import type { Logger } from './logger.ts';
+
+const FIRST_RETRY_MS = 1000;
+const MAX_RETRY_MS = 30_000;
+
+export interface WatchedResource<T extends KubernetesObject> {
+  /** For logs: `pods`, `nodes`... */
+  name: string;
+  /** The collection's URL path, e.g. `/api/v1/pods`. */
+  path: string;
+  list: ListPromise<T>;
+  fieldSelector?: string;
+  /** Called for every add, update and delete. */
+  onChange?: (object: T) => void;
+}
+
+export interface WatchedCache<T> {
+  get(name: string, namespace?: string): T | undefined;
+  list(): T[];
+  /** True once a list succeeded: before it, an absent object may simply not be known yet. */
+  synced(): boolean;
+}
+
+export function watchResource<T extends KubernetesObject>(
+  kubeConfig: KubeConfig,
+  resource: WatchedResource<T>,
+  logger: Logger,
+  signal: AbortSignal,
+): WatchedCache<T> {
+  const informer = new ListWatch<T>(
+    resource.path,
+    new Watch(kubeConfig),
+    resource.list,
+    false,
+    undefined,
+    resource.fieldSelector,
+  );
+  let synced = false;
+  let retryMs = FIRST_RETRY_MS;
+  let retryTimer: NodeJS.Timeout | undefined;
+
+  const start = async (): Promise<void> => {
+    await informer.start();
+    // start() swallows a failed list (it reports it to 'error'): only a resource version proves one.
+    if (informer.latestResourceVersion() !== '') {
+      synced = true;
+      retryMs = FIRST_RETRY_MS;
+    }
+  };
+  const restartLater = (error: unknown): void => {
+    if (signal.aborted || retryTimer !== undefined) return;
+    const classified = classifyKubernetesError(error);
+    logger.warn(
+      { resource: resource.name, kind: classified.kind, error: classified.message, retryMs },
+      'watch failed, restarting',
+    );
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      start().catch(restartLater);
+    }, retryMs);
+    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+  };
+
+  informer.on('error', restartLater);
+  if (resource.onChange) {
+    const onChange = resource.onChange;
+    informer.on('add', onChange);
+    informer.on('update', onChange);
+    informer.on('delete', onChange);
+  }
+  signal.addEventListener(
+    'abort',
+    () => {
+      clearTimeout(retryTimer);
+      void informer.stop();
+    },
+    { once: true },
+  );
+  if (!signal.aborted) start().catch(restartLater);
+  return {
+    get: (name, namespace) => informer.get(name, namespace),
+    list: () => [...informer.list()],
+    synced: () => synced,
+  };
+}
