@@ -32,6 +32,16 @@ function newKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.
   return { privateKey: forgeKey, publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e) };
 }
 
+/**
+ * A random positive serial in minimal DER: the first byte is 0x01-0x7f, so it needs no 0x00 sign
+ * byte and has none to spare (OpenSSL 3 rejects a leading 0x00 before a byte below 0x80).
+ */
+export function serialNumber(random: Buffer = randomBytes(16)): string {
+  const bytes = Buffer.from(random);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f || 1;
+  return bytes.toString('hex');
+}
+
 function subject(request: CertificateRequest): forge.pki.CertificateField[] {
   return [
     ...(request.organizations ?? []).map((value) => ({ shortName: 'O', value })),
@@ -42,8 +52,7 @@ function subject(request: CertificateRequest): forge.pki.CertificateField[] {
 function baseCertificate(request: CertificateRequest, publicKey: forge.pki.PublicKey): forge.pki.Certificate {
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
-  // A positive 128-bit serial: the leading 0 nibble keeps the DER integer positive.
-  cert.serialNumber = `0${randomBytes(16).toString('hex')}`;
+  cert.serialNumber = serialNumber();
   const now = request.now ?? new Date();
   cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
   cert.validity.notAfter = new Date(now.getTime() + (request.validDays ?? DEFAULT_VALID_DAYS) * 86_400_000);
