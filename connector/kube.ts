@@ -7,17 +7,21 @@ import {
   PatchStrategy,
   setHeaderOptions,
   type KubeConfig,
-  type V1ConfigMap,
   type V1Lease,
   type V1Node,
   type V1Pod,
   type V1PodStatus,
-  type V1Secret,
 } from '@kubernetes/client-node';
 import { podReferences, type ReferencedObjects } from '../contract/capability.ts';
 import { serviceAccountTokenRequests } from '../contract/service-account.ts';
 import { classifyKubernetesError } from '../runtime/errors.ts';
 import { watchResource } from '../runtime/informer.ts';
+import { unlessKind } from '../runtime/kubernetes-calls.ts';
+import {
+  kubernetesReferenceReader,
+  readReferencedObjects,
+  type ReferenceReader,
+} from '../runtime/references.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { LEASE_NAMESPACE, type NodeApi } from './node.ts';
 import type { KubeletAuthorizer } from './kubelet-api.ts';
@@ -31,16 +35,6 @@ async function kube<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (error) {
     throw classifyKubernetesError(error);
-  }
-}
-
-/** Like `kube`, but a 404 yields undefined. */
-async function kubeOptional<T>(call: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await kube(call);
-  } catch (error) {
-    if (classifyKubernetesError(error).kind === 'NotFound') return undefined;
-    throw error;
   }
 }
 
@@ -77,9 +71,12 @@ export class KubePodApi implements PodApi {
   private readonly core: CoreV1Api;
   private readonly clusterCaPem: string | undefined;
 
+  private readonly references: ReferenceReader;
+
   constructor(kubeConfig: KubeConfig, clusterCaPem: string | undefined) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.clusterCaPem = clusterCaPem;
+    this.references = kubernetesReferenceReader(this.core, { secretValues: 'keep' });
   }
 
   async updateStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
@@ -101,17 +98,10 @@ export class KubePodApi implements PodApi {
 
   async fetchReferences(pod: V1Pod): Promise<ReferencedObjects> {
     const { namespace } = podName(pod);
-    const references = podReferences(pod);
-    const [configMaps, secrets, serviceAccount] = await Promise.all([
-      this.readAll(references.configMaps, (name) => this.core.readNamespacedConfigMap({ name, namespace })),
-      this.readAll(references.secrets, (name) => this.core.readNamespacedSecret({ name, namespace })),
-      kubeOptional(() =>
-        this.core.readNamespacedServiceAccount({ name: references.serviceAccountName, namespace }),
-      ),
-    ]);
+    const objects = await readReferencedObjects(this.references, namespace, podReferences(pod));
     const serviceAccountTokens = new Map<string, string>();
-    if (serviceAccount !== undefined) {
-      for (const request of serviceAccountTokenRequests(pod, serviceAccount)) {
+    if (objects.serviceAccount !== undefined) {
+      for (const request of serviceAccountTokenRequests(pod, objects.serviceAccount)) {
         const token = await kube(() =>
           this.core.createNamespacedServiceAccountToken({
             name: request.serviceAccountName,
@@ -134,22 +124,10 @@ export class KubePodApi implements PodApi {
       }
     }
     return {
-      configMaps,
-      secrets,
-      serviceAccount,
+      ...objects,
       serviceAccountTokens,
       ...(this.clusterCaPem !== undefined && { clusterCaPem: this.clusterCaPem }),
     };
-  }
-
-  private async readAll<T extends V1ConfigMap | V1Secret>(
-    names: string[],
-    read: (name: string) => Promise<T>,
-  ): Promise<Map<string, T>> {
-    const found = await Promise.all(
-      names.map(async (name) => [name, await kubeOptional(() => read(name))] as const),
-    );
-    return new Map(found.filter((entry): entry is readonly [string, T] => entry[1] !== undefined));
   }
 }
 
@@ -222,7 +200,7 @@ export class KubeNodeApi implements NodeApi {
   }
 
   readNode(name: string): Promise<V1Node | undefined> {
-    return kubeOptional(() => this.core.readNode({ name }));
+    return unlessKind(this.core.readNode({ name }), 'NotFound');
   }
 
   createNode(node: V1Node): Promise<V1Node> {
@@ -241,7 +219,10 @@ export class KubeNodeApi implements NodeApi {
   }
 
   readLease(name: string): Promise<V1Lease | undefined> {
-    return kubeOptional(() => this.coordination.readNamespacedLease({ name, namespace: LEASE_NAMESPACE }));
+    return unlessKind(
+      this.coordination.readNamespacedLease({ name, namespace: LEASE_NAMESPACE }),
+      'NotFound',
+    );
   }
 
   async createLease(lease: V1Lease): Promise<void> {

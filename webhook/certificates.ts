@@ -6,7 +6,7 @@ import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
 import { ClassifiedError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { unlessKind } from './kubernetes-calls.ts';
+import { unlessKind } from '../runtime/kubernetes-calls.ts';
 import { certificateExpiry, createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 
 export interface CertificateChain {

@@ -22,7 +22,7 @@ import {
 } from '../contract/names.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import type { WebhookEntry } from './decision.ts';
-import { unlessKind } from './kubernetes-calls.ts';
+import { unlessKind } from '../runtime/kubernetes-calls.ts';
 
 export const WEBHOOK_NAMES: Record<WebhookEntry, string> = {
   burst: 'burst.aci-burst.azure.com',

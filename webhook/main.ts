@@ -17,7 +17,7 @@ import {
 } from './certificates.ts';
 import { parseWebhookConfig, type WebhookConfig } from './config.ts';
 import { kubernetesWebhookConfigurations, publishCa } from './configuration.ts';
-import { kubernetesReferenceReader } from './references.ts';
+import { kubernetesReferenceReader } from '../runtime/references.ts';
 import { WebhookServer } from './server.ts';
 
 const CA_VALID_DAYS = 3650;
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     registry: createRegistry({ component: 'webhook' }),
     check: checkPod,
     references: podReferences,
-    reader: kubernetesReferenceReader(core),
+    reader: kubernetesReferenceReader(core, { secretValues: 'blank' }),
     schedulerName: config.schedulerName,
   });
   const shutdown = abortOnSignals(logger);

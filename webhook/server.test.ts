@@ -13,7 +13,7 @@ import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 import { admissionReview } from '../test/fixtures/admission/load.ts';
-import type { ReferenceReader } from './references.ts';
+import type { ReferenceReader } from '../runtime/references.ts';
 import type { AdmissionReviewAnswer } from './review.ts';
 import { WebhookServer } from './server.ts';
 

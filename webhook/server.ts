@@ -18,7 +18,7 @@ import {
   type Verdict,
   type WebhookEntry,
 } from './decision.ts';
-import { readReferencedObjects, type ReferenceReader } from './references.ts';
+import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
 
 /**

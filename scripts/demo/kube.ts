@@ -8,7 +8,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { unlessKind } from '../../webhook/kubernetes-calls.ts';
+import { unlessKind } from '../../runtime/kubernetes-calls.ts';
 import type { SimulatedNodeApi } from './simulated-node.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

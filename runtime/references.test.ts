@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiException, type CoreV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
-import { ClassifiedError } from '../runtime/errors.ts';
+import { ClassifiedError } from './errors.ts';
 import {
   kubernetesReferenceReader,
   readReferencedObjects,
@@ -91,13 +91,17 @@ describe('kubernetesReferenceReader', () => {
       name === 'db' ? Promise.resolve(existing.secrets.get('db')) : forbidden(),
     readNamespacedServiceAccount: () => Promise.resolve({ metadata: { name: 'default' } }),
   } as unknown as CoreV1Api;
-  const reader = kubernetesReferenceReader(core);
+  const reader = kubernetesReferenceReader(core, { secretValues: 'blank' });
 
   it('turns 404 into undefined', async () => {
     assert.equal(await reader.configMap('batch', 'absent'), undefined);
   });
-  it('returns a secret without its values', async () => {
+  it('returns a secret without its values when asked to blank them (the webhook)', async () => {
     assert.deepEqual((await reader.secret('batch', 'db'))?.data, { password: '' });
+  });
+  it('keeps a secret’s values when the connector needs them', async () => {
+    const keeping = kubernetesReferenceReader(core, { secretValues: 'keep' });
+    assert.deepEqual((await keeping.secret('batch', 'db'))?.data, existing.secrets.get('db')?.data);
   });
   it('throws anything else classified', async () => {
     await assert.rejects(reader.secret('batch', 'other'), (error: unknown) => {

@@ -1,7 +1,7 @@
-// Reading the objects a `required` pod references, so the capability check can tell the user at
-// `kubectl apply` time that a ConfigMap, Secret, key or ServiceAccount is missing. Each object is read
-// by name (RBAC `get`, never `list`), and Secret values are blanked at once: only which keys exist
-// matters here, so no secret value stays in this process's memory or can reach a log.
+// Reading the objects a pod references: by the webhook, to tell the user at `kubectl apply` time that a
+// ConfigMap, Secret, key or ServiceAccount is missing, and by the connector, to build the container
+// group. Each object is read by name (RBAC `get`, never `list`). The webhook asks for Secret values to
+// be blanked at once: only which keys exist matters there, so no secret value stays in its memory.
 import type { CoreV1Api, V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import type { PodReferences, ReferencedObjects } from '../contract/capability.ts';
 import { unlessKind } from './kubernetes-calls.ts';
@@ -51,13 +51,19 @@ export function withoutSecretValues(secret: V1Secret): V1Secret {
   };
 }
 
-/** The reader backed by the API server: 404 becomes `undefined`, anything else a ClassifiedError. */
-export function kubernetesReferenceReader(core: CoreV1Api): ReferenceReader {
+/**
+ * The reader backed by the API server: 404 becomes `undefined`, anything else a ClassifiedError.
+ * `secretValues: 'blank'` keeps only which keys a Secret has.
+ */
+export function kubernetesReferenceReader(
+  core: CoreV1Api,
+  options: { secretValues: 'keep' | 'blank' },
+): ReferenceReader {
   return {
     configMap: (namespace, name) => unlessKind(core.readNamespacedConfigMap({ namespace, name }), 'NotFound'),
     secret: async (namespace, name) => {
       const secret = await unlessKind(core.readNamespacedSecret({ namespace, name }), 'NotFound');
-      return secret && withoutSecretValues(secret);
+      return secret && options.secretValues === 'blank' ? withoutSecretValues(secret) : secret;
     },
     serviceAccount: (namespace, name) =>
       unlessKind(core.readNamespacedServiceAccount({ namespace, name }), 'NotFound'),

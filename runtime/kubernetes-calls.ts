@@ -1,6 +1,6 @@
-// The one place the webhook turns an expected API-server answer (404 on a read, 409 on a write) into a
+// The one place the processes turn an expected API-server answer (404 on a read, 409 on a write) into a
 // value, so callers branch on `undefined` instead of catching; anything else is thrown classified.
-import { classifyKubernetesError, type FailureKind } from '../runtime/errors.ts';
+import { classifyKubernetesError, type FailureKind } from './errors.ts';
 
 export async function unlessKind<T>(call: Promise<T>, expected: FailureKind): Promise<T | undefined> {
   try {
