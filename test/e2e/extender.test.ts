@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -14,9 +13,7 @@ import {
   AppsV1Api,
   CoreV1Api,
   PatchStrategy,
-  loadAllYaml,
   setHeaderOptions,
-  type V1ConfigMap,
   type V1Node,
   type V1NodeCondition,
   type V1Pod,
@@ -32,8 +29,9 @@ import {
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
 } from '../../contract/names.ts';
-import { useTestCluster, type RunningScheduler, type SchedulerExtender } from '../support/cluster.ts';
+import { useTestCluster, type RunningScheduler } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
+import { localExtender } from '../../scripts/local/scheduler-extender.ts';
 
 const repoRoot = new URL('../../', import.meta.url);
 const cluster = await useTestCluster();
@@ -114,22 +112,6 @@ async function untaintedByController(name: string): Promise<true | undefined> {
   return (node.spec?.taints ?? []).some((taint) => taint.key.startsWith('node.kubernetes.io/'))
     ? undefined
     : true;
-}
-
-/** The extender entry the manifests ship, pointed at the test's extender process. */
-function shippedExtender(port: number, caPem: string): SchedulerExtender {
-  const objects = loadAllYaml(
-    readFileSync(new URL('manifests/extender/scheduler.yaml', repoRoot), 'utf8'),
-  ) as V1ConfigMap[];
-  const configMap = objects.find((object) => object.kind === 'ConfigMap');
-  const config = loadAllYaml(configMap?.data?.['config.yaml'] ?? '')[0] as { extenders: SchedulerExtender[] };
-  const [shipped] = config.extenders;
-  assert.ok(shipped);
-  return {
-    ...shipped,
-    urlPrefix: `https://127.0.0.1:${port}`,
-    tlsConfig: { caData: Buffer.from(caPem).toString('base64') },
-  };
 }
 
 interface RunningExtender {
@@ -260,7 +242,7 @@ describe('the scheduler extender with a real kube-scheduler', { timeout: 180_000
     }
     scheduler = await cluster.startScheduler({
       schedulerName,
-      extenders: [shippedExtender(started.port, started.caPem)],
+      extenders: [localExtender(started.port, started.caPem)],
     });
   });
 
