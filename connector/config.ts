@@ -67,7 +67,7 @@ export const ENVIRONMENT = {
   KUBELET_TLS_CERT_FILE: 'Serving certificate of the kubelet API (default: self-signed at start).',
   KUBELET_TLS_KEY_FILE: 'Key of KUBELET_TLS_CERT_FILE.',
   KUBELET_CLIENT_CA_FILE:
-    'CA that signed the API server’s kubelet client certificate; requests without it are refused.',
+    'CA that signed the API server’s kubelet client certificate (default: the in-cluster CA; required outside a cluster).',
   OPS_PORT: 'Port of /healthz, /readyz and /metrics (default 10255).',
   NODE_CPU: 'CPU capacity advertised before the ACI quota bounds it (default 100).',
   NODE_MEMORY: 'Memory capacity advertised (Kubernetes quantity, default 400Gi).',
