@@ -14,7 +14,7 @@ import {
   watchCertificate,
   type CertificateSource,
   type ServingIdentity,
-} from './certificates.ts';
+} from '../runtime/certificates.ts';
 import { parseWebhookConfig, type WebhookConfig } from './config.ts';
 import { kubernetesWebhookConfigurations, publishCa } from './configuration.ts';
 import { kubernetesReferenceReader } from '../runtime/references.ts';
@@ -103,7 +103,10 @@ async function main(): Promise<void> {
 function certificateSource(config: WebhookConfig, core: CoreV1Api): CertificateSource {
   const { tls } = config;
   if (tls.source === 'files') return fileCertificateSource(tls, (path) => readFile(path, 'utf8'));
-  const store = secretChainStore(core, config.namespace, tls.secretName);
+  const store = secretChainStore(core, config.namespace, tls.secretName, {
+    'app.kubernetes.io/name': 'aci-burst-webhook',
+    'app.kubernetes.io/part-of': 'aci-burst',
+  });
   const policy = {
     commonName: `${config.serviceName}.${config.namespace}.svc`,
     hosts: tls.hosts,

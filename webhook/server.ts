@@ -9,7 +9,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
 import { opsRouter } from '../runtime/ops.ts';
-import type { ServingIdentity } from './certificates.ts';
+import type { ServingIdentity } from '../runtime/certificates.ts';
 import { WEBHOOK_PATHS } from './configuration.ts';
 import {
   decide,

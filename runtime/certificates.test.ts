@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import forge from 'node-forge';
-import { silentLogger } from '../runtime/logger.ts';
-import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
+import { silentLogger } from './logger.ts';
+import { createCertificateAuthority, issueCertificate } from './tls.ts';
 import {
   certificateHosts,
   chainStatus,

@@ -1,13 +1,14 @@
-// The webhook's serving certificate. Either mounted from elsewhere (cert-manager writes the files and
-// injects the caBundle itself), or kept in one Secret that every replica reads, so all replicas serve
-// the same chain and the caBundle names one CA. The CA lives ten years and signs one-year serving
-// certificates, so a renewal normally changes only the serving certificate, not the caBundle.
+// A serving certificate for a component the API server or kube-scheduler calls (the webhook, the
+// extender). Either mounted from elsewhere (cert-manager writes the files), or kept in one Secret that
+// every replica reads, so all replicas serve the same chain and clients trust one CA. The CA lives ten
+// years and signs one-year serving certificates, so a renewal normally changes only the serving
+// certificate, not the CA clients were given.
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
-import { ClassifiedError } from '../runtime/errors.ts';
-import type { Logger } from '../runtime/logger.ts';
-import { unlessKind } from '../runtime/kubernetes-calls.ts';
-import { certificateExpiry, createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
+import { ClassifiedError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { unlessKind } from './kubernetes-calls.ts';
+import { certificateExpiry, createCertificateAuthority, issueCertificate } from './tls.ts';
 
 export interface CertificateChain {
   caCertPem: string;
@@ -136,15 +137,20 @@ export async function obtainChain(
 
 const SECRET_KEYS = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key' } as const;
 
-/** The chain in a `kubernetes.io/tls` Secret (plus `ca.crt` and `ca.key`). */
-export function secretChainStore(core: CoreV1Api, namespace: string, name: string): ChainStore {
+/** The chain in a `kubernetes.io/tls` Secret (plus `ca.crt` and `ca.key`), labelled as its owner's. */
+export function secretChainStore(
+  core: CoreV1Api,
+  namespace: string,
+  name: string,
+  labels: Record<string, string>,
+): ChainStore {
   const body = (chain: CertificateChain, resourceVersion?: string): V1Secret => ({
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: {
       name,
       namespace,
-      labels: { 'app.kubernetes.io/name': 'aci-burst-webhook' },
+      labels,
       ...(resourceVersion && { resourceVersion }),
     },
     type: 'kubernetes.io/tls',
