@@ -11,6 +11,8 @@ describe('readConfig', () => {
       bindAddress: undefined,
       logLevel: 'info',
       tls: { kind: 'self-signed', hosts: serviceHosts('aci-burst-extender', 'aci-burst-system') },
+      certificateRefreshMs: 3_600_000,
+      renewBeforeMs: 30 * 86_400_000,
       serviceName: 'aci-burst-extender',
       namespace: 'aci-burst-system',
       shutdownGraceMs: 10_000,
@@ -27,6 +29,8 @@ describe('readConfig', () => {
       SERVICE_NAME: 'burst',
       POD_NAMESPACE: 'infra',
       SHUTDOWN_GRACE_SECONDS: '3',
+      CERT_REFRESH_SECONDS: '60',
+      CERT_RENEW_BEFORE_DAYS: '7',
     });
     assert.equal(result.ok, true);
     assert.equal(result.config.port, 0);
@@ -35,6 +39,49 @@ describe('readConfig', () => {
     assert.deepEqual(result.config.tls, { kind: 'files', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
     assert.equal(result.config.serviceName, 'burst');
     assert.equal(result.config.shutdownGraceMs, 3000);
+    assert.equal(result.config.certificateRefreshMs, 60_000);
+    assert.equal(result.config.renewBeforeMs, 7 * 86_400_000);
+  });
+
+  const tlsTable: { name: string; env: Record<string, string>; tls: unknown }[] = [
+    {
+      name: 'no certificate settings: self-signed (tests, the demo)',
+      env: {},
+      tls: { kind: 'self-signed', hosts: serviceHosts('aci-burst-extender', 'aci-burst-system') },
+    },
+    {
+      name: 'TLS_SECRET_NAME: the shared Secret, named for the Service in POD_NAMESPACE (the Deployment)',
+      env: { TLS_SECRET_NAME: 'aci-burst-extender-tls', POD_NAMESPACE: 'infra' },
+      tls: {
+        kind: 'secret',
+        secretName: 'aci-burst-extender-tls',
+        hosts: serviceHosts('aci-burst-extender', 'infra'),
+      },
+    },
+    {
+      name: 'mounted files win over TLS_SECRET_NAME (cert-manager)',
+      env: {
+        TLS_SECRET_NAME: 'aci-burst-extender-tls',
+        TLS_CERT_FILE: '/t/tls.crt',
+        TLS_KEY_FILE: '/t/tls.key',
+      },
+      tls: { kind: 'files', certFile: '/t/tls.crt', keyFile: '/t/tls.key' },
+    },
+  ];
+  for (const { name, env, tls } of tlsTable) {
+    it(`selects the certificate: ${name}`, () => {
+      const result = readConfig(env);
+      assert.equal(result.ok, true, JSON.stringify(result));
+      assert.deepEqual(result.config.tls, tls);
+    });
+  }
+
+  it('refuses a TLS_SECRET_NAME that cannot name a Secret and a renewal window past the certificate life', () => {
+    const result = readConfig({ TLS_SECRET_NAME: 'Extender_TLS', CERT_RENEW_BEFORE_DAYS: '400' });
+    assert.equal(result.ok, false);
+    assert.equal(result.problems.length, 2);
+    assert.match(result.problems[0] ?? '', /TLS_SECRET_NAME=Extender_TLS/);
+    assert.match(result.problems[1] ?? '', /CERT_RENEW_BEFORE_DAYS=400/);
   });
 
   it('lists every problem at once', () => {

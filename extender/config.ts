@@ -2,8 +2,13 @@
 // problem is listed at once, so an operator fixes a bad Deployment in one round.
 
 export type TlsSource =
-  /** Mounted files, e.g. the Secret `npm run extender -- tls-secret` prints or cert-manager issues. */
+  /** Mounted files, e.g. cert-manager's Secret; re-read on every refresh, since they rotate in place. */
   | { kind: 'files'; certFile: string; keyFile: string }
+  /**
+   * The Deployment's: a CA and serving certificate kept in this Secret of the extender's namespace,
+   * created by the first replica, shared by all, renewed before expiry; the scheduler mounts its ca.crt.
+   */
+  | { kind: 'secret'; secretName: string; hosts: string[] }
   /** A CA and serving certificate made at start-up for these hosts; the CA is logged for `caData`. */
   | { kind: 'self-signed'; hosts: string[] };
 
@@ -13,6 +18,10 @@ export interface ExtenderConfig {
   bindAddress: string | undefined;
   logLevel: string;
   tls: TlsSource;
+  /** How often mounted files or the Secret are re-read, and the Secret's certificate renewed if due. */
+  certificateRefreshMs: number;
+  /** Renew the Secret's serving certificate when less than this is left. */
+  renewBeforeMs: number;
   /** The Service the scheduler calls, for the names in a generated certificate. */
   serviceName: string;
   namespace: string;
@@ -24,6 +33,8 @@ export type ConfigResult = { ok: true; config: ExtenderConfig } | { ok: false; p
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DAY_MS = 86_400_000;
 
 /** The names a serving certificate needs: loopback, and the Service as seen from any namespace. */
 export function serviceHosts(serviceName: string, namespace: string): string[] {
@@ -74,9 +85,15 @@ function tlsSource(
   const keyFile = env.TLS_KEY_FILE || undefined;
   if (certFile !== undefined && keyFile !== undefined) return { kind: 'files', certFile, keyFile };
   if (certFile !== undefined || keyFile !== undefined) {
-    problems.push('TLS_CERT_FILE and TLS_KEY_FILE: set both (mounted certificate) or neither (self-signed)');
+    problems.push(
+      'TLS_CERT_FILE and TLS_KEY_FILE: set both (mounted certificate) or neither (Secret or self-signed)',
+    );
   }
-  return { kind: 'self-signed', hosts };
+  const secretName = env.TLS_SECRET_NAME || undefined;
+  if (secretName === undefined) return { kind: 'self-signed', hosts };
+  if (!DNS_SUBDOMAIN.test(secretName))
+    problems.push(`TLS_SECRET_NAME=${secretName}: expected a Secret name (lower-case DNS subdomain)`);
+  return { kind: 'secret', secretName, hosts };
 }
 
 export function readConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
@@ -89,6 +106,19 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): C
   const serviceName = dnsLabel(env, 'SERVICE_NAME', 'aci-burst-extender', problems);
   const namespace = dnsLabel(env, 'POD_NAMESPACE', 'aci-burst-system', problems);
   const tls = tlsSource(env, serviceHosts(serviceName, namespace), problems);
+  const refreshSeconds = integer(
+    env,
+    'CERT_REFRESH_SECONDS',
+    { fallback: 3600, min: 1, max: 86_400 },
+    problems,
+  );
+  // Below the serving certificate's one-year life, or every refresh would renew it.
+  const renewBeforeDays = integer(
+    env,
+    'CERT_RENEW_BEFORE_DAYS',
+    { fallback: 30, min: 1, max: 180 },
+    problems,
+  );
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
@@ -97,6 +127,8 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): C
       bindAddress: env.BIND_ADDRESS || undefined,
       logLevel,
       tls,
+      certificateRefreshMs: refreshSeconds * 1000,
+      renewBeforeMs: renewBeforeDays * DAY_MS,
       serviceName,
       namespace,
       shutdownGraceMs: graceSeconds * 1000,

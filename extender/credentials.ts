@@ -1,6 +1,5 @@
-// The extender's serving certificate: a fresh CA and leaf for one process (development, tests), or a
-// Secret that every replica mounts so the second scheduler can trust one CA (`tls-secret`).
-import type { V1Secret } from '@kubernetes/client-node';
+// The extender's self-signed serving certificate: a fresh CA and leaf for one process (development,
+// tests, the demo). In a cluster the Deployment keeps a shared chain in a Secret (runtime/certificates.ts).
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../runtime/tls.ts';
 
 export interface ServingCredentials {
@@ -13,20 +12,4 @@ export function selfSignedCredentials(hosts: string[], now: Date): ServingCreden
   const ca = createCertificateAuthority({ commonName: 'aci-burst-extender-ca', now });
   const [commonName = 'aci-burst-extender'] = hosts.filter((host) => host.endsWith('.svc'));
   return { caPem: ca.certPem, serving: issueCertificate(ca, { commonName, hosts, now }, 'server') };
-}
-
-/** The TLS Secret the extender Deployment mounts and whose `ca.crt` the second scheduler reads. */
-export function tlsSecret(name: string, namespace: string, credentials: ServingCredentials): V1Secret {
-  const base64 = (pem: string): string => Buffer.from(pem).toString('base64');
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'kubernetes.io/tls',
-    metadata: { name, namespace, labels: { 'app.kubernetes.io/part-of': 'aci-burst' } },
-    data: {
-      'ca.crt': base64(credentials.caPem),
-      'tls.crt': base64(credentials.serving.certPem),
-      'tls.key': base64(credentials.serving.keyPem),
-    },
-  };
 }

@@ -1,34 +1,53 @@
 // Entry point of the scheduler extender (`npm run extender`): reads the environment once, wires the
-// node/namespace caches, metrics and logger into the HTTPS server, and drains on SIGTERM.
-// `npm run extender -- tls-secret` instead prints the TLS Secret the manifests mount (see README).
+// node/namespace caches, metrics and logger into the HTTPS server, keeps its serving certificate
+// current, and drains on SIGTERM.
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import {
+  CHAIN_VALIDITY,
+  fileCertificateSource,
+  secretCertificateSource,
+  secretChainStore,
+  watchCertificate,
+  type CertificateSource,
+} from '../runtime/certificates.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
-import type { KeyPairPem } from '../runtime/tls.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
-import { readConfig, serviceHosts, type ExtenderConfig } from './config.ts';
-import { selfSignedCredentials, tlsSecret } from './credentials.ts';
+import { readConfig, type ExtenderConfig } from './config.ts';
+import { selfSignedCredentials } from './credentials.ts';
 import { watchCluster } from './cluster-view.ts';
 import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from './server.ts';
 
-const TLS_SECRET_NAME = 'aci-burst-extender-tls';
-
-function servingKeyPair(config: ExtenderConfig, logger: Logger): KeyPairPem {
-  if (config.tls.kind === 'files') {
-    return {
-      certPem: readFileSync(config.tls.certFile, 'utf8'),
-      keyPem: readFileSync(config.tls.keyFile, 'utf8'),
+function certificateSource(
+  config: ExtenderConfig,
+  kubeConfig: KubeConfig,
+  logger: Logger,
+): CertificateSource {
+  const { tls } = config;
+  if (tls.kind === 'files') return fileCertificateSource(tls, (path) => readFile(path, 'utf8'));
+  if (tls.kind === 'secret') {
+    const store = secretChainStore(kubeConfig.makeApiClient(CoreV1Api), config.namespace, tls.secretName, {
+      'app.kubernetes.io/name': 'aci-burst-extender',
+      'app.kubernetes.io/part-of': 'aci-burst',
+    });
+    const policy = {
+      commonName: `${config.serviceName}.${config.namespace}.svc`,
+      hosts: tls.hosts,
+      renewBeforeMs: config.renewBeforeMs,
+      ...CHAIN_VALIDITY,
     };
+    return secretCertificateSource(store, policy, () => new Date());
   }
-  const credentials = selfSignedCredentials(config.tls.hosts, new Date());
+  const credentials = selfSignedCredentials(tls.hosts, new Date());
   // The CA is public: logging it is how an operator or a test fills the scheduler's caData.
   logger.info(
-    { caData: Buffer.from(credentials.caPem).toString('base64'), hosts: config.tls.hosts },
+    { caData: Buffer.from(credentials.caPem).toString('base64'), hosts: tls.hosts },
     'serving with a self-signed certificate; trust this CA in the scheduler extender tlsConfig.caData',
   );
-  return credentials.serving;
+  const identity = { ...credentials.serving, caPem: credentials.caPem };
+  return () => Promise.resolve(identity);
 }
 
 async function serve(config: ExtenderConfig, logger: Logger): Promise<void> {
@@ -36,29 +55,46 @@ async function serve(config: ExtenderConfig, logger: Logger): Promise<void> {
   try {
     const kubeConfig = new KubeConfig();
     kubeConfig.loadFromDefault();
+    const source = certificateSource(config, kubeConfig, logger);
+    const identity = await source();
     const registry = createRegistry({ component: 'extender' });
     const view = watchCluster(kubeConfig, logger, shutdown.signal);
     const app = createExtenderApp({ view, logger, registry, metrics: createExtenderMetrics(registry) });
     const { server, port } = await listenHttps(app, {
       port: config.port,
       ...(config.bindAddress !== undefined && { host: config.bindAddress }),
-      credentials: servingKeyPair(config, logger),
+      credentials: identity,
     });
-    logger.info({ port, bindAddress: config.bindAddress ?? 'all' }, 'listening');
+    // A self-signed certificate lives as long as the process; files and the Secret change under it.
+    if (config.tls.kind !== 'self-signed') {
+      watchCertificate({
+        source,
+        current: identity,
+        apply: (next) => {
+          server.setSecureContext({ cert: next.certPem, key: next.keyPem });
+          return Promise.resolve();
+        },
+        intervalMs: config.certificateRefreshMs,
+        signal: shutdown.signal,
+        logger,
+      });
+    }
+    logger.info(
+      {
+        port,
+        bindAddress: config.bindAddress ?? 'all',
+        tls: config.tls.kind,
+        ...(config.tls.kind === 'secret' && { secret: config.tls.secretName }),
+      },
+      'listening',
+    );
     await once(shutdown.signal, 'abort');
     await closeServer(server, config.shutdownGraceMs);
     logger.info('stopped');
   } finally {
-    // Stops the informers when start-up failed, so the process can exit.
+    // Stops the informers and the certificate refresh when start-up failed, so the process can exit.
     shutdown.abort();
   }
-}
-
-function printTlsSecret(config: ExtenderConfig): void {
-  const credentials = selfSignedCredentials(serviceHosts(config.serviceName, config.namespace), new Date());
-  process.stdout.write(
-    `${JSON.stringify(tlsSecret(TLS_SECRET_NAME, config.namespace, credentials), null, 2)}\n`,
-  );
 }
 
 async function main(): Promise<void> {
@@ -67,10 +103,6 @@ async function main(): Promise<void> {
   if (!result.ok) {
     logger.fatal({ problems: result.problems }, 'invalid configuration');
     process.exitCode = 1;
-    return;
-  }
-  if (process.argv[2] === 'tls-secret') {
-    printTlsSecret(result.config);
     return;
   }
   try {

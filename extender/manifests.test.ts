@@ -1,6 +1,6 @@
 // The install manifests must agree with the code and with each other: the scheduler calls the
-// Service the extender serves, trusts the CA of the Secret the extender mounts, and runs the
-// Kubernetes release the end-to-end tests run.
+// Service the extender serves, trusts the CA of the Secret the extender creates (and may write), and
+// runs the Kubernetes release the end-to-end tests run.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
@@ -13,9 +13,10 @@ import {
   type V1Container,
   type V1Deployment,
   type V1Role,
+  type V1RoleBinding,
   type V1Service,
 } from '@kubernetes/client-node';
-import { readConfig } from './config.ts';
+import { readConfig, serviceHosts } from './config.ts';
 
 function manifest(name: string): KubernetesObject[] {
   return loadAllYaml(
@@ -96,20 +97,41 @@ describe('manifests/extender', () => {
     const result = readConfig(env);
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.equal(extenderContainer.ports?.[0]?.containerPort, result.config.port);
-    assert.equal(result.config.tls.kind, 'files');
-    for (const file of [result.config.tls.certFile, result.config.tls.keyFile]) {
-      assert.equal(mountedSecret(extender, extenderContainer, file), 'aci-burst-extender-tls');
-    }
+    assert.deepEqual(result.config.tls, {
+      kind: 'secret',
+      secretName: 'aci-burst-extender-tls',
+      hosts: serviceHosts('aci-burst-extender', 'aci-burst-system'),
+    });
+    // Mounting the Secret it creates would keep the pod from starting on a fresh install.
+    assert.equal(extender.spec?.template.spec?.volumes, undefined);
+    assert.equal(extenderContainer.volumeMounts, undefined);
     assert.equal(extenderContainer.readinessProbe?.httpGet?.path, '/readyz');
     assert.equal(extenderContainer.livenessProbe?.httpGet?.path, '/healthz');
   });
 
-  it('lets the extender only list and watch nodes and namespaces', () => {
-    const role = find('ClusterRole', 'aci-burst-extender') as V1ClusterRole;
+  it('lets the extender only list and watch nodes and namespaces, and write its own certificate Secret', () => {
+    const clusterRole = find('ClusterRole', 'aci-burst-extender') as V1ClusterRole;
     // loadAllYaml returns client-node model instances; compare their JSON.
-    assert.deepEqual(JSON.parse(JSON.stringify(role.rules)), [
+    assert.deepEqual(JSON.parse(JSON.stringify(clusterRole.rules)), [
       { apiGroups: [''], resources: ['nodes', 'namespaces'], verbs: ['list', 'watch'] },
     ]);
+    const role = find('Role', 'aci-burst-extender') as V1Role;
+    assert.deepEqual(JSON.parse(JSON.stringify(role.rules)), [
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        resourceNames: ['aci-burst-extender-tls'],
+        verbs: ['get', 'update', 'patch'],
+      },
+      // create cannot be limited by name: the Role keeps it to this namespace.
+      { apiGroups: [''], resources: ['secrets'], verbs: ['create'] },
+    ]);
+    const binding = find('RoleBinding', 'aci-burst-extender') as V1RoleBinding;
+    assert.equal(binding.roleRef.name, 'aci-burst-extender');
+    assert.deepEqual(
+      binding.subjects?.map((subject) => `${subject.namespace ?? ''}/${subject.name}`),
+      [`aci-burst-system/${extender.spec?.template.spec?.serviceAccountName ?? ''}`],
+    );
   });
 
   it('points the scheduler at the extender Service over TLS, ignorable and node-cache capable', () => {

@@ -34,6 +34,9 @@ export interface CertificatePolicy {
   servingValidDays: number;
 }
 
+/** The lifetimes the header describes, for every component that keeps its chain in a Secret. */
+export const CHAIN_VALIDITY = { caValidDays: 3650, servingValidDays: 365 } as const;
+
 export type ChainStatus = 'valid' | 'reissue-serving' | 'new-chain';
 
 const DAY_MS = 86_400_000;

@@ -8,6 +8,7 @@ import { createLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
 import {
+  CHAIN_VALIDITY,
   fileCertificateSource,
   secretCertificateSource,
   secretChainStore,
@@ -19,9 +20,6 @@ import { parseWebhookConfig, type WebhookConfig } from './config.ts';
 import { kubernetesWebhookConfigurations, publishCa } from './configuration.ts';
 import { kubernetesReferenceReader } from '../runtime/references.ts';
 import { WebhookServer } from './server.ts';
-
-const CA_VALID_DAYS = 3650;
-const SERVING_VALID_DAYS = 365;
 
 async function main(): Promise<void> {
   const { config, problems } = parseWebhookConfig(process.env);
@@ -111,8 +109,7 @@ function certificateSource(config: WebhookConfig, core: CoreV1Api): CertificateS
     commonName: `${config.serviceName}.${config.namespace}.svc`,
     hosts: tls.hosts,
     renewBeforeMs: config.renewBeforeMs,
-    caValidDays: CA_VALID_DAYS,
-    servingValidDays: SERVING_VALID_DAYS,
+    ...CHAIN_VALIDITY,
   };
   return secretCertificateSource(store, policy, () => new Date());
 }

@@ -220,10 +220,9 @@ describe('server-side dry run on the local control plane', () => {
   it('the chart with default values installs what the kustomization installs', async () => {
     const fromChart = await dryRun(cluster, ['-f', await renderChart({})]);
     const fromKustomize = await dryRun(cluster, ['-k', manifests]);
-    // The chart generates the extender's certificate; Helm creates the namespace (--create-namespace).
-    const chartOnly = new Set(['Secret/aci-burst-system/aci-burst-extender-tls']);
+    // Helm creates the namespace (--create-namespace).
     const kustomizeOnly = new Set(['Namespace//aci-burst-system']);
-    const chartObjects = new Map(fromChart.filter((o) => !chartOnly.has(key(o))).map((o) => [key(o), o]));
+    const chartObjects = new Map(fromChart.map((o) => [key(o), o]));
     const kustomizeObjects = new Map(
       fromKustomize.filter((o) => !kustomizeOnly.has(key(o))).map((o) => [key(o), o]),
     );
