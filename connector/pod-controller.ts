@@ -9,6 +9,7 @@
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describeProblems } from '../contract/capability.ts';
+import { podKey } from '../contract/names.ts';
 import { containerGroupName, toContainerGroup, type GroupSettings } from '../contract/translate.ts';
 import { ClassifiedError, classifyAzureError, isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -47,10 +48,6 @@ export interface PodControllerDeps {
   pacer: CreatePacer;
   concurrency?: number;
   random?: () => number;
-}
-
-export function podKey(pod: V1Pod): string {
-  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
 }
 
 function splitKey(key: string): [string, string] {

@@ -21,6 +21,11 @@ export const BURST_NAMESPACE_ENABLED = 'enabled';
 export const PLACEMENT_LABEL = 'azure.com/aci';
 export type Placement = 'required' | 'never' | 'default';
 
+/** `namespace/name`: how logs, queues and caches name a pod. */
+export function podKey(pod: V1Pod): string {
+  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
+}
+
 export function podPlacement(pod: V1Pod): Placement {
   const value = pod.metadata?.labels?.[PLACEMENT_LABEL];
   return value === 'required' || value === 'never' ? value : 'default';

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { checkPod, type Problem } from '../contract/capability.ts';
-import { isVirtualNode } from '../contract/names.ts';
+import { isVirtualNode, podKey } from '../contract/names.ts';
 import type { KeyPairPem } from '../runtime/tls.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
@@ -88,10 +88,6 @@ const FAILURE_REPLY: Record<Verb, (message: string) => unknown> = {
 };
 
 class NotReadyError extends Error {}
-
-function podKey(pod: V1Pod): string {
-  return `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-}
 
 function nodeType(entry: NodeVerdict): string {
   if (!entry.node) return 'unknown';
