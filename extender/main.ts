@@ -5,10 +5,8 @@ import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import {
-  CHAIN_VALIDITY,
   fileCertificateSource,
-  secretCertificateSource,
-  secretChainStore,
+  serviceCertificateSource,
   watchCertificate,
   type CertificateSource,
 } from '../runtime/certificates.ts';
@@ -28,17 +26,11 @@ function certificateSource(
   const { tls } = config;
   if (tls.kind === 'files') return fileCertificateSource(tls, (path) => readFile(path, 'utf8'));
   if (tls.kind === 'secret') {
-    const store = secretChainStore(kubeConfig.makeApiClient(CoreV1Api), config.namespace, tls.secretName, {
-      'app.kubernetes.io/name': 'aci-burst-extender',
-      'app.kubernetes.io/part-of': 'aci-burst',
-    });
-    const policy = {
-      commonName: `${config.serviceName}.${config.namespace}.svc`,
-      hosts: tls.hosts,
-      renewBeforeMs: config.renewBeforeMs,
-      ...CHAIN_VALIDITY,
-    };
-    return secretCertificateSource(store, policy, () => new Date());
+    return serviceCertificateSource(
+      kubeConfig.makeApiClient(CoreV1Api),
+      { component: 'aci-burst-extender', ...config, ...tls },
+      config.renewBeforeMs,
+    );
   }
   const credentials = selfSignedCredentials(tls.hosts, new Date());
   // The CA is public: logging it is how an operator or a test fills the scheduler's caData.

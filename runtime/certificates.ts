@@ -208,6 +208,28 @@ export function secretCertificateSource(
   };
 }
 
+/**
+ * The serving chain of an in-cluster component behind the Service `serviceName`, kept in the Secret
+ * `secretName` of its namespace and shared by its replicas (the webhook's and the extender's).
+ */
+export function serviceCertificateSource(
+  core: CoreV1Api,
+  service: { component: string; namespace: string; serviceName: string; secretName: string; hosts: string[] },
+  renewBeforeMs: number,
+): CertificateSource {
+  const store = secretChainStore(core, service.namespace, service.secretName, {
+    'app.kubernetes.io/name': service.component,
+    'app.kubernetes.io/part-of': 'aci-burst',
+  });
+  const policy = {
+    commonName: `${service.serviceName}.${service.namespace}.svc`,
+    hosts: service.hosts,
+    renewBeforeMs,
+    ...CHAIN_VALIDITY,
+  };
+  return secretCertificateSource(store, policy, () => new Date());
+}
+
 /** Files written by cert-manager (or a person); re-read on every refresh because they rotate in place. */
 export function fileCertificateSource(
   files: { certFile: string; keyFile: string },

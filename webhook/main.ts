@@ -8,10 +8,8 @@ import { createLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
 import {
-  CHAIN_VALIDITY,
   fileCertificateSource,
-  secretCertificateSource,
-  secretChainStore,
+  serviceCertificateSource,
   watchCertificate,
   type CertificateSource,
   type ServingIdentity,
@@ -101,17 +99,11 @@ async function main(): Promise<void> {
 function certificateSource(config: WebhookConfig, core: CoreV1Api): CertificateSource {
   const { tls } = config;
   if (tls.source === 'files') return fileCertificateSource(tls, (path) => readFile(path, 'utf8'));
-  const store = secretChainStore(core, config.namespace, tls.secretName, {
-    'app.kubernetes.io/name': 'aci-burst-webhook',
-    'app.kubernetes.io/part-of': 'aci-burst',
-  });
-  const policy = {
-    commonName: `${config.serviceName}.${config.namespace}.svc`,
-    hosts: tls.hosts,
-    renewBeforeMs: config.renewBeforeMs,
-    ...CHAIN_VALIDITY,
-  };
-  return secretCertificateSource(store, policy, () => new Date());
+  return serviceCertificateSource(
+    core,
+    { component: 'aci-burst-webhook', ...config, ...tls },
+    config.renewBeforeMs,
+  );
 }
 
 /** A WEBHOOK_URL without a port gets the one actually listened on, so WEBHOOK_PORT=0 works locally. */
