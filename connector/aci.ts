@@ -6,6 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { AzureHealth } from './health.ts';
 import type { ContainerLogsApi } from './kubelet-api.ts';
+import type { TerminalEndpoint } from './streaming/aci-terminal.ts';
+import type { ContainerTerminals } from './streaming/terminal-session.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import type { Clock, ContainerGroupApi } from './ports.ts';
 
@@ -37,10 +39,17 @@ export interface QuotaApi {
   usage(): Promise<QuotaUsage>;
 }
 
+function terminalEndpoint(reply: { webSocketUri?: string; password?: string }): TerminalEndpoint {
+  if (reply.webSocketUri === undefined || reply.password === undefined) {
+    throw new Error('ACI answered without a websocket URI and password for the terminal');
+  }
+  return { webSocketUri: reply.webSocketUri, password: reply.password };
+}
+
 const GROUP_USAGE_NAMES = new Set(['ContainerGroups', 'StandardContainerGroups']);
 const CORE_USAGE_NAMES = new Set(['StandardCores', 'Cores', 'StandardCoresPerRegion']);
 
-export class AciContainerGroups implements ContainerGroupApi, QuotaApi, ContainerLogsApi {
+export class AciContainerGroups implements ContainerGroupApi, QuotaApi, ContainerLogsApi, ContainerTerminals {
   private readonly client: ContainerInstanceManagementClient;
   private readonly resourceGroup: string;
   private readonly region: string;
@@ -109,6 +118,28 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
       });
       return result.content ?? '';
     });
+  }
+
+  openExec(
+    group: string,
+    container: string,
+    command: string,
+    size: { rows: number; cols: number },
+  ): Promise<TerminalEndpoint> {
+    return this.call('exec', async () =>
+      terminalEndpoint(
+        await this.client.containers.executeCommand(this.resourceGroup, group, container, {
+          command,
+          terminalSize: size,
+        }),
+      ),
+    );
+  }
+
+  openAttach(group: string, container: string): Promise<TerminalEndpoint> {
+    return this.call('attach', async () =>
+      terminalEndpoint(await this.client.containers.attach(this.resourceGroup, group, container)),
+    );
   }
 
   usage(): Promise<QuotaUsage> {

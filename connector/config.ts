@@ -27,6 +27,10 @@ export interface ConnectorConfig {
     certFile: string | undefined;
     keyFile: string | undefined;
     clientCaFile: string | undefined;
+    /** Declare the WebSocket streaming feature to the API server (both protocols are served anyway). */
+    declareWebSockets: boolean;
+    /** exec, attach and port-forward sessions with no traffic for this long are closed. */
+    streamingIdleTimeoutMs: number;
   };
   opsPort: number;
   timing: {
@@ -63,11 +67,15 @@ export const ENVIRONMENT = {
   ACI_CA_FILE: 'Extra CA certificate (PEM) to trust for Azure endpoints, e.g. the emulator’s.',
   NODE_INTERNAL_IP:
     'InternalIP the node advertises; the API server dials its kubelet API there (default: POD_IP, else 127.0.0.1).',
-  KUBELET_PORT: 'Port of the kubelet API (logs); default 10250.',
+  KUBELET_PORT: 'Port of the kubelet API (logs, exec, attach, port-forward); default 10250.',
   KUBELET_TLS_CERT_FILE: 'Serving certificate of the kubelet API (default: self-signed at start).',
   KUBELET_TLS_KEY_FILE: 'Key of KUBELET_TLS_CERT_FILE.',
   KUBELET_CLIENT_CA_FILE:
     'CA that signed the API server’s kubelet client certificate (default: the in-cluster CA; required outside a cluster).',
+  KUBELET_WEBSOCKETS:
+    'true (default): declare ExtendWebSocketsToKubelet so 1.36+ API servers send exec/attach/port-forward WebSockets straight to the node; false: they translate to SPDY.',
+  KUBELET_STREAMING_IDLE_TIMEOUT_SECONDS:
+    'exec, attach and port-forward sessions idle this long are closed (default 14400, the kubelet’s 4 h).',
   OPS_PORT: 'Port of /healthz, /readyz and /metrics (default 10255).',
   NODE_CPU: 'CPU capacity advertised before the ACI quota bounds it (default 100).',
   NODE_MEMORY: 'Memory capacity advertised (Kubernetes quantity, default 400Gi).',
@@ -128,6 +136,14 @@ class Reader {
     return value;
   }
 
+  boolean(name: keyof typeof ENVIRONMENT, fallback: boolean): boolean {
+    const text = this.optional(name)?.toLowerCase();
+    if (text === undefined) return fallback;
+    if (text === 'true' || text === 'false') return text === 'true';
+    this.problems.push(`${name} must be true or false, got "${text}"`);
+    return fallback;
+  }
+
   url(name: keyof typeof ENVIRONMENT): string | undefined {
     const text = this.optional(name);
     if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name} must be a URL, got "${text}"`);
@@ -167,6 +183,8 @@ export function parseConfig(env: Env): ParsedConfig {
       certFile: read.optional('KUBELET_TLS_CERT_FILE'),
       keyFile: read.optional('KUBELET_TLS_KEY_FILE'),
       clientCaFile: read.optional('KUBELET_CLIENT_CA_FILE'),
+      declareWebSockets: read.boolean('KUBELET_WEBSOCKETS', true),
+      streamingIdleTimeoutMs: read.integer('KUBELET_STREAMING_IDLE_TIMEOUT_SECONDS', 14_400) * 1000,
     },
     opsPort: read.integer('OPS_PORT', 10255, 0),
     timing: {

@@ -1,27 +1,24 @@
-// The virtual node's kubelet API, which the API server dials for `kubectl logs`. TLS always; when a
-// client CA is configured (the CA of the API server's kubelet client certificate), callers without a
-// certificate it signed are refused at the handshake.
+// The virtual node's kubelet API, which the API server dials for `kubectl logs`, `exec`, `attach` and
+// `port-forward`, and tooling reads for `/pods` and `/runningpods/`. TLS always, with callers verified
+// against the client CA at the handshake, then authorized as a kubelet does (kubelet-auth.ts).
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { V1Pod } from '@kubernetes/client-node';
 import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { authorize, callerOf, type KubeletAuthorizer } from './kubelet-auth.ts';
 import { parseLogOptions, renderLines, selectLines, splitLog, type LogOptions } from './logs.ts';
 import type { PodCache } from './ports.ts';
+import { handleStreamingUpgrade, type StreamingOptions } from './streaming/upgrade.ts';
+
+export type { KubeletAuthorizer } from './kubelet-auth.ts';
 
 export interface ContainerLogsApi {
   /** The container's log with a timestamp per line; `tail` limits it to the last lines. */
   logs(groupName: string, container: string, tail: number | undefined): Promise<string>;
-}
-
-/** Whether a caller authenticated by its client certificate may do `verb` on this node's `subresource`. */
-export interface KubeletAuthorizer {
-  allowed(
-    caller: { user: string; groups: string[] },
-    attributes: { verb: string; subresource: string },
-  ): Promise<boolean>;
 }
 
 export interface KubeletApiOptions {
@@ -35,20 +32,38 @@ export interface KubeletApiOptions {
   followIntervalMs: number;
   /** Ends every followed log when the process shuts down. */
   shutdown: AbortSignal;
+  /** exec, attach and port-forward. */
+  streaming: Omit<StreamingOptions, 'cache' | 'authorizer' | 'logger'>;
 }
+
+const STREAMING_ROUTE = /^\/(exec|attach|portForward)\//;
 
 export function createKubeletApi(options: KubeletApiOptions): Server {
   const app = express();
-  app.get('/containerLogs/:namespace/:pod/:container', (req, res) => {
-    void authorize(options, req, res).then((allowed) => {
-      if (allowed) return serveLogs(options, req, res);
-      return undefined;
-    });
+  app.disable('x-powered-by');
+  app.use((req, res, next) => {
+    void authorizeRequest(options, req, res, next);
   });
-  app.use((_req, res) => {
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/pods', (_req, res) => {
+    res.json(podList(options.cache.list()));
+  });
+  app.get('/runningpods/', (_req, res) => {
+    res.json(podList(options.cache.list().filter((pod) => pod.status?.phase === 'Running')));
+  });
+  app.get('/containerLogs/:namespace/:pod/:container', (req, res) => {
+    void serveLogs(options, req, res);
+  });
+  app.use((req, res) => {
+    if (STREAMING_ROUTE.test(req.path)) {
+      res.status(400).type('text/plain').send('Upgrade request required\n');
+      return;
+    }
     res.status(404).type('text/plain').send('not supported by the ACI virtual node\n');
   });
-  return createServer(
+  const server = createServer(
     {
       cert: options.tls.certPem,
       key: options.tls.keyPem,
@@ -59,35 +74,41 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
     },
     app,
   );
+  const streaming: StreamingOptions = {
+    ...options.streaming,
+    cache: options.cache,
+    authorizer: options.authorizer,
+    logger: options.logger,
+  };
+  server.on('upgrade', (req, socket, head) => {
+    handleStreamingUpgrade(streaming, { req, socket, head }).catch((error: unknown) => {
+      options.logger.warn({ err: error }, 'a streaming request failed');
+      socket.destroy();
+    });
+  });
+  return server;
 }
 
-/**
- * As a kubelet in Webhook authorization mode: the certificate's CN is the user and its O entries the
- * groups, and the API server decides (SubjectAccessReview) whether they may use nodes/proxy here.
- */
-async function authorize(options: KubeletApiOptions, req: Request, res: Response): Promise<boolean> {
-  const subject = (req.socket as TLSSocket).getPeerCertificate().subject as
-    Record<string, string | string[] | undefined> | undefined;
-  const user = typeof subject?.CN === 'string' ? subject.CN : '';
-  const organizations = subject?.O;
-  const groups =
-    organizations === undefined ? [] : Array.isArray(organizations) ? organizations : [organizations];
-  try {
-    if (
-      user !== '' &&
-      (await options.authorizer.allowed({ user, groups }, { verb: 'get', subresource: 'proxy' }))
-    ) {
-      return true;
-    }
-    res
-      .status(403)
-      .type('text/plain')
-      .send(`Forbidden (user=${user || 'unknown'}, verb=get, resource=nodes, subresource=proxy)\n`);
-  } catch (error) {
-    options.logger.warn({ err: error, user }, 'authorizing a kubelet API call failed');
-    res.status(503).type('text/plain').send('could not authorize the request; try again\n');
+/** The pods as a kubelet lists them: a v1 PodList. */
+function podList(pods: V1Pod[]): { apiVersion: 'v1'; kind: 'PodList'; metadata: object; items: V1Pod[] } {
+  return { apiVersion: 'v1', kind: 'PodList', metadata: {}, items: pods };
+}
+
+async function authorizeRequest(
+  options: KubeletApiOptions,
+  req: Request,
+  res: Response,
+  next: NextFunction,
+): Promise<void> {
+  const caller = callerOf(req.socket as TLSSocket);
+  const decision = await authorize(options.authorizer, caller, { method: req.method, path: req.path });
+  if (decision.allowed) {
+    next();
+    return;
   }
-  return false;
+  if (decision.status === 503)
+    options.logger.warn({ user: caller.user }, 'authorizing a kubelet API call failed');
+  res.status(decision.status).type('text/plain').send(`${decision.message}\n`);
 }
 
 async function serveLogs(options: KubeletApiOptions, req: Request, res: Response): Promise<void> {

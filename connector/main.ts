@@ -1,9 +1,10 @@
 // The connector's one entry point: reads the environment once, builds the real Kubernetes and Azure
 // clients, wires the node controller, the pod informer and controller, the kubelet API and the ops
 // endpoints, and shuts them down in order on SIGTERM (container groups keep running).
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { Server } from 'node:net';
+import { connect, type Server } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
@@ -28,6 +29,10 @@ import { createConnectorMetrics } from './metrics.ts';
 import { NodeController } from './node.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
+import { aciTerminalDialer } from './streaming/aci-terminal.ts';
+import { PodSessions } from './streaming/pod-sessions.ts';
+import type { Schedule } from './streaming/terminal-session.ts';
+import { spdyOverWebSocket, upgradeToSpdy } from './streaming/spdy-session.ts';
 
 const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
 
@@ -79,6 +84,13 @@ function kubeletTls(config: ConnectorConfig): {
   return { ...serving, clientCaPem };
 }
 
+const schedule: Schedule = (ms, fire) => {
+  const timer = setTimeout(fire, ms);
+  return () => {
+    clearTimeout(timer);
+  };
+};
+
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -93,6 +105,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const metrics = createConnectorMetrics(registry);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
+  const azureCaPem = readOptional(config.azure.caFile);
   const { client } = createAzureClients({
     subscriptionId: config.azure.subscriptionId,
     ...(config.azure.tenantId !== undefined && { tenantId: config.azure.tenantId }),
@@ -102,7 +115,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     ...(config.azure.resourceManagerEndpoint !== undefined && {
       resourceManagerEndpoint: config.azure.resourceManagerEndpoint,
     }),
-    ...(config.azure.caFile !== undefined && { caPem: readFileSync(config.azure.caFile, 'utf8') }),
+    ...(azureCaPem !== undefined && { caPem: azureCaPem }),
   });
   const health = new AzureHealth();
   const aci = new AciContainerGroups({
@@ -117,8 +130,15 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const log = logger.child({ node: config.nodeName, clusterId });
 
   const controllerRef: { current?: PodController } = {};
+  const sessions = new PodSessions(shutdown.signal);
   const informer = watchNodePods(kubeConfig, config.nodeName, {
-    onChange: (pod) => controllerRef.current?.enqueue(pod),
+    onChange: (pod) => {
+      controllerRef.current?.enqueue(pod);
+      const { namespace = '', name = '' } = pod.metadata ?? {};
+      if (pod.metadata?.deletionTimestamp !== undefined || informer.get(namespace, name) === undefined) {
+        sessions.podGone(namespace, name);
+      }
+    },
     logger: log,
     signal: shutdown.signal,
   });
@@ -161,6 +181,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       internalIP: config.node.internalIP,
       kubeletPort: config.node.kubeletPort,
       capacity: config.node.capacity,
+      declareWebSockets: config.kubelet.declareWebSockets,
     },
     timing: config.timing,
   });
@@ -184,6 +205,24 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     tls: kubeletTls(config),
     followIntervalMs: 2000,
     shutdown: shutdown.signal,
+    streaming: {
+      sessions,
+      terminal: {
+        terminals: aci,
+        dial: aciTerminalDialer({ caPem: azureCaPem, handshakeTimeoutMs: 15_000 }),
+        schedule,
+        nonce: () => randomBytes(8).toString('hex'),
+        firstResizeWaitMs: 1000,
+        idleTimeoutMs: config.kubelet.streamingIdleTimeoutMs,
+      },
+      forward: {
+        connect: (host, port) => connect({ host, port }),
+        schedule,
+        streamCreationTimeoutMs: 30_000,
+      },
+      upgradeToSpdy,
+      spdyOverWebSocket,
+    },
   });
   await listen(opsServer, config.opsPort, '0.0.0.0');
   await listen(kubeletServer, config.node.kubeletPort, '0.0.0.0');

@@ -9,6 +9,7 @@ const settings = {
   internalIP: '10.0.0.9',
   kubeletPort: 10250,
   capacity: { cpu: 100, memoryBytes: 400 * 2 ** 30, pods: 100 },
+  declareWebSockets: true,
 };
 const now = new Date('2026-11-25T20:00:00Z');
 const healthy = { ok: true, reason: 'AzureReachable', message: 'ok' };
@@ -32,6 +33,14 @@ describe('buildNode', () => {
         { cpu: '100', memory: String(400 * 2 ** 30), pods: '100' },
       ],
     );
+  });
+
+  it('declares WebSocket streaming to the API server only when configured to', () => {
+    const declared = (declareWebSockets: boolean): string[] | undefined =>
+      buildNode({ ...settings, declareWebSockets }, { quota: undefined, azure: healthy, now }).status
+        ?.declaredFeatures;
+    assert.deepEqual(declared(true), ['ExtendWebSocketsToKubelet']);
+    assert.deepEqual(declared(false), []);
   });
 
   it('bounds capacity by the quota and publishes what remains for the extender', () => {

@@ -25,7 +25,15 @@ export interface NodeSettings {
   internalIP: string;
   kubeletPort: number;
   capacity: { cpu: number; memoryBytes: number; pods: number };
+  /**
+   * Declare ExtendWebSocketsToKubelet, so a 1.36+ API server sends exec, attach and port-forward
+   * WebSockets straight here instead of translating them to SPDY (both are served).
+   */
+  declareWebSockets: boolean;
 }
+
+/** The node feature by which a kubelet tells the API server it speaks the streaming WebSockets itself. */
+export const WEBSOCKETS_FEATURE = 'ExtendWebSocketsToKubelet';
 
 /** Capacity as advertised: the configured amount, bounded by what the ACI quota still allows. */
 export function boundedCapacity(
@@ -128,6 +136,7 @@ export function buildNode(
         { type: 'Hostname', address: settings.nodeName },
       ],
       daemonEndpoints: { kubeletEndpoint: { Port: settings.kubeletPort } },
+      declaredFeatures: settings.declareWebSockets ? [WEBSOCKETS_FEATURE] : [],
       nodeInfo: {
         kubeletVersion: `v${PROJECT_VERSION}-${PROJECT_NAME}`,
         kubeProxyVersion: '',

@@ -464,6 +464,8 @@ function howToLook(cluster: ClusterState, logDir: string): string[] {
     '  kubectl get nodes',
     '  kubectl get pods -A -o wide',
     `  kubectl logs -n ${EXAMPLES_NAMESPACE} nginx            # from the container group's logs, through the connector`,
+    `  kubectl exec -n ${EXAMPLES_NAMESPACE} nginx -- sh -c 'echo "hello from $(hostname)"; exit 3'; echo "exit code $?"`,
+    `  kubectl port-forward -n ${EXAMPLES_NAMESPACE} pod/nginx 8080:80 &   # then: curl http://127.0.0.1:8080/`,
     `  kubectl describe node ${SIMULATED_NODE_NAME}   # simulated: no kubelet, its pods are only reported Running`,
     `  kubectl scale -n ${BURST_NAMESPACE} deployment web --replicas=6   # watch the extra replicas burst`,
     `Logs of the demo's processes (removed when it stops cleanly): ${logDir}`,
