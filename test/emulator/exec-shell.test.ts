@@ -233,6 +233,22 @@ describe('runShellText limits', () => {
     assert.ok(1100 * 10 > SHELL_LIMITS.commandsPerLine);
   });
 
+  it('streams through cat to the terminal without a bound of its own (the session bounds its output)', () => {
+    const chunk = `${'s'.repeat(1 << 20)}\n`;
+    const chunks = Array.from({ length: SHELL_LIMITS.charsPerLine / chunk.length + 2 }, () => chunk);
+    const outcome = run('cat', chunks);
+    assert.equal(outcome.output.length, chunks.length * chunk.length);
+  });
+
+  it('bounds what a command substitution captures', () => {
+    const chunk = `${'s'.repeat(1 << 20)}\n`;
+    const chunks = Array.from({ length: SHELL_LIMITS.charsPerLine / chunk.length + 2 }, () => chunk);
+    assert.equal(
+      run('X=$(cat)', chunks).output,
+      'sh: emulator limit: too much expansion or captured output\n',
+    );
+  });
+
   it('stops a word that doubles past its bound', () => {
     const doubling = `X=${'x'.repeat(1024)}; ${'X=$X$X; '.repeat(20)}echo done`;
     const outcome = run(doubling);

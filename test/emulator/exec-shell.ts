@@ -60,7 +60,7 @@ export const SHELL_LIMITS = {
   depth: 32,
   /** Commands one command line may run (stops sh -c "$X" recursion). */
   commandsPerLine: 10_000,
-  /** Characters one command line may expand or write. */
+  /** Characters one command line may expand or capture ($( ), pipes). */
   charsPerLine: 16 << 20,
   /** A command an interactive shell reads over several lines. */
   commandChars: 64 << 10,
@@ -171,14 +171,19 @@ export function newBudget(): Budget {
 
 function spend(budget: Budget, chars: number): void {
   budget.chars += chars;
-  if (budget.chars > SHELL_LIMITS.charsPerLine) throw new ShellLimitError('too much output or expansion');
+  if (budget.chars > SHELL_LIMITS.charsPerLine)
+    throw new ShellLimitError('too much expansion or captured output');
 }
 
+/** Captured output ($( ), pipes) is held in memory, so it counts; the terminal bounds its own output. */
 function write(output: Output, text: string, runtime: ShellRuntime): void {
   if (text === '' || output.kind === 'null') return;
+  if (output.kind === 'tty') {
+    runtime.tty.write(text);
+    return;
+  }
   spend(runtime.budget, text.length);
-  if (output.kind === 'tty') runtime.tty.write(text);
-  else output.chunks.push(text);
+  output.chunks.push(text);
 }
 
 function* read(input: Input): ShellRun<string | null> {

@@ -108,6 +108,7 @@ export class GroupActivity {
   private readonly listenerCache = new Map<string, CachedListeners>();
   private chain: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
+  private closed = false;
 
   constructor(deps: GroupActivityDependencies) {
     this.deps = deps;
@@ -140,6 +141,7 @@ export class GroupActivity {
   }
 
   private async settleNow(now: number): Promise<void> {
+    if (this.closed) return;
     this.settleSessions(now);
     if (this.deps.network.mode === 'loopback') await Promise.all(this.settleListeners(now));
   }
@@ -186,6 +188,7 @@ export class GroupActivity {
 
   /** Ends every session and closes every listener and claim. */
   async close(): Promise<void> {
+    this.closed = true;
     await this.chain;
     for (const session of this.sessions.keys()) session.end('emulator shutting down');
     this.sessions.clear();
