@@ -7,13 +7,12 @@ import { ArmError, invalidContent } from './arm-error.ts';
 import type { TokenIssuer } from './entra-routes.ts';
 import type { RequestLog } from './request-log.ts';
 import type { ArmCategory, EmulatorState } from './state.ts';
-import { groupView, operationView } from './views.ts';
+import { groupId, groupView, operationView } from './views.ts';
 
 export interface ArmRoutesDependencies {
   state: EmulatorState;
   tokens: TokenIssuer;
   requestLog: RequestLog;
-  /** The emulator's base URL (known once it listens), for absolute nextLink and operation URLs. */
   /** The emulator's base URL (ARM and Entra ID alike), known once it listens. */
   endpoint: () => string;
   tenantId: string;
@@ -22,6 +21,11 @@ export interface ArmRoutesDependencies {
   pageSize: number;
   logger: Logger;
   onRequest?: (entry: { method: string; status: number }) => void;
+  /** Brings listeners and sessions up to now (group-activity.ts): before every handler, and after a
+   * write before its answer, so a client that got the answer finds the world changed. */
+  settle: () => Promise<void>;
+  /** An IP address for a new group that asks for one (group-network.ts). */
+  claimAddress: (groupId: string, type: 'Public' | 'Private') => Promise<string>;
 }
 
 /** The api-version Azure puts on its own operation-status URLs. */
@@ -88,6 +92,7 @@ export function armRouter(deps: ArmRoutesDependencies): Router {
     res.set(state.takeArmToken(category(req.method), clock()));
     next();
   });
+  router.use(followGroups(deps.settle));
   resourceGroupRoutes(router, state);
   groupRoutes(router, deps);
   containerRoutes(router, deps);
@@ -180,6 +185,14 @@ function injectFaults(deps: ArmRoutesDependencies) {
       }
     }
     if (res.headersSent || req.socket.destroyed) return;
+    next();
+  };
+}
+
+/** Settles before every handler: an answer that shows a container Running is never ahead of its listeners. */
+function followGroups(settle: () => Promise<void>) {
+  return async (_req: Request, _res: Response, next: NextFunction): Promise<void> => {
+    await settle();
     next();
   };
 }
@@ -294,35 +307,50 @@ function groupRoutes(router: Router, deps: ArmRoutesDependencies): void {
     const now = clock();
     res.json(groupView(state.getGroup(...target(req), now), now, { instanceView: true }));
   });
-  router.put(GROUP, (req, res) => {
+  router.put(GROUP, async (req, res) => {
     const now = clock();
     const result = state.putGroup(...target(req), jsonBody(req), now);
+    let { record } = result;
+    const { ipAddress } = record.spec;
+    if (ipAddress && record.address === undefined) {
+      const address = await deps.claimAddress(
+        groupId(record.subscriptionId, record.resourceGroup, record.name),
+        ipAddress.type,
+      );
+      // Gone meanwhile (deleted or updated): the next settle frees the address.
+      record = state.assignAddress(record.resourceGroup, record.name, address) ?? record;
+    }
+    await deps.settle();
     res
       .status(result.created ? 201 : 200)
       .set(result.headers)
-      .set('azure-asyncoperation', operationUrl(deps, result.record.spec.location, result.operationId))
-      .json(groupView(result.record, now, { instanceView: true }));
+      .set('azure-asyncoperation', operationUrl(deps, record.spec.location, result.operationId))
+      .json(groupView(record, now, { instanceView: true }));
   });
   router.patch(GROUP, (req, res) => {
     const now = clock();
     res.json(groupView(state.patchTags(...target(req), jsonBody(req), now), now, { instanceView: true }));
   });
-  router.delete(GROUP, (req, res) => {
+  router.delete(GROUP, async (req, res) => {
     const now = clock();
     const { record, headers } = state.deleteGroup(...target(req), now);
+    await deps.settle();
     if (record) res.set(headers).json(groupView(record, now, { instanceView: true }));
     else res.status(204).end();
   });
-  router.post(`${GROUP}/restart`, (req, res) => {
+  router.post(`${GROUP}/restart`, async (req, res) => {
     state.reprovisionGroup(...target(req), 'Restart', clock());
+    await deps.settle();
     res.status(204).end();
   });
-  router.post(`${GROUP}/stop`, (req, res) => {
+  router.post(`${GROUP}/stop`, async (req, res) => {
     state.stopGroup(...target(req), clock());
+    await deps.settle();
     res.status(204).end();
   });
-  router.post(`${GROUP}/start`, (req, res) => {
+  router.post(`${GROUP}/start`, async (req, res) => {
     const { operationId, location } = state.reprovisionGroup(...target(req), 'Start', clock());
+    await deps.settle();
     res
       .status(202)
       .set('azure-asyncoperation', operationUrl(deps, location, operationId))
@@ -359,17 +387,44 @@ function containerRoutes(router: Router, deps: ArmRoutesDependencies): void {
     if (typeof command !== 'string' || command.trim() === '') {
       throw invalidContent("Required property 'command' not found in JSON. Path ''");
     }
-    const size = (typeof request['terminalSize'] === 'object' && request['terminalSize']) || {};
-    const { rows = 24, cols = 80 } = size as { rows?: unknown; cols?: unknown };
-    const session = state.openExec(target(req), command, clock());
-    const uri = new URL(`${deps.endpoint().replace(/^https:/, 'wss:')}/execstream/sessionId/${session.id}`);
-    uri.search = new URLSearchParams({
-      'api-version': '1.0',
-      rows: String(rows),
-      cols: String(cols),
-    }).toString();
+    const terminalSize = parseTerminalSize(request['terminalSize']);
+    const session = state.openSession(target(req), { kind: 'exec', command, terminalSize }, clock());
+    const uri = streamUri(deps, 'execstream', session.id);
+    uri.searchParams.set('rows', String(terminalSize.rows));
+    uri.searchParams.set('cols', String(terminalSize.cols));
     res.json({ webSocketUri: uri.toString(), password: session.password });
   });
+  router.post(`${CONTAINER}/attach`, (req, res) => {
+    const terminalSize = { rows: 24, cols: 80 };
+    const session = state.openSession(target(req), { kind: 'attach', command: '', terminalSize }, clock());
+    res.json({
+      webSocketUri: streamUri(deps, 'attachstream', session.id).toString(),
+      password: session.password,
+    });
+  });
+}
+
+/** Azure's exec URI shape (the attach path is unconfirmed: the same shape under attachstream). */
+function streamUri(deps: ArmRoutesDependencies, kind: 'execstream' | 'attachstream', id: string): URL {
+  const uri = new URL(`${deps.endpoint().replace(/^https:/, 'wss:')}/${kind}/sessionId/${id}`);
+  uri.searchParams.set('api-version', '1.0');
+  return uri;
+}
+
+/** rows and cols, 1 to 10000 each (24x80 when absent). */
+function parseTerminalSize(value: unknown): { rows: number; cols: number } {
+  const size = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  const dimension = (name: 'rows' | 'cols', fallback: number): number => {
+    const given = size[name];
+    if (given === undefined) return fallback;
+    if (typeof given !== 'number' || !Number.isInteger(given) || given < 1 || given > 10_000) {
+      throw invalidContent(
+        `Property '${name}' must be an integer from 1 to 10000. Path 'terminalSize.${name}'`,
+      );
+    }
+    return given;
+  };
+  return { rows: dimension('rows', 24), cols: dimension('cols', 80) };
 }
 
 function locationRoutes(router: Router, deps: ArmRoutesDependencies): void {

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   behaviourFor,
   commandProgram,
+  hasShell,
   isMissingImage,
   parseDuration,
   splitWords,
@@ -61,6 +62,11 @@ describe('behaviourFor', () => {
           exit: { atMs: 500, code: 4 },
         },
       },
+    },
+    {
+      name: 'an image without a shell runs forever, printing its lines',
+      image: 'aci-burst/no-shell?log=serving',
+      expected: { kind: 'run', program: { lines: [{ atMs: 0, text: 'serving' }] } },
     },
     {
       name: 'unknown images run forever and print a few lines',
@@ -124,5 +130,16 @@ describe('small parsers', () => {
   });
   it('recognises images that do not exist', () => {
     assert.deepEqual(['example.com/does-not-exist:1', 'nginx'].map(isMissingImage), [true, false]);
+  });
+  it('knows which images have no shell for exec', () => {
+    assert.deepEqual(
+      [
+        'gcr.io/distroless/static:nonroot',
+        'myacr.azurecr.io/aci-burst/no-shell?log=x',
+        'nginx',
+        'aci-burst/run',
+      ].map(hasShell),
+      [false, false, true, true],
+    );
   });
 });

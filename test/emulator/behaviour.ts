@@ -45,6 +45,14 @@ export function isMissingImage(image: string): boolean {
   return image.includes(MISSING_IMAGE_MARKER);
 }
 
+/**
+ * Whether exec finds programs in the image: not in a distroless image (no shell, no coreutils) nor in
+ * the scripted `aci-burst/no-shell`.
+ */
+export function hasShell(image: string): boolean {
+  return !image.includes('distroless') && SCRIPTED_IMAGE.exec(image)?.[1] !== 'no-shell';
+}
+
 /** Parses `500ms`, `2s`, `1.5s`, `1m`, or a bare number of seconds; undefined when malformed. */
 export function parseDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
@@ -85,6 +93,7 @@ function scriptedImageBehaviour(
         program: { lines, exit: { atMs: params.has('after') ? afterMs : 100, code: exitCode(argument, 1) } },
       };
     case 'run':
+    case 'no-shell':
       return { kind: 'run', program: { lines } };
     case 'pull-fail':
       return { kind: 'pull-fail' };

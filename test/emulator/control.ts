@@ -46,8 +46,10 @@ export function controlRouter(deps: {
   state: EmulatorState;
   requestLog: RequestLog;
   clock: () => number;
+  /** Brings listeners and sessions up to the change before the answer goes out (group-activity.ts). */
+  settle: () => Promise<void>;
 }): Router {
-  const { state, requestLog, clock } = deps;
+  const { state, requestLog, clock, settle } = deps;
   const router = express.Router();
   router.use(express.json());
   router.get('/requests', (_req, res) => {
@@ -74,17 +76,19 @@ export function controlRouter(deps: {
   });
   router.post(
     '/resourceGroups/:resourceGroup/containerGroups/:name/containers/:container/:action',
-    (req: Request<{ resourceGroup: string; name: string; container: string; action: string }>, res) => {
+    async (req: Request<{ resourceGroup: string; name: string; container: string; action: string }>, res) => {
       const { action, ...target } = req.params;
       if (action !== 'kill' && action !== 'restart')
         throw new ArmError(404, 'UnknownAction', `No action '${action}'.`);
       state.interveneContainer(target, action, clock());
+      await settle();
       res.status(204).end();
     },
   );
-  router.post('/reset', (_req, res) => {
+  router.post('/reset', async (_req, res) => {
     state.reset();
     requestLog.clear();
+    await settle();
     res.status(204).end();
   });
   router.use((error: unknown, _req: Request, res: express.Response, next: express.NextFunction) => {

@@ -1,17 +1,51 @@
-// The exec websocket ACI hands out: the first (text) message must be the session's password; then
-// stdin frames run through the built-in shell and stdout goes back as text frames.
+// The websockets behind ACI's exec and attach APIs.
+// Exec (`/execstream/sessionId/<id>`): the first message must be the session's password; then every
+// message (text or binary) is terminal input and the terminal's output comes back as text frames
+// (exec-session.ts). Attach (`/attachstream/sessionId/<id>`, path unconfirmed): the password is the
+// upgrade request's Authorization header (as the spec describes it; unconfirmed), then the container's
+// output arrives as text frames, one per batch of lines, each line ending \r\n; input is ignored.
+// Both close (1000) when their container run ends, the group is stopped or deleted, or after a while
+// idle; exec also when the program ends. No exit code is ever sent.
 import { timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:https';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../../runtime/logger.ts';
-import { SHELLS } from './behaviour.ts';
-import { runCommandLine, shellContext, type ShellContext } from './exec-shell.ts';
-import type { EmulatorState, ExecSession } from './state.ts';
+import { hasShell } from './behaviour.ts';
+import { ExecSession } from './exec-session.ts';
+import { shellContext } from './exec-shell.ts';
+import type { GroupActivity } from './group-activity.ts';
+import type { EmulatorState, StreamSession } from './state.ts';
 
-const EXEC_PATH = /^\/execstream\/sessionId\/([0-9a-f-]{36})$/;
+const STREAM_PATH = /^\/(execstream|attachstream)\/sessionId\/([0-9a-f-]{36})$/;
 /** Closes: 1000 normal; 1008 policy violation for a wrong password (unconfirmed, plausible). */
 const NORMAL_CLOSE = 1000;
 const POLICY_VIOLATION = 1008;
+/** The largest websocket message accepted (a client's stdin arrives in chunks far smaller). */
+const MAX_MESSAGE_BYTES = 1 << 20;
+
+export interface SessionLimits {
+  /** Exec and attach websockets open at once. */
+  maxSessions: number;
+  /** A session without input or output for this long closes. */
+  idleMs: number;
+  /** Characters one exec session may send. */
+  maxOutputChars: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxSessions: 64,
+  idleMs: 10 * 60_000,
+  maxOutputChars: 64 << 20,
+};
+
+export interface SessionSocketDependencies {
+  state: EmulatorState;
+  activity: GroupActivity;
+  clock: () => number;
+  logger: Logger;
+  limits: SessionLimits;
+}
 
 function sameSecret(a: string, b: string): boolean {
   const left = Buffer.from(a);
@@ -19,64 +53,140 @@ function sameSecret(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-function text(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data).toString('utf8');
+function bytes(data: RawData): Buffer {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data instanceof ArrayBuffer ? new Uint8Array(data) : data);
 }
 
-export function attachExecSockets(
-  server: Server,
-  deps: { state: EmulatorState; clock: () => number; logger: Logger },
-): WebSocketServer {
-  const sockets = new WebSocketServer({ noServer: true });
+function refuse(socket: Duplex, status: string): void {
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+const realTimers = {
+  setTimeout: (callback: () => void, ms: number): unknown => setTimeout(callback, ms),
+  clearTimeout: (handle: unknown): void => {
+    clearTimeout(handle as NodeJS.Timeout);
+  },
+};
+
+export function attachSessionSockets(server: Server, deps: SessionSocketDependencies): WebSocketServer {
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   server.on('upgrade', (req, socket, head) => {
-    const path = new URL(req.url ?? '/', 'https://emulator').pathname;
-    const id = EXEC_PATH.exec(path)?.[1];
-    const session = id === undefined ? undefined : deps.state.takeExecSession(id, deps.clock());
+    const match = STREAM_PATH.exec(new URL(req.url ?? '/', 'https://emulator').pathname);
+    const kind = match?.[1] === 'attachstream' ? 'attach' : 'exec';
+    const session =
+      match?.[2] === undefined ? undefined : deps.state.takeSession(kind, match[2], deps.clock());
     if (!session) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      refuse(socket, '404 Not Found');
+      return;
+    }
+    if (sockets.clients.size >= deps.limits.maxSessions) {
+      refuse(socket, '503 Service Unavailable');
+      return;
+    }
+    if (kind === 'attach' && !sameSecret(req.headers.authorization ?? '', session.password)) {
+      refuse(socket, '401 Unauthorized');
       return;
     }
     sockets.handleUpgrade(req, socket, head, (ws) => {
-      runSession(ws, session, deps.logger);
+      ws.on('error', (error) => {
+        deps.logger.debug({ err: error, session: session.id }, 'session websocket error');
+      });
+      if (kind === 'attach') runAttach(ws, session, deps);
+      else runExec(ws, session, deps);
     });
   });
   return sockets;
 }
 
-function runSession(ws: WebSocket, session: ExecSession, logger: Logger): void {
-  const context = shellContext(session.container, session.spec.volumes, session.groupName);
+function closeOnce(ws: WebSocket): (reason?: string) => void {
+  return (reason) => {
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(NORMAL_CLOSE, reason ?? '');
+  };
+}
+
+function runExec(ws: WebSocket, stream: StreamSession, deps: SessionSocketDependencies): void {
+  const close = closeOnce(ws);
+  const session = new ExecSession(
+    {
+      command: stream.command,
+      context: shellContext(stream.container, stream.spec.volumes, stream.target.name),
+      hasShell: hasShell(stream.container.image),
+      terminalSize: stream.terminalSize,
+      idleMs: deps.limits.idleMs,
+      maxOutputChars: deps.limits.maxOutputChars,
+    },
+    {
+      send: (text) => {
+        ws.send(text);
+      },
+      end: (reason) => {
+        unwatch();
+        close(reason);
+      },
+    },
+    realTimers,
+  );
+  const unwatch = deps.activity.watch({
+    target: stream.target,
+    run: stream.runStartedAt,
+    end: (reason) => {
+      session.stop(reason);
+    },
+  });
+  // Input bytes may split a UTF-8 character across messages.
+  const decoder = new TextDecoder('utf-8');
   let authenticated = false;
-  let pending = '';
   ws.on('message', (data) => {
-    const message = text(data);
-    if (!authenticated) {
-      authenticated = sameSecret(message, session.password);
-      if (!authenticated) {
-        ws.close(POLICY_VIOLATION, 'invalid password');
-        return;
-      }
-      logger.debug({ session: session.id, command: session.command }, 'exec session authenticated');
-      if (!SHELLS.has(session.command.trim())) runOnce(ws, session.command, context);
+    const message = bytes(data);
+    if (authenticated) {
+      session.input(decoder.decode(message, { stream: true }));
       return;
     }
-    pending += message;
-    const lines = pending.split(/\r?\n/);
-    pending = lines.pop() ?? '';
-    for (const line of lines) {
-      const result = runCommandLine(line, context);
-      if (result.output !== '') ws.send(result.output);
-      if (result.exitCode !== undefined) {
-        ws.close(NORMAL_CLOSE, `exit ${result.exitCode}`);
-        return;
-      }
+    authenticated = sameSecret(message.toString('utf8'), stream.password);
+    if (!authenticated) {
+      unwatch();
+      ws.close(POLICY_VIOLATION, 'invalid password');
+      return;
     }
+    deps.logger.debug({ session: stream.id, command: stream.command }, 'exec session authenticated');
+    session.start();
+  });
+  ws.on('close', () => {
+    unwatch();
+    session.stop('client closed the websocket');
   });
 }
 
-/** A command other than a shell runs once; the session ends with it. */
-function runOnce(ws: WebSocket, command: string, context: ShellContext): void {
-  const result = runCommandLine(command, context);
-  if (result.output !== '') ws.send(result.output);
-  ws.close(NORMAL_CLOSE, `exit ${result.exitCode ?? 0}`);
+function runAttach(ws: WebSocket, stream: StreamSession, deps: SessionSocketDependencies): void {
+  const close = closeOnce(ws);
+  let idle: NodeJS.Timeout | undefined;
+  const touch = (): void => {
+    clearTimeout(idle);
+    idle = setTimeout(() => {
+      unwatch();
+      close('idle timeout');
+    }, deps.limits.idleMs);
+  };
+  const unwatch = deps.activity.watch({
+    target: stream.target,
+    run: stream.runStartedAt,
+    output: {
+      since: stream.openedAt,
+      deliver: (lines) => {
+        touch();
+        ws.send(lines.map((line) => `${line}\r\n`).join(''));
+      },
+    },
+    end: (reason) => {
+      clearTimeout(idle);
+      close(reason);
+    },
+  });
+  touch();
+  ws.on('close', () => {
+    clearTimeout(idle);
+    unwatch();
+  });
+  void deps.activity.settle();
 }

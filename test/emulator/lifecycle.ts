@@ -393,16 +393,31 @@ export function stopGroup(runtime: GroupRuntime, now: number): GroupRuntime {
   };
 }
 
+/**
+ * What the run of the container that started at `run` has printed by `now`, and when that run ended if
+ * it has (it exited, was killed, or a newer run or provisioning replaced it).
+ */
+export function runOutput(
+  container: ContainerRuntime,
+  run: number,
+  now: number,
+): { lines: { at: number; text: string }[]; endedAt?: number } {
+  const played = program(container);
+  const exitAt = played?.exit ? run + played.exit.atMs : Infinity;
+  const { currentState } = container;
+  let endedAt: number | undefined;
+  if (container.runStartedAt !== run) endedAt = Math.min(exitAt, container.runStartedAt ?? now);
+  else if (currentState.state === 'Terminated' && currentState.finishTime !== undefined) {
+    endedAt = Date.parse(currentState.finishTime);
+  }
+  const until = Math.min(now, endedAt ?? now);
+  const lines = (played?.lines ?? [])
+    .map((line) => ({ at: run + line.atMs, text: line.text }))
+    .filter((line) => line.at <= until);
+  return { lines, ...(endedAt !== undefined && { endedAt }) };
+}
+
 /** The log lines the current run has printed by `now`. */
 export function logLinesAt(container: ContainerRuntime, now: number): { at: number; text: string }[] {
-  const started = container.runStartedAt;
-  const lines = program(container)?.lines ?? [];
-  if (started === undefined) return [];
-  const end =
-    container.currentState.state === 'Terminated' && container.currentState.finishTime !== undefined
-      ? Date.parse(container.currentState.finishTime)
-      : now;
-  return lines
-    .map((line) => ({ at: started + line.atMs, text: line.text }))
-    .filter((line) => line.at <= Math.min(now, end));
+  return container.runStartedAt === undefined ? [] : runOutput(container, container.runStartedAt, now).lines;
 }

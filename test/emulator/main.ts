@@ -3,12 +3,14 @@
 // Settings (all optional): EMULATOR_PORT, EMULATOR_HOST, EMULATOR_TIMELINE (fast|realistic, default
 // realistic), EMULATOR_SEED, EMULATOR_PAGE_SIZE, EMULATOR_CA_FILE (default: a fresh temp directory),
 // EMULATOR_SUBSCRIPTION_ID, EMULATOR_TENANT_ID, EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET,
-// EMULATOR_RESOURCE_GROUP, EMULATOR_REGION, EMULATOR_LOG_LEVEL.
+// EMULATOR_RESOURCE_GROUP, EMULATOR_REGION, EMULATOR_ADDRESSES (loopback|documentation, default
+// loopback), EMULATOR_LOG_LEVEL.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '../../runtime/logger.ts';
 import { abortOnSignals } from '../../runtime/shutdown.ts';
+import type { AddressMode } from './group-network.ts';
 import type { TIMELINES } from './lifecycle.ts';
 import { startEmulator, type EmulatorOptions } from './server.ts';
 
@@ -34,6 +36,10 @@ function readSettings(env: NodeJS.ProcessEnv): { settings: Settings; problems: s
   if (timeline !== 'fast' && timeline !== 'realistic') {
     problems.push(`EMULATOR_TIMELINE must be fast or realistic, got "${timeline}"`);
   }
+  const addresses = env['EMULATOR_ADDRESSES'] ?? 'loopback';
+  if (addresses !== 'loopback' && addresses !== 'documentation') {
+    problems.push(`EMULATOR_ADDRESSES must be loopback or documentation, got "${addresses}"`);
+  }
   const text = (name: string): Partial<Record<string, string>> => {
     const value = env[name];
     return value === undefined || value === '' ? {} : { value };
@@ -47,6 +53,7 @@ function readSettings(env: NodeJS.ProcessEnv): { settings: Settings; problems: s
   const pageSize = integer('EMULATOR_PAGE_SIZE', 1, 1000);
   const options: EmulatorOptions = {
     timeline: timeline as keyof typeof TIMELINES,
+    addresses: addresses as AddressMode,
     ...(port !== undefined && { port }),
     ...(seed !== undefined && { seed }),
     ...(pageSize !== undefined && { pageSize }),

@@ -1,4 +1,5 @@
-// What the emulator was asked, for tests that count ARM calls per operation or read the spec a PUT sent.
+// What the emulator was asked, for tests that count ARM calls per operation or read the spec a PUT sent;
+// also, as method LISTEN, the group addresses and ports it could not bind.
 export interface RequestLogEntry {
   method: string;
   /** The path without the query string. */
@@ -11,6 +12,8 @@ export interface RequestLogEntry {
   durationMs: number;
   /** PUT and PATCH bodies as sent (secrets included: this is what proves how they were sent). */
   body?: unknown;
+  /** Method LISTEN: a group address or port the emulator could not bind, and why. */
+  error?: string;
 }
 
 /** Keeps the most recent entries; the cap bounds memory for a long-running standalone emulator. */

@@ -1,7 +1,8 @@
 // startEmulator: one HTTPS server (self-signed CA, node-forge) serving ARM's Microsoft.ContainerInstance
-// paths, a minimal Entra ID, the exec websocket, the control API and /healthz /readyz /metrics.
+// paths, a minimal Entra ID, the exec and attach websockets, the control API and /healthz /readyz
+// /metrics; and, in `loopback` address mode, the groups' own addresses with listeners on their ports.
 // Tests start it in-process on port 0; main.ts runs it standalone.
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
@@ -13,7 +14,9 @@ import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.
 import { armRouter } from './arm-routes.ts';
 import { CONTROL_PREFIX, controlRouter, createControlClient, type EmulatorControl } from './control.ts';
 import { entraRouter, TokenIssuer } from './entra-routes.ts';
-import { attachExecSockets } from './exec-socket.ts';
+import { attachSessionSockets, DEFAULT_SESSION_LIMITS, type SessionLimits } from './exec-socket.ts';
+import { GroupActivity } from './group-activity.ts';
+import { GroupNetwork, type AddressMode } from './group-network.ts';
 import { TIMELINES, type Timeline } from './lifecycle.ts';
 import { DEFAULT_QUOTAS, DEFAULT_RATE_LIMITS, type Quotas, type RateLimits } from './limits.ts';
 import { RequestLog } from './request-log.ts';
@@ -39,11 +42,21 @@ export interface EmulatorOptions {
   /** Further regions the subscription may use. */
   extraRegions?: string[];
   tokenLifetimeSeconds?: number;
+  /**
+   * `loopback` (default): each group with an IP gets its own 127.x.y.z, with real listeners on its ports
+   * while its containers run; `documentation`: fake addresses that route nowhere, no listeners.
+   */
+  addresses?: AddressMode;
+  /** Bounds of exec and attach sessions (count, idle time, output). */
+  sessionLimits?: Partial<SessionLimits>;
   host?: string;
   port?: number;
   logger?: Logger;
   clock?: () => number;
 }
+
+/** How often the activity of groups is brought up to date between requests. */
+const ACTIVITY_TICK_MS = 50;
 
 export interface RunningEmulator {
   /** ARM base URL, e.g. https://127.0.0.1:41234 (pass as the SDK's `endpoint`). */
@@ -110,11 +123,19 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     registers: [registry],
   });
   let endpoint = '';
+  const network = new GroupNetwork({
+    mode: options.addresses ?? 'loopback',
+    random: () => randomInt(2 ** 30) / 2 ** 30,
+    logger,
+    requestLog,
+    clock,
+  });
+  const activity = new GroupActivity({ state, network, clock, logger });
 
   const app = express();
   app.disable('x-powered-by');
   app.use(opsRouter(registry, { notReadyReasons: () => (endpoint === '' ? ['not listening yet'] : []) }));
-  app.use(CONTROL_PREFIX, controlRouter({ state, requestLog, clock }));
+  app.use(CONTROL_PREFIX, controlRouter({ state, requestLog, clock, settle: () => activity.settle() }));
   app.use(entraRouter({ ...identity, authorityHost: () => endpoint, tokens, clock }));
   app.use(
     '/subscriptions/:subscriptionId',
@@ -130,6 +151,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       onRequest: ({ method, status }) => {
         armRequests.inc({ method, status: String(status) });
       },
+      settle: () => activity.settle(),
+      claimAddress: (groupId, type) => network.claim(groupId, type),
     }),
   );
 
@@ -140,7 +163,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     'server',
   );
   const server = createServer({ key: serving.keyPem, cert: serving.certPem }, app);
-  const sockets = attachExecSockets(server, { state, clock, logger });
+  const sockets = attachSessionSockets(server, {
+    state,
+    activity,
+    clock,
+    logger,
+    limits: { ...DEFAULT_SESSION_LIMITS, ...options.sessionLimits },
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, host, resolve);
@@ -148,6 +177,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const { port } = server.address() as AddressInfo;
   endpoint = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info({ endpoint }, 'ACI emulator listening');
+  // Time moves between requests too: attach output, runs ending, listeners opening and closing.
+  const tick = setInterval(() => {
+    void activity.settle();
+  }, ACTIVITY_TICK_MS);
+  tick.unref();
 
   return {
     endpoint,
@@ -158,6 +192,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     region,
     control: createControlClient(endpoint, ca.certPem),
     close: async () => {
+      clearInterval(tick);
+      await activity.close();
       for (const client of sockets.clients) {
         client.terminate();
       }

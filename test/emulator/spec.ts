@@ -47,6 +47,8 @@ export interface GroupSpec {
   /** Total CPU and memory the group asks for (what quotas count). */
   cpu: number;
   memoryInGB: number;
+  /** The group's IP address and the ports it exposes, when it asks for one. */
+  ipAddress?: { type: 'Public' | 'Private'; ports: { port: number; protocol: string }[] };
 }
 
 export interface SpecContext {
@@ -154,6 +156,7 @@ export function parseGroupSpec(body: unknown, context: SpecContext): GroupSpec {
   const volumes = arrayAt(properties, 'volumes', 'properties').map((item, index) =>
     parseVolume(item, `properties.volumes[${index}]`),
   );
+  const ipAddress = optionalObject(properties, 'ipAddress', 'properties');
   const spec: GroupSpec = {
     location: normalizeLocation(location),
     osType,
@@ -163,6 +166,14 @@ export function parseGroupSpec(body: unknown, context: SpecContext): GroupSpec {
     volumes,
     cpu: round2(containers.reduce((sum, c) => sum + c.cpu, 0)),
     memoryInGB: round2(containers.reduce((sum, c) => sum + c.memoryInGB, 0)),
+    ...(ipAddress && {
+      ipAddress: {
+        type: ipAddress['type'] === 'Private' ? 'Private' : 'Public',
+        ports: arrayAt(ipAddress, 'ports', 'properties.ipAddress').map((port, index) =>
+          parsePort(port, `properties.ipAddress.ports[${index}]`),
+        ),
+      },
+    }),
   };
   checkGroupRules(spec, properties, context);
   return spec;
@@ -352,10 +363,8 @@ function checkVolumeMounts(spec: GroupSpec, groupName: string): void {
 function checkIpAddress(spec: GroupSpec, ipAddress: Json | undefined, context: SpecContext): void {
   const { groupName, limits } = context;
   const containerPorts = new Set(spec.containers.flatMap((c) => c.ports.map((p) => p.port)));
-  if (!ipAddress) return;
-  const ipPorts = arrayAt(ipAddress, 'ports', 'properties.ipAddress').map((port, index) =>
-    parsePort(port, `properties.ipAddress.ports[${index}]`),
-  );
+  if (!ipAddress || !spec.ipAddress) return;
+  const ipPorts = spec.ipAddress.ports;
   if (ipPorts.length > limits.maxPortsPerGroup) {
     throw new ArmError(
       400,

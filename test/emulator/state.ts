@@ -45,18 +45,33 @@ export interface EmulatorConfig {
 
 export type ArmCategory = 'reads' | 'writes' | 'deletes';
 
-export interface ExecSession {
+export interface ContainerTarget {
+  resourceGroup: string;
+  name: string;
+  container: string;
+}
+
+/** An exec or attach session handed out by the API, waiting for (then bound to) its websocket. */
+export interface StreamSession {
+  kind: 'exec' | 'attach';
   id: string;
   password: string;
+  target: ContainerTarget;
   container: ContainerSpec;
   spec: GroupSpec;
-  groupName: string;
+  /** The command exec runs ('' for attach). */
   command: string;
+  terminalSize: { rows: number; cols: number };
+  /** The container run the session belongs to: it ends when that run does. */
+  runStartedAt: number;
+  openedAt: number;
   expiresAt: number;
 }
 
-/** How long an exec session waits for its websocket (unconfirmed; Azure's is short-lived too). */
-const EXEC_SESSION_TTL_MS = 5 * 60_000;
+/** How long a session waits for its websocket (unconfirmed; Azure's is short-lived too). */
+const SESSION_TTL_MS = 5 * 60_000;
+/** Sessions handed out and not yet connected (unconfirmed: a bound so POSTs cannot fill memory). */
+export const MAX_PENDING_SESSIONS = 256;
 const HOUR_MS = 3_600_000;
 const RETENTION_MS = HOUR_MS;
 const FIVE_MINUTES_MS = 300_000;
@@ -76,7 +91,7 @@ export class EmulatorState {
   private resourceGroups = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
   private operations = new Map<string, OperationRecord>();
-  private execSessions = new Map<string, ExecSession>();
+  private sessions = new Map<string, StreamSession>();
   private buckets = new Map<ArmCategory, TokenBucket>();
   private aciWindows = new Map<string, AciWindows>();
   private injector: FaultInjector;
@@ -92,7 +107,7 @@ export class EmulatorState {
   reset(): void {
     this.groups.clear();
     this.operations.clear();
-    this.execSessions.clear();
+    this.sessions.clear();
     this.buckets.clear();
     this.aciWindows.clear();
     this.resourceGroups = new Map(this.config.resourceGroups.map((name) => [name.toLowerCase(), name]));
@@ -292,8 +307,12 @@ export class EmulatorState {
     for (const [id, operation] of this.operations) {
       if (operation.provisioning.finishedAt < now - RETENTION_MS) this.operations.delete(id);
     }
-    for (const [id, session] of this.execSessions) {
-      if (session.expiresAt < now) this.execSessions.delete(id);
+    this.forgetExpiredSessions(now);
+  }
+
+  private forgetExpiredSessions(now: number): void {
+    for (const [id, session] of this.sessions) {
+      if (session.expiresAt < now) this.sessions.delete(id);
     }
   }
 
@@ -323,6 +342,8 @@ export class EmulatorState {
       body: json,
       tags: typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : {},
       spec,
+      // An update keeps the group's address (while it still asks for one).
+      ...(spec.ipAddress && existing?.address !== undefined && { address: existing.address }),
     };
     const started = this.startOperation(record, existing ? 'Update' : 'Create', now);
     return { ...started, created: !existing, headers };
@@ -423,40 +444,72 @@ export class EmulatorState {
     return shown.map((line) => `${line}\n`).join('');
   }
 
-  openExec(
-    target: { resourceGroup: string; name: string; container: string },
-    command: string,
+  /** POST exec or attach: a session for the container's current run; the container must be running. */
+  openSession(
+    target: ContainerTarget,
+    request: { kind: 'exec' | 'attach'; command: string; terminalSize: { rows: number; cols: number } },
     now: number,
-  ): ExecSession {
+  ): StreamSession {
     const record = this.getGroup(target.resourceGroup, target.name, now);
     const container = this.container(record, target.container);
-    const running =
-      record.runtime.containers.find((c) => c.name === target.container)?.currentState.state === 'Running';
-    if (!running) {
+    const runtime = record.runtime.containers.find((c) => c.name === target.container);
+    if (runtime?.currentState.state !== 'Running' || runtime.runStartedAt === undefined) {
       throw new ArmError(
         400,
         'ContainerNotRunning',
         `The container '${target.container}' in container group '${target.name}' is not running.`,
       );
     }
-    const session: ExecSession = {
+    this.forgetExpiredSessions(now);
+    if (this.sessions.size >= MAX_PENDING_SESSIONS) {
+      // Code unconfirmed.
+      throw new ArmError(
+        429,
+        'TooManyPendingSessions',
+        `More than ${MAX_PENDING_SESSIONS} ${request.kind} sessions are waiting for their websocket; connect them or let them expire.`,
+      );
+    }
+    const session: StreamSession = {
+      ...request,
       id: randomUUID(),
       password: randomUUID().replaceAll('-', ''),
+      target: { ...target, resourceGroup: record.resourceGroup },
       container,
       spec: record.spec,
-      groupName: record.name,
-      command,
-      expiresAt: now + EXEC_SESSION_TTL_MS,
+      runStartedAt: runtime.runStartedAt,
+      openedAt: now,
+      expiresAt: now + SESSION_TTL_MS,
     };
-    this.execSessions.set(session.id, session);
+    this.sessions.set(session.id, session);
     return session;
   }
 
-  /** The session once (it is single-use), if it exists and has not expired. */
-  takeExecSession(id: string, now: number): ExecSession | undefined {
-    const session = this.execSessions.get(id);
-    this.execSessions.delete(id);
-    return session && session.expiresAt > now ? session : undefined;
+  /** The session once (it is single-use), if it exists, is of that kind and has not expired. */
+  takeSession(kind: StreamSession['kind'], id: string, now: number): StreamSession | undefined {
+    const session = this.sessions.get(id);
+    if (session?.kind !== kind) return undefined;
+    this.sessions.delete(id);
+    return session.expiresAt > now ? session : undefined;
+  }
+
+  /** The group advanced to `now`, or undefined when it does not exist (no 404). */
+  findGroup(resourceGroup: string, name: string, now: number): GroupRecord | undefined {
+    const record = this.groups.get(key(resourceGroup, name));
+    return record && this.advance(record, now);
+  }
+
+  /** Every group as last stored (not advanced): for observers that compute time themselves. */
+  storedGroups(): IterableIterator<GroupRecord> {
+    return this.groups.values();
+  }
+
+  /** Gives the group its IP address (claimed after the PUT); undefined when the group is gone meanwhile. */
+  assignAddress(resourceGroup: string, name: string, address: string): GroupRecord | undefined {
+    const record = this.groups.get(key(resourceGroup, name));
+    if (!record?.spec.ipAddress) return undefined;
+    const updated = { ...record, address };
+    this.groups.set(key(resourceGroup, name), updated);
+    return updated;
   }
 
   /** Control API: kill (`restart: false`) or restart a container. */

@@ -99,3 +99,21 @@ export function containerGroup(
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/** POSIX single quoting, as the connector quotes each word it sends to a shell. */
+export function quoteWord(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The line the connector sends to /bin/sh for `kubectl exec [-i] [-t] -- argv…`: markers around the
+ * command carry the nonce and its exit status (\036 is the byte 0x1e).
+ */
+export function connectorLine(
+  nonce: string,
+  argv: string[],
+  options: { stdin: boolean; tty: boolean },
+): string {
+  const command = `${options.tty ? 'stty echo onlcr; ' : ''}${argv.map(quoteWord).join(' ')}${options.stdin ? '' : ' </dev/null'}`;
+  return `stty -echo -onlcr 2>/dev/null; printf '\\036%sB\\036\\n' ${nonce}; ${command}; printf '\\036%sE%d\\036\\n' ${nonce} $?; exit\n`;
+}

@@ -65,7 +65,7 @@ describe('groupView', () => {
   });
 
   it('computes ARM fields: id, defaults, Pending on PUT, IP and FQDN', () => {
-    const view = groupView(record(), T0, { instanceView: true }) as {
+    const view = groupView({ ...record(), address: '127.9.8.7' }, T0, { instanceView: true }) as {
       id: string;
       properties: Record<string, unknown>;
     };
@@ -78,8 +78,18 @@ describe('groupView', () => {
     assert.equal(view.properties['restartPolicy'], 'Always');
     assert.deepEqual(view.properties['instanceView'], { events: [], state: 'Pending' });
     const ip = view.properties['ipAddress'] as { ip: string; fqdn: string };
-    assert.match(ip.ip, /^20\.\d+\.\d+\.\d+$/);
+    assert.equal(ip.ip, '127.9.8.7');
     assert.equal(ip.fqdn, 'web-burst.westus.azurecontainer.io');
+  });
+
+  it('shows no ip until the group has its address', () => {
+    const view = groupView(record(), T0, { instanceView: true }) as { properties: Record<string, unknown> };
+    assert.deepEqual(Object.keys(view.properties['ipAddress'] as object).sort(), [
+      'dnsNameLabel',
+      'fqdn',
+      'ports',
+      'type',
+    ]);
   });
 
   it('omits instance views in lists', () => {

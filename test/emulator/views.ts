@@ -1,6 +1,5 @@
 // The wire JSON of a container group as ARM returns it: the PUT body echoed with secrets removed, plus
 // what the service computes (provisioning state, instance views, IP address). Pure.
-import { createHash } from 'node:crypto';
 import {
   groupStateAt,
   provisioningStateAt,
@@ -21,6 +20,8 @@ export interface GroupRecord {
   tags: Record<string, string>;
   spec: GroupSpec;
   runtime: GroupRuntime;
+  /** The group's IP address, once claimed (group-network.ts). */
+  address?: string;
 }
 
 export const GROUP_TYPE = 'Microsoft.ContainerInstance/containerGroups';
@@ -107,19 +108,12 @@ function containerView(container: Json, instanceView: Json | undefined): Json {
   };
 }
 
-/** A stable fake public (or private, in a subnet) address per group. */
+/** The body's ipAddress with the address the group got, and the FQDN of its DNS label. */
 function ipAddressView(record: GroupRecord, ipAddress: Json): Json {
-  const digest = createHash('sha256')
-    .update(groupId(record.subscriptionId, record.resourceGroup, record.name))
-    .digest();
-  const isPrivate = ipAddress['type'] === 'Private';
-  const ip = isPrivate
-    ? `10.0.${digest[0] ?? 0}.${((digest[1] ?? 0) % 250) + 4}`
-    : `20.${digest[0] ?? 0}.${digest[1] ?? 0}.${digest[2] ?? 0}`;
   const label = ipAddress['dnsNameLabel'];
   return {
     ...ipAddress,
-    ip,
+    ...(record.address !== undefined && { ip: record.address }),
     ...(typeof label === 'string' && { fqdn: `${label}.${record.spec.location}.azurecontainer.io` }),
   };
 }
