@@ -6,9 +6,20 @@ import { buffer } from 'node:stream/consumers';
 import { describe, it } from 'node:test';
 import { setImmediate as tick } from 'node:timers/promises';
 import { SpdyConnection } from './connection.ts';
-import { encodeFrame, FrameParser, GoAwayStatus, RstStatus, SettingId, type SpdyFrame } from './frames.ts';
+import {
+  encodeFrame,
+  FrameParser,
+  GoAwayStatus,
+  RstStatus,
+  SettingId,
+  synStream,
+  type SpdyFrame,
+} from './frames.ts';
 import { HeaderCompressor, HeaderDecompressor, SpdyProtocolError } from './header-block.ts';
 import type { SpdyStream } from './stream.ts';
+
+/** A hang fails the suite instead of stalling the run (not a speed assertion). */
+const HANG_BOUND_MS = 20_000;
 
 /** Waits (a bounded number of event-loop turns, no clock) until `condition` holds. */
 async function until(condition: () => boolean, what: string): Promise<void> {
@@ -56,22 +67,6 @@ function withRawPeer(
   return { connection, peer: new RawPeer(theirs), ours, closed };
 }
 
-function synStream(
-  streamId: number,
-  headers: Record<string, string>,
-  flags: { fin?: boolean; unidirectional?: boolean } = {},
-): SpdyFrame {
-  return {
-    type: 'SYN_STREAM',
-    streamId,
-    associatedStreamId: 0,
-    priority: 0,
-    fin: flags.fin ?? false,
-    unidirectional: flags.unidirectional ?? false,
-    headers,
-  };
-}
-
 function data(streamId: number, bytes: Buffer | string, fin = false): SpdyFrame {
   return { type: 'DATA', streamId, fin, data: Buffer.from(bytes) };
 }
@@ -104,7 +99,7 @@ async function tcpPair(): Promise<[Socket, Socket]> {
   return [client, serverSide];
 }
 
-describe('SpdyConnection between two peers', () => {
+describe('SpdyConnection between two peers', { timeout: HANG_BOUND_MS }, () => {
   it('opens streams with headers, replies, and carries data both ways until FIN', async () => {
     const { client, server } = connectedPair();
     const opened: SpdyStream[] = [];
@@ -168,7 +163,7 @@ describe('SpdyConnection between two peers', () => {
   });
 });
 
-describe('SpdyConnection flow control', () => {
+describe('SpdyConnection flow control', { timeout: HANG_BOUND_MS }, () => {
   it('sends nothing beyond a window of 0 and resumes on WINDOW_UPDATE', async () => {
     const { connection, peer } = withRawPeer('server');
     const stream = await new Promise<SpdyStream>((resolve) => {
@@ -260,7 +255,7 @@ describe('SpdyConnection flow control', () => {
   });
 });
 
-describe('SpdyConnection control frames', () => {
+describe('SpdyConnection control frames', { timeout: HANG_BOUND_MS }, () => {
   const pingCases: ['server' | 'client', number, boolean][] = [
     ['server', 1, true],
     ['server', 2, false],
@@ -297,6 +292,32 @@ describe('SpdyConnection control frames', () => {
       { id: SettingId.MAX_CONCURRENT_STREAMS, value: 100, flags: 0 },
       { id: SettingId.INITIAL_WINDOW_SIZE, value: 64 * 1024, flags: 0 },
     ]);
+  });
+
+  it('replies to each new stream once its listener returns, unless the listener replied or reset it', async () => {
+    const { connection, peer } = withRawPeer('server');
+    connection.on('stream', (stream) => {
+      if (stream.headers.streamtype === 'custom') stream.reply({ chosen: 'yes' });
+      if (stream.headers.streamtype === 'unwanted') stream.reset(RstStatus.REFUSED_STREAM);
+    });
+    peer.send(
+      synStream(1, { streamtype: 'plain' }),
+      synStream(3, { streamtype: 'custom' }),
+      synStream(5, { streamtype: 'unwanted' }),
+    );
+    await until(() => peer.of('RST_STREAM').length === 1, 'the reset');
+    assert.deepEqual(
+      peer.of('SYN_REPLY').map((frame) => [frame.streamId, { ...frame.headers }]),
+      [
+        [1, {}],
+        [3, { chosen: 'yes' }],
+      ],
+    );
+    assert.deepEqual(peer.of('RST_STREAM')[0], {
+      type: 'RST_STREAM',
+      streamId: 5,
+      status: RstStatus.REFUSED_STREAM,
+    });
   });
 
   it('destroys a stream on RST_STREAM without an error, and sends RST_STREAM on reset()', async () => {
@@ -382,7 +403,7 @@ describe('SpdyConnection control frames', () => {
     await once(peer.socket, 'end');
     assert.deepEqual(
       peer.frames.map((frame) => frame.type),
-      ['SETTINGS', 'RST_STREAM', 'RST_STREAM', 'GOAWAY'],
+      ['SETTINGS', 'SYN_REPLY', 'SYN_REPLY', 'RST_STREAM', 'RST_STREAM', 'GOAWAY'],
     );
     assert.deepEqual(peer.of('GOAWAY')[0], { type: 'GOAWAY', lastGoodStreamId: 3, status: GoAwayStatus.OK });
     assert.deepEqual(await closed, [undefined]);
@@ -404,7 +425,7 @@ describe('SpdyConnection control frames', () => {
   });
 });
 
-describe('SpdyConnection on bad input', () => {
+describe('SpdyConnection on bad input', { timeout: HANG_BOUND_MS }, () => {
   const cases: [string, (peer: RawPeer) => void, RegExp][] = [
     [
       'a control frame of another version',

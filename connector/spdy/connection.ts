@@ -25,6 +25,7 @@ import {
   GoAwayStatus,
   RstStatus,
   SettingId,
+  synStream,
   type DataFrame,
   type GoAwayFrame,
   type PingFrame,
@@ -46,7 +47,11 @@ export interface SpdyConnectionOptions {
 }
 
 export interface SpdyConnectionEvents {
-  /** The peer opened a stream (headers in `stream.headers`). Without a listener streams are refused. */
+  /**
+   * The peer opened a stream (headers in `stream.headers`). It is replied to (empty headers) as soon as the
+   * listeners return, unless they call `stream.reply(headers)` or `stream.reset()`. Without a listener,
+   * streams are refused.
+   */
   stream: [stream: SpdyStream];
   /** The peer sent GOAWAY: no new streams; ours above lastGoodStreamId were not processed and are gone. */
   goaway: [frame: { lastGoodStreamId: number; status: number }];
@@ -57,6 +62,7 @@ export interface SpdyConnectionEvents {
 const DEFAULT_WINDOW = 64 * 1024;
 const DEFAULT_MAX_CONCURRENT_STREAMS = 100;
 const MAX_WINDOW = 0x7fffffff;
+const MAX_STREAM_ID = 0x7fffffff;
 /** Control frames we queue for a peer that does not read (ping echoes...) before giving up on it. */
 const MAX_UNSENT_BYTES = 1024 * 1024;
 
@@ -133,17 +139,8 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
   openStream(headers: SpdyHeaders, options: { fin?: boolean } = {}): SpdyStream {
     if (this.over || this.goingAway) throw new Error('SPDY connection is closing: no new streams');
     const id = this.nextStreamId;
-    if (id > MAX_WINDOW) throw new Error('SPDY connection has used all its stream ids');
-    const fin = options.fin ?? false;
-    const frame: SynStreamFrame = {
-      type: 'SYN_STREAM',
-      streamId: id,
-      associatedStreamId: 0,
-      priority: 0,
-      fin,
-      unidirectional: false,
-      headers,
-    };
+    if (id > MAX_STREAM_ID) throw new Error('SPDY connection has used all its stream ids');
+    const frame = synStream(id, headers, { fin: options.fin ?? false });
     if (!this.send(frame)) throw new Error('SPDY connection closed');
     this.nextStreamId += 2;
     return this.createStream(frame, 'by-us');
@@ -261,7 +258,11 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
       this.send({ type: 'RST_STREAM', streamId: frame.streamId, status: RstStatus.REFUSED_STREAM });
       return;
     }
-    this.emit('stream', this.createStream(frame, 'by-peer'));
+    const stream = this.createStream(frame, 'by-peer');
+    this.emit('stream', stream);
+    // As Kubernetes' server: the reply follows the handler at once (Go clients wait for it, 30 s at most,
+    // before opening their next stream), unless the handler replied with headers or reset the stream.
+    if (!stream.destroyed) stream.reply();
   }
 
   private createStream(frame: SynStreamFrame, opened: 'by-us' | 'by-peer'): SpdyStream {

@@ -7,8 +7,8 @@ import {
   MAX_CONTROL_FRAME_LENGTH,
   RstStatus,
   SettingId,
+  synStream,
   type SpdyFrame,
-  type SynStreamFrame,
 } from './frames.ts';
 import { HeaderCompressor, HeaderDecompressor, SpdyProtocolError } from './header-block.ts';
 
@@ -45,18 +45,6 @@ const GO_CAPTURE: [string, SpdyFrame][] = [
 ];
 const GO_BYTES = Buffer.from(GO_CAPTURE.map(([hex]) => hex).join(''), 'hex');
 const GO_FRAMES = GO_CAPTURE.map(([, frame]) => frame);
-
-function synStream(streamId: number, headers: Record<string, string>): SynStreamFrame {
-  return {
-    type: 'SYN_STREAM',
-    streamId,
-    associatedStreamId: 0,
-    priority: 0,
-    fin: false,
-    unidirectional: false,
-    headers,
-  };
-}
 
 /** Frames as plain data: headers without their null prototype, DATA pieces of one frame joined. */
 function normalise(frames: SpdyFrame[]): unknown[] {

@@ -126,6 +126,17 @@ export type SpdyFrame =
   | HeadersFrame
   | WindowUpdateFrame;
 
+/** A SYN_STREAM opening `streamId`, at the highest priority and associated with no other stream. */
+export function synStream(
+  streamId: number,
+  headers: SpdyHeaders,
+  flags: { fin?: boolean; unidirectional?: boolean } = {},
+): SynStreamFrame {
+  const fin = flags.fin ?? false;
+  const unidirectional = flags.unidirectional ?? false;
+  return { type: 'SYN_STREAM', streamId, associatedStreamId: 0, priority: 0, fin, unidirectional, headers };
+}
+
 /**
  * The bytes of one frame. Header blocks go through `compressor`, the connection's one compression context
  * for this direction, so frames must be sent in the order they were encoded. Throws RangeError for a frame

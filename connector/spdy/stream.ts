@@ -39,8 +39,9 @@ export const MAX_DATA_FRAME_PAYLOAD = 16 * 1024;
 
 /**
  * A SPDY stream. Reading gives the peer's DATA and ends on its FIN; writing sends DATA, `end()` sends FIN.
- * A stream the peer opened is answered with SYN_REPLY by `reply()`, or with empty headers before our
- * first DATA (spdystream drops DATA on a stream it has no reply for).
+ * A stream the peer opened is answered with SYN_REPLY: by `reply(headers)` in the connection's 'stream'
+ * listener, or with empty headers right after it (before any DATA of ours: spdystream drops DATA on a
+ * stream it has no reply for).
  *
  * Peer behaviour never emits 'error': a RST_STREAM from the peer, or the connection ending, destroys the
  * stream, so 'close' comes without 'end' (`pipeline` reports a premature close); `resetStatus` then holds

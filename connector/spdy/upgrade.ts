@@ -22,13 +22,13 @@ export function acceptSpdyUpgrade(
   head: Buffer,
   options: Omit<SpdyConnectionOptions, 'role'> & { protocol?: string },
 ): SpdyConnection {
+  const { protocol, ...connectionOptions } = options;
   const lines = ['HTTP/1.1 101 Switching Protocols', 'Connection: Upgrade', 'Upgrade: SPDY/3.1'];
-  if (options.protocol !== undefined) {
-    if (!/^[\x21-\x7e]+$/.test(options.protocol))
-      throw new RangeError(`bad stream protocol "${options.protocol}"`);
-    lines.push(`X-Stream-Protocol-Version: ${options.protocol}`);
+  if (protocol !== undefined) {
+    if (!/^[\x21-\x7e]+$/.test(protocol)) throw new RangeError(`bad stream protocol "${protocol}"`);
+    lines.push(`X-Stream-Protocol-Version: ${protocol}`);
   }
   socket.write(`${lines.join('\r\n')}\r\n\r\n`);
   if (head.length > 0) socket.unshift(head);
-  return new SpdyConnection(socket, { ...options, role: 'server' });
+  return new SpdyConnection(socket, { ...connectionOptions, role: 'server' });
 }

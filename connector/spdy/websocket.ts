@@ -42,8 +42,9 @@ export async function acceptSpdyTunnel(
   head: Buffer,
   options: Omit<SpdyConnectionOptions, 'role'> & { protocol: string },
 ): Promise<SpdyConnection> {
-  const chosen = `${TUNNEL_PREFIX}${options.protocol}`;
-  if (!/^[\x21-\x7e]+$/.test(chosen)) throw new RangeError(`bad tunnel protocol "${options.protocol}"`);
+  const { protocol, ...connectionOptions } = options;
+  const chosen = `${TUNNEL_PREFIX}${protocol}`;
+  if (!/^[\x21-\x7e]+$/.test(chosen)) throw new RangeError(`bad tunnel protocol "${protocol}"`);
   const server = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -61,7 +62,7 @@ export async function acceptSpdyTunnel(
       resolve(accepted);
     });
   });
-  return new SpdyConnection(webSocketDuplex(webSocket), { ...options, role: 'server' });
+  return new SpdyConnection(webSocketDuplex(webSocket), { ...connectionOptions, role: 'server' });
 }
 
 /**
