@@ -16,7 +16,7 @@ import { createKubeletApi, type KubeletAuthorizer } from './kubelet-api.ts';
 import type { PodCache } from './ports.ts';
 import { SpdyConnection, type SpdyStream } from './spdy/index.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
-import { spdyOverWebSocket, upgradeToSpdy } from './streaming/spdy-session.ts';
+import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
 
 const ca = createCertificateAuthority({ commonName: 'cluster-ca' });
 const serving = issueCertificate(ca, { commonName: 'aci-connector', hosts: ['127.0.0.1'] }, 'server');
@@ -115,7 +115,7 @@ describe('kubelet API', () => {
           streamCreationTimeoutMs: 5000,
         },
         upgradeToSpdy,
-        spdyOverWebSocket,
+        spdyTunnel,
       },
     });
     server.listen(0, '127.0.0.1');

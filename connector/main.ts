@@ -32,7 +32,7 @@ import { PodController } from './pod-controller.ts';
 import { aciTerminalDialer } from './streaming/aci-terminal.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
 import type { Schedule } from './streaming/terminal-session.ts';
-import { spdyOverWebSocket, upgradeToSpdy } from './streaming/spdy-session.ts';
+import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
 
 const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
 
@@ -221,7 +221,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
         streamCreationTimeoutMs: 30_000,
       },
       upgradeToSpdy,
-      spdyOverWebSocket,
+      spdyTunnel,
     },
   });
   await listen(opsServer, config.opsPort, '0.0.0.0');

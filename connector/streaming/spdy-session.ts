@@ -1,8 +1,8 @@
 // The streaming routes' view of a SPDY connection (connector/spdy/): every stream the caller opens is
-// answered at once, as the kubelet's upgrader does, and handed on with its id.
+// answered at once and handed on with its id.
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocket } from 'ws';
-import { acceptSpdyUpgrade, SpdyConnection, webSocketDuplex } from '../spdy/index.ts';
+import { acceptSpdyTunnel, acceptSpdyUpgrade, type SpdyConnection } from '../spdy/index.ts';
 import type { SpdySession } from './spdy-command-streams.ts';
 
 function session(connection: SpdyConnection): SpdySession {
@@ -14,6 +14,8 @@ function session(connection: SpdyConnection): SpdySession {
   return {
     onStream(listener) {
       connection.on('stream', (stream) => {
+        // Replied before anything else, as the kubelet's upgrader does: a client waits for the reply
+        // before it reads the stream, even one about to be reset after an error was written.
         stream.reply();
         listener(stream, stream.id);
       });
@@ -30,7 +32,12 @@ export function upgradeToSpdy(socket: Duplex, head: Buffer, protocol: string): S
   return session(acceptSpdyUpgrade(socket, head, { protocol }));
 }
 
-/** SPDY tunnelled in a WebSocket's binary messages (SPDY/3.1+portforward.k8s.io). */
-export function spdyOverWebSocket(socket: WebSocket): SpdySession {
-  return session(new SpdyConnection(webSocketDuplex(socket), { role: 'server' }));
+/** SPDY tunnelled in a WebSocket's binary messages (`SPDY/3.1+<protocol>`). */
+export async function spdyTunnel(
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  protocol: string,
+): Promise<SpdySession> {
+  return session(await acceptSpdyTunnel(req, socket, head, { protocol }));
 }

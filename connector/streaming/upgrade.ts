@@ -6,7 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { V1Pod } from '@kubernetes/client-node';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer } from 'ws';
+import { isSpdyUpgrade, spdyTunnelProtocols } from '../spdy/index.ts';
 import { containerGroupName } from '../../contract/translate.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { authorize, callerOf, type KubeletAuthorizer } from '../kubelet-auth.ts';
@@ -23,8 +24,9 @@ import {
 import { runAttach, runExec, type TerminalSessionDeps } from './terminal-session.ts';
 import { chooseChannelProtocol, webSocketCommandStreams } from './websocket-channels.ts';
 
-export const TUNNELED_PORT_FORWARD_PROTOCOL = 'SPDY/3.1+portforward.k8s.io';
-/** Largest WebSocket message accepted: kubectl sends stdin and tunnelled SPDY frames in 32 KiB pieces. */
+const PORT_FORWARD_PROTOCOL = 'portforward.k8s.io';
+export const TUNNELED_PORT_FORWARD_PROTOCOL = `SPDY/3.1+${PORT_FORWARD_PROTOCOL}`;
+/** Largest WebSocket message accepted: kubectl sends stdin in 32 KiB pieces. */
 const MAX_MESSAGE_BYTES = 1 << 20;
 
 export type StreamingRoute =
@@ -57,10 +59,13 @@ export interface StreamingOptions {
   forward: PortForwardDeps;
   /** Answers a SPDY upgrade (101 with the chosen protocol) and speaks SPDY, server side, on the socket. */
   upgradeToSpdy: (socket: Duplex, head: Buffer, protocol: string) => SpdySession;
-  /** SPDY tunnelled in a WebSocket's binary messages. */
-  spdyOverWebSocket: (socket: WebSocket) => SpdySession;
+  /** Completes a WebSocket upgrade that tunnels SPDY (`SPDY/3.1+<protocol>`) and speaks SPDY inside it. */
+  spdyTunnel: (req: IncomingMessage, socket: Duplex, head: Buffer, protocol: string) => Promise<SpdySession>;
   logger: Logger;
 }
+
+/** Answers an upgrade request with an HTTP error on its raw socket and closes it. */
+type Refuse = (status: number, message: string, headers?: Record<string, string>) => void;
 
 function reject(socket: Duplex, status: number, message: string, headers: Record<string, string> = {}): void {
   const body = `${message}\n`;
@@ -99,16 +104,23 @@ export async function handleStreamingUpgrade(
 ): Promise<void> {
   const { req, socket } = request;
   socket.on('error', () => socket.destroy());
+  const refuse: Refuse = (status, message, headers) => {
+    options.logger.info(
+      { path: req.url?.split('?')[0], status, reason: message },
+      'streaming request refused',
+    );
+    reject(socket, status, message, headers);
+  };
   let url: URL;
   try {
     url = new URL(req.url ?? '/', 'https://kubelet');
   } catch {
-    reject(socket, 400, 'malformed request URL');
+    refuse(400, 'malformed request URL');
     return;
   }
   const route = parseStreamingPath(url.pathname);
   if (route === undefined) {
-    reject(socket, 404, 'not supported by the ACI virtual node');
+    refuse(404, 'not supported by the ACI virtual node');
     return;
   }
   const caller = callerOf(socket as TLSSocket);
@@ -117,22 +129,20 @@ export async function handleStreamingUpgrade(
     path: url.pathname,
   });
   if (!authorization.allowed) {
-    reject(socket, authorization.status, authorization.message);
+    refuse(authorization.status, authorization.message);
     return;
   }
   const pod = findPod(options.cache, route);
   if (typeof pod === 'string') {
-    reject(socket, 404, pod);
+    refuse(404, pod);
     return;
   }
-  const upgrade = (req.headers.upgrade ?? '').toLowerCase();
-  if (upgrade === 'websocket')
-    acceptWebSocket(options, request, { route, pod, query: url.searchParams, user: caller.user });
-  else if (upgrade === 'spdy/3.1')
-    acceptSpdy(options, request, { route, pod, query: url.searchParams, user: caller.user });
+  if ((req.headers.upgrade ?? '').toLowerCase() === 'websocket')
+    acceptWebSocket(options, request, { route, pod, query: url.searchParams, user: caller.user, refuse });
+  else if (isSpdyUpgrade(req))
+    acceptSpdy(options, request, { route, pod, query: url.searchParams, user: caller.user, refuse });
   else
-    reject(
-      socket,
+    refuse(
       400,
       `unsupported upgrade ${JSON.stringify(req.headers.upgrade ?? '')}: use SPDY/3.1 or websocket`,
     );
@@ -143,6 +153,7 @@ interface Accepted {
   pod: V1Pod;
   query: URLSearchParams;
   user: string;
+  refuse: Refuse;
   /** The upgrade and sub-protocol, for the log: `SPDY/3.1 v4.channel.k8s.io`, `websocket v5.channel.k8s.io`. */
   transport?: string;
 }
@@ -153,17 +164,17 @@ function acceptSpdy(
   accepted: Accepted,
 ): void {
   const { req, socket } = request;
+  const { refuse } = accepted;
   const server: readonly string[] =
     accepted.route.kind === 'portForward' ? PORT_FORWARD_PROTOCOLS : COMMAND_PROTOCOLS;
   const offered = headerList(req.headers['x-stream-protocol-version']);
   if (offered.length === 0) {
-    reject(socket, 400, 'unable to upgrade: header X-Stream-Protocol-Version does not exist in request');
+    refuse(400, 'unable to upgrade: header X-Stream-Protocol-Version does not exist in request');
     return;
   }
   const protocol = offered.find((candidate) => server.includes(candidate));
   if (protocol === undefined) {
-    reject(
-      socket,
+    refuse(
       403,
       `unable to upgrade: unable to negotiate protocol: client supports ${offered.join(', ')}, server accepts ${server.join(', ')}`,
       {
@@ -174,7 +185,7 @@ function acceptSpdy(
   }
   const command = accepted.route.kind === 'portForward' ? undefined : commandOptions(accepted.query);
   if (command !== undefined && 'problem' in command) {
-    reject(socket, 400, command.problem);
+    refuse(400, command.problem);
     return;
   }
   const session = options.upgradeToSpdy(socket, request.head, protocol);
@@ -202,22 +213,30 @@ function acceptWebSocket(
   accepted: Accepted,
 ): void {
   const { req, socket, head } = request;
-  const offered = headerList(req.headers['sec-websocket-protocol']);
-  const isForward = accepted.route.kind === 'portForward';
-  const protocol = isForward
-    ? offered.find((candidate) => candidate === TUNNELED_PORT_FORWARD_PROTOCOL)
-    : chooseChannelProtocol(offered);
-  if (protocol === undefined) {
-    reject(
-      socket,
-      400,
-      `unable to upgrade: no supported WebSocket protocol among ${offered.join(', ') || 'none'}`,
-    );
+  const { refuse } = accepted;
+  if (accepted.route.kind === 'portForward') {
+    if (!spdyTunnelProtocols(req).includes(PORT_FORWARD_PROTOCOL)) {
+      refuse(400, `unable to upgrade: a port-forward WebSocket must offer ${TUNNELED_PORT_FORWARD_PROTOCOL}`);
+      return;
+    }
+    accepted.transport = `websocket ${TUNNELED_PORT_FORWARD_PROTOCOL}`;
+    options
+      .spdyTunnel(req, socket, head, PORT_FORWARD_PROTOCOL)
+      .then((session) => {
+        servePortForward(options, session, accepted);
+      })
+      .catch(() => socket.destroy());
     return;
   }
-  const command = isForward ? undefined : commandOptions(accepted.query);
-  if (command !== undefined && 'problem' in command) {
-    reject(socket, 400, command.problem);
+  const offered = headerList(req.headers['sec-websocket-protocol']);
+  const protocol = chooseChannelProtocol(offered);
+  if (protocol === undefined) {
+    refuse(400, `unable to upgrade: no supported WebSocket protocol among ${offered.join(', ') || 'none'}`);
+    return;
+  }
+  const command = commandOptions(accepted.query);
+  if ('problem' in command) {
+    refuse(400, command.problem);
     return;
   }
   const server = new WebSocketServer({
@@ -227,10 +246,6 @@ function acceptWebSocket(
   });
   accepted.transport = `websocket ${protocol}`;
   server.handleUpgrade(req, socket, head, (webSocket) => {
-    if (command === undefined) {
-      servePortForward(options, options.spdyOverWebSocket(webSocket), accepted);
-      return;
-    }
     void runCommand(options, accepted, webSocketCommandStreams(webSocket, protocol, command));
   });
 }

@@ -112,7 +112,7 @@ function recordRequests(deps: ArmRoutesDependencies) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = deps.clock();
     const url = new URL(req.originalUrl, 'https://emulator');
-    const body = req.method === 'PUT' || req.method === 'PATCH' ? safeJson(req.body) : undefined;
+    const body = ['PUT', 'PATCH', 'POST'].includes(req.method) ? safeJson(req.body) : undefined;
     const record = (status: number): void => {
       deps.logger.debug({ method: req.method, path: url.pathname, status }, 'ARM request');
       deps.requestLog.add({

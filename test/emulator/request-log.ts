@@ -10,7 +10,7 @@ export interface RequestLogEntry {
   /** When the request arrived (ISO 8601). */
   time: string;
   durationMs: number;
-  /** PUT and PATCH bodies as sent (secrets included: this is what proves how they were sent). */
+  /** PUT, PATCH and POST bodies as sent (secrets included: this is what proves how they were sent; exec's command and terminal size). */
   body?: unknown;
   /** Method LISTEN: a group address or port the emulator could not bind, and why. */
   error?: string;
