@@ -5,6 +5,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from '../../runtime/logger.ts';
 import { ArmError, invalidContent } from './arm-error.ts';
 import type { TokenIssuer } from './entra-routes.ts';
+import { monitorRoutes } from './monitor-routes.ts';
+import type { MonitorTiming, UsageScript } from './monitor.ts';
 import type { RequestLog } from './request-log.ts';
 import type { ArmCategory, EmulatorState } from './state.ts';
 import { groupView, operationView } from './views.ts';
@@ -22,6 +24,8 @@ export interface ArmRoutesDependencies {
   pageSize: number;
   logger: Logger;
   onRequest?: (entry: { method: string; status: number }) => void;
+  /** Azure Monitor's metrics of container groups: the scripted usage and the grain's timing. */
+  monitor: { script: UsageScript; timing: MonitorTiming };
 }
 
 /** The api-version Azure puts on its own operation-status URLs. */
@@ -92,6 +96,7 @@ export function armRouter(deps: ArmRoutesDependencies): Router {
   groupRoutes(router, deps);
   containerRoutes(router, deps);
   locationRoutes(router, deps);
+  monitorRoutes(router, { state, clock, ...deps.monitor });
   router.use((req) => {
     throw new ArmError(
       404,

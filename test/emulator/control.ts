@@ -4,6 +4,7 @@ import express, { type Request, type Router } from 'express';
 import { ArmError } from './arm-error.ts';
 import type { FaultRule } from './faults.ts';
 import type { Quotas } from './limits.ts';
+import { parseUsageRules, type UsageRule, type UsageScript } from './monitor.ts';
 import { requestJson } from './https-json.ts';
 import type { RequestLog, RequestLogEntry } from './request-log.ts';
 import type { EmulatorState } from './state.ts';
@@ -46,8 +47,9 @@ export function controlRouter(deps: {
   state: EmulatorState;
   requestLog: RequestLog;
   clock: () => number;
+  usage: UsageScript;
 }): Router {
-  const { state, requestLog, clock } = deps;
+  const { state, requestLog, clock, usage } = deps;
   const router = express.Router();
   router.use(express.json());
   router.get('/requests', (_req, res) => {
@@ -82,8 +84,17 @@ export function controlRouter(deps: {
       res.status(204).end();
     },
   );
+  router.put('/usage', (req, res) => {
+    usage.set(parseUsageRules(req.body), clock());
+    res.status(204).end();
+  });
+  router.delete('/usage', (_req, res) => {
+    usage.set([], clock());
+    res.status(204).end();
+  });
   router.post('/reset', (_req, res) => {
     state.reset();
+    usage.reset();
     requestLog.clear();
     res.status(204).end();
   });
@@ -105,7 +116,11 @@ export interface EmulatorControl {
   createResourceGroup(name: string): Promise<void>;
   killContainer(resourceGroup: string, group: string, container: string): Promise<void>;
   restartContainer(resourceGroup: string, group: string, container: string): Promise<void>;
-  /** Forgets every container group, fault, quota change and logged request. */
+  /** What containers use from now on, for Azure Monitor's CpuUsage and MemoryUsage (first match wins). */
+  setUsage(rules: UsageRule[]): Promise<void>;
+  /** Back to idle figures for every container from now on. */
+  clearUsage(): Promise<void>;
+  /** Forgets every container group, fault, quota change, scripted usage and logged request. */
   reset(): Promise<void>;
 }
 
@@ -142,6 +157,12 @@ export function createControlClient(endpoint: string, caPem: string): EmulatorCo
     },
     killContainer: container('kill'),
     restartContainer: container('restart'),
+    setUsage: async (rules) => {
+      await call('PUT', '/usage', { rules });
+    },
+    clearUsage: async () => {
+      await call('DELETE', '/usage');
+    },
     reset: async () => {
       await call('POST', '/reset');
     },
