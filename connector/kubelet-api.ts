@@ -2,26 +2,18 @@
 // client CA is configured (the CA of the API server's kubelet client certificate), callers without a
 // certificate it signed are refused at the handshake.
 import { createServer, type Server } from 'node:https';
-import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
+import { authorizeKubeletRequest, type KubeletAuthorizer } from './kubelet-auth.ts';
 import { parseLogOptions, renderLines, selectLines, splitLog, type LogOptions } from './logs.ts';
 import type { PodCache } from './ports.ts';
 
 export interface ContainerLogsApi {
   /** The container's log with a timestamp per line; `tail` limits it to the last lines. */
   logs(groupName: string, container: string, tail: number | undefined): Promise<string>;
-}
-
-/** Whether a caller authenticated by its client certificate may do `verb` on this node's `subresource`. */
-export interface KubeletAuthorizer {
-  allowed(
-    caller: { user: string; groups: string[] },
-    attributes: { verb: string; subresource: string },
-  ): Promise<boolean>;
 }
 
 export interface KubeletApiOptions {
@@ -35,16 +27,19 @@ export interface KubeletApiOptions {
   followIntervalMs: number;
   /** Ends every followed log when the process shuts down. */
   shutdown: AbortSignal;
+  /** /stats/summary and /metrics/resource (kubelet-stats.ts), authorized by their own routes. */
+  statsRoutes?: Router;
 }
 
 export function createKubeletApi(options: KubeletApiOptions): Server {
   const app = express();
   app.get('/containerLogs/:namespace/:pod/:container', (req, res) => {
-    void authorize(options, req, res).then((allowed) => {
+    void authorizeKubeletRequest(options, req, res).then((allowed) => {
       if (allowed) return serveLogs(options, req, res);
       return undefined;
     });
   });
+  if (options.statsRoutes) app.use(options.statsRoutes);
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not supported by the ACI virtual node\n');
   });
@@ -59,35 +54,6 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
     },
     app,
   );
-}
-
-/**
- * As a kubelet in Webhook authorization mode: the certificate's CN is the user and its O entries the
- * groups, and the API server decides (SubjectAccessReview) whether they may use nodes/proxy here.
- */
-async function authorize(options: KubeletApiOptions, req: Request, res: Response): Promise<boolean> {
-  const subject = (req.socket as TLSSocket).getPeerCertificate().subject as
-    Record<string, string | string[] | undefined> | undefined;
-  const user = typeof subject?.CN === 'string' ? subject.CN : '';
-  const organizations = subject?.O;
-  const groups =
-    organizations === undefined ? [] : Array.isArray(organizations) ? organizations : [organizations];
-  try {
-    if (
-      user !== '' &&
-      (await options.authorizer.allowed({ user, groups }, { verb: 'get', subresource: 'proxy' }))
-    ) {
-      return true;
-    }
-    res
-      .status(403)
-      .type('text/plain')
-      .send(`Forbidden (user=${user || 'unknown'}, verb=get, resource=nodes, subresource=proxy)\n`);
-  } catch (error) {
-    options.logger.warn({ err: error, user }, 'authorizing a kubelet API call failed');
-    res.status(503).type('text/plain').send('could not authorize the request; try again\n');
-  }
-  return false;
 }
 
 async function serveLogs(options: KubeletApiOptions, req: Request, res: Response): Promise<void> {

@@ -17,6 +17,7 @@ import { createAzureClients } from './azure-client.ts';
 import { parseConfig, type ConnectorConfig } from './config.ts';
 import { AzureHealth } from './health.ts';
 import { createKubeletApi } from './kubelet-api.ts';
+import { kubeletStatsRouter } from './kubelet-stats.ts';
 import {
   KubeEventRecorder,
   KubeNodeApi,
@@ -25,9 +26,11 @@ import {
   watchNodePods,
 } from './kube.ts';
 import { createConnectorMetrics } from './metrics.ts';
+import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
+import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
 
 const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
 
@@ -93,7 +96,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const metrics = createConnectorMetrics(registry);
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
-  const { client } = createAzureClients({
+  const { client, monitor } = createAzureClients({
     subscriptionId: config.azure.subscriptionId,
     ...(config.azure.tenantId !== undefined && { tenantId: config.azure.tenantId }),
     ...(config.azure.clientId !== undefined && { clientId: config.azure.clientId }),
@@ -105,12 +108,14 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     ...(config.azure.caFile !== undefined && { caPem: readFileSync(config.azure.caFile, 'utf8') }),
   });
   const health = new AzureHealth();
+  // One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike.
+  const gate = new ThrottleGate(clock);
   const aci = new AciContainerGroups({
     client,
     resourceGroup: config.azure.resourceGroup,
     region: config.azure.region,
     metrics,
-    gate: new ThrottleGate(clock),
+    gate,
     health,
   });
   const clusterId = await resolveClusterId(config, kubeConfig);
@@ -149,6 +154,21 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     },
   });
   controllerRef.current = controller;
+  const usage =
+    config.metrics.refreshIntervalMs > 0
+      ? new ResourceUsage({
+          api: new AzureMonitorMetrics({
+            monitor,
+            subscriptionId: config.azure.subscriptionId,
+            resourceGroup: config.azure.resourceGroup,
+            context: { gate, metrics },
+          }),
+          targets: () => usageTargets(informer.list()),
+          clock,
+          logger: log,
+          settings: defaultUsageSettings(config.metrics.refreshIntervalMs, config.metrics.maxReadsPerMinute),
+        })
+      : undefined;
   const node = new NodeController({
     api: new KubeNodeApi(kubeConfig),
     quota: aci,
@@ -176,14 +196,23 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     }),
   );
   const opsServer = createServer(ops);
+  const authorizer = new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock });
   const kubeletServer = createKubeletApi({
     cache: informer,
     logs: aci,
-    authorizer: new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock }),
+    authorizer,
     logger: log,
     tls: kubeletTls(config),
     followIntervalMs: 2000,
     shutdown: shutdown.signal,
+    statsRoutes: kubeletStatsRouter({
+      usage: usage ?? { snapshot: (): UsageSnapshot => ({ pods: [], node: undefined }) },
+      cache: informer,
+      authorizer,
+      logger: log,
+      nodeName: config.nodeName,
+      startedAt: clock.now(),
+    }),
   });
   await listen(opsServer, config.opsPort, '0.0.0.0');
   await listen(kubeletServer, config.node.kubeletPort, '0.0.0.0');
@@ -193,6 +222,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
 
   await node.start();
   controller.start();
+  usage?.start();
   log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector running');
 
   if (!shutdown.signal.aborted) {
@@ -204,6 +234,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   }
   clearInterval(queueGauge);
   node.stop();
+  await usage?.stop();
   await controller.shutdown();
   kubeletServer.close();
   opsServer.close();
