@@ -15,6 +15,7 @@ import { ACI_TAINT_KEY } from '../../contract/names.ts';
 import { parseQuantity } from '../../contract/quantity.ts';
 import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { buildMetricsServer } from '../../scripts/metrics-server/build.ts';
+import type { UsageRule } from '../emulator/monitor.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import { startConnector, type RunningConnector } from '../support/connector.ts';
@@ -82,6 +83,19 @@ describe('resource metrics: kubectl top and a HorizontalPodAutoscaler on the vir
   let connector: RunningConnector;
   let metricsServer: RunningMetricsServer;
   let namespace: string;
+  /** The pod `top`: 250m and 200Mi in `app`, 50m and 56Mi in `sidecar`. */
+  const topPodUsage = (): UsageRule[] =>
+    (
+      [
+        ['app', 250, 200],
+        ['sidecar', 50, 56],
+      ] as const
+    ).map(([container, millicores, mebibytes]) => ({
+      groupPrefix: `${namespace}-top`,
+      container,
+      cpuMillicores: { constant: millicores },
+      memoryBytes: { constant: mebibytes * Mi },
+    }));
 
   before(async () => {
     const binary = await buildMetricsServer({
@@ -115,20 +129,7 @@ describe('resource metrics: kubectl top and a HorizontalPodAutoscaler on the vir
   });
 
   it('kubectl top pod shows an ACI pod’s containers with the emulator’s figures', async () => {
-    await emulator.control.setUsage([
-      {
-        groupPrefix: `${namespace}-top`,
-        container: 'app',
-        cpuMillicores: { constant: 250 },
-        memoryBytes: { constant: 200 * Mi },
-      },
-      {
-        groupPrefix: `${namespace}-top`,
-        container: 'sidecar',
-        cpuMillicores: { constant: 50 },
-        memoryBytes: { constant: 56 * Mi },
-      },
-    ]);
+    await emulator.control.setUsage(topPodUsage());
     await core.createNamespacedPod({
       namespace,
       body: {
@@ -179,18 +180,7 @@ describe('resource metrics: kubectl top and a HorizontalPodAutoscaler on the vir
     // 180m of a 200m request: 90%, well over the 50% target.
     await emulator.control.setUsage([
       { groupPrefix, cpuMillicores: { constant: 180 }, memoryBytes: { constant: 64 * Mi } },
-      {
-        groupPrefix: `${namespace}-top`,
-        container: 'app',
-        cpuMillicores: { constant: 250 },
-        memoryBytes: { constant: 200 * Mi },
-      },
-      {
-        groupPrefix: `${namespace}-top`,
-        container: 'sidecar',
-        cpuMillicores: { constant: 50 },
-        memoryBytes: { constant: 56 * Mi },
-      },
+      ...topPodUsage(),
     ]);
     await apps.createNamespacedDeployment({
       namespace,
