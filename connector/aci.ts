@@ -155,26 +155,47 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     });
   }
 
-  private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    await this.gate.pass();
-    const timer = this.metrics.armSeconds.startTimer({ operation });
-    try {
-      const result = await run();
-      this.metrics.armRequests.inc({ operation, outcome: 'ok' });
-      this.health.succeeded();
-      return result;
-    } catch (error) {
-      const classified = classifyAzureError(error);
-      this.metrics.armRequests.inc({ operation, outcome: classified.kind });
-      // The usages API is subscription-scoped: a role on the resource group alone may not read it,
-      // and the quota is only a bound on capacity, so its failures say nothing about serving pods.
-      if (operation !== 'usage' && classified.kind !== 'NotFound') this.health.failed(classified);
-      if (classified.kind === 'Throttled' && classified.retryAfterMs !== undefined) {
-        this.gate.block(classified.retryAfterMs);
-      }
-      throw classified;
-    } finally {
-      timer();
+  private call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    return armCall({ gate: this.gate, metrics: this.metrics, health: this.health }, operation, run);
+  }
+}
+
+/** What every ARM call goes through: the shared throttle gate, the call metrics and Azure's health. */
+export interface ArmCallContext {
+  gate: ThrottleGate;
+  metrics: ConnectorMetrics;
+  /** Left out by callers whose failures say nothing about serving pods. */
+  health?: AzureHealth;
+}
+
+/**
+ * Times, counts and classifies one ARM call; a 429 holds back every later call until Retry-After.
+ * Throws the ClassifiedError.
+ */
+export async function armCall<T>(
+  context: ArmCallContext,
+  operation: string,
+  run: () => Promise<T>,
+): Promise<T> {
+  const { gate, metrics, health } = context;
+  await gate.pass();
+  const timer = metrics.armSeconds.startTimer({ operation });
+  try {
+    const result = await run();
+    metrics.armRequests.inc({ operation, outcome: 'ok' });
+    health?.succeeded();
+    return result;
+  } catch (error) {
+    const classified = classifyAzureError(error);
+    metrics.armRequests.inc({ operation, outcome: classified.kind });
+    // The usages API is subscription-scoped: a role on the resource group alone may not read it,
+    // and the quota is only a bound on capacity, so its failures say nothing about serving pods.
+    if (operation !== 'usage' && classified.kind !== 'NotFound') health?.failed(classified);
+    if (classified.kind === 'Throttled' && classified.retryAfterMs !== undefined) {
+      gate.block(classified.retryAfterMs);
     }
+    throw classified;
+  } finally {
+    timer();
   }
 }

@@ -3,6 +3,7 @@
 // The connector's main.ts reads the environment and passes settings in; this module reads nothing.
 import { rootCertificates } from 'node:tls';
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import { MonitorClient } from '@azure/arm-monitor';
 import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { PROJECT_NAME, PROJECT_VERSION } from '../contract/names.ts';
 
@@ -34,6 +35,8 @@ export interface AzureClientSettings {
 export interface AzureClients {
   credential: TokenCredential;
   client: ContainerInstanceManagementClient;
+  /** Azure Monitor metrics through Resource Manager: same credential, endpoint and trust as `client`. */
+  monitor: MonitorClient;
 }
 
 /** Every reason the settings cannot work; empty when they can. */
@@ -65,14 +68,25 @@ export function createAzureClients(settings: AzureClientSettings): AzureClients 
   const tlsOptions =
     settings.caPem === undefined ? {} : { tlsOptions: { ca: [...rootCertificates, settings.caPem] } };
   const credential = createCredential(settings, tlsOptions);
+  const endpoint = settings.resourceManagerEndpoint ?? AZURE_RESOURCE_MANAGER;
+  const userAgentOptions = { userAgentPrefix: `${PROJECT_NAME}/${PROJECT_VERSION}` };
+  const retry = settings.retry && { retryOptions: settings.retry };
   const client = new ContainerInstanceManagementClient(credential, settings.subscriptionId, {
-    endpoint: settings.resourceManagerEndpoint ?? AZURE_RESOURCE_MANAGER,
+    endpoint,
     credentialScopes: [ARM_SCOPE],
-    userAgentOptions: { userAgentPrefix: `${PROJECT_NAME}/${PROJECT_VERSION}` },
-    ...(settings.retry && { retryOptions: settings.retry }),
+    userAgentOptions,
+    ...retry,
     ...tlsOptions,
   });
-  return { credential, client };
+  // @azure/arm-monitor is a newer generated client: the token scope is `credentials.scopes`.
+  const monitor = new MonitorClient(credential, settings.subscriptionId, {
+    endpoint,
+    credentials: { scopes: [ARM_SCOPE] },
+    userAgentOptions,
+    ...retry,
+    ...tlsOptions,
+  });
+  return { credential, client, monitor };
 }
 
 function createCredential(

@@ -72,6 +72,20 @@ describe('parseConfig', () => {
     assert.equal(parsed.problems.length, 7);
   });
 
+  it('reads Azure Monitor once a minute, at most 300 reads a minute; 0 turns the reads off', () => {
+    const defaults = parseConfig(minimal);
+    assert.ok(defaults.ok);
+    assert.deepEqual(defaults.config.metrics, { refreshIntervalMs: 60_000, maxReadsPerMinute: 300 });
+    const off = parseConfig({ ...minimal, ACI_METRICS_REFRESH_SECONDS: '0' });
+    assert.ok(off.ok);
+    assert.equal(off.config.metrics.refreshIntervalMs, 0);
+    const wrong = parseConfig({ ...minimal, ACI_METRICS_MAX_READS_PER_MINUTE: '0' });
+    assert.ok(!wrong.ok);
+    assert.deepEqual(wrong.problems, [
+      'ACI_METRICS_MAX_READS_PER_MINUTE must be a whole number >= 1, got "0"',
+    ]);
+  });
+
   it('documents every variable it reads', () => {
     for (const name of Object.keys(ENVIRONMENT))
       assert.ok(ENVIRONMENT[name as keyof typeof ENVIRONMENT].length > 10);

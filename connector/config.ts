@@ -47,6 +47,13 @@ export interface ConnectorConfig {
     waitRetryMs: number;
   };
   createLimits: { limit: number; windowMs: number }[];
+  /** CPU and memory from Azure Monitor for the kubelet's resource-metrics routes. */
+  metrics: {
+    /** How often a Running group is read again; 0 turns the reads off. */
+    refreshIntervalMs: number;
+    /** Cap on Monitor reads per minute, whatever the pod count. */
+    maxReadsPerMinute: number;
+  };
   logLevel: string;
 }
 
@@ -91,6 +98,10 @@ export const ENVIRONMENT = {
     'How often the node status is written; a deleted node returns within this (default 30).',
   ACI_CREATES_PER_5_MINUTES: 'Create pacing, short window (default 100, ACI’s default limit).',
   ACI_CREATES_PER_HOUR: 'Create pacing, long window (default 300, ACI’s default limit).',
+  ACI_METRICS_REFRESH_SECONDS:
+    'How often a Running pod’s CPU and memory are read again from Azure Monitor for kubectl top and autoscaling (default 60, Monitor’s grain; 0 turns the reads off).',
+  ACI_METRICS_MAX_READS_PER_MINUTE:
+    'Cap on Azure Monitor metric reads per minute, whatever the pod count (default 300).',
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
 } as const;
 
@@ -200,6 +211,10 @@ export function parseConfig(env: Env): ParsedConfig {
       { limit: read.integer('ACI_CREATES_PER_5_MINUTES', 100), windowMs: 300_000 },
       { limit: read.integer('ACI_CREATES_PER_HOUR', 300), windowMs: 3_600_000 },
     ],
+    metrics: {
+      refreshIntervalMs: read.integer('ACI_METRICS_REFRESH_SECONDS', 60, 0) * 1000,
+      maxReadsPerMinute: read.integer('ACI_METRICS_MAX_READS_PER_MINUTE', 300),
+    },
     logLevel: read.optional('LOG_LEVEL') ?? 'info',
   };
   if (

@@ -24,7 +24,7 @@ import {
 } from '../runtime/references.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { LEASE_NAMESPACE, type NodeApi } from './node.ts';
-import type { KubeletAuthorizer } from './kubelet-api.ts';
+import type { KubeletAuthorizer } from './kubelet-auth.ts';
 import type { Clock, EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

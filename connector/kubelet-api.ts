@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { V1Pod } from '@kubernetes/client-node';
 import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
@@ -32,8 +32,10 @@ export interface KubeletApiOptions {
   followIntervalMs: number;
   /** Ends every followed log when the process shuts down. */
   shutdown: AbortSignal;
-  /** exec, attach and port-forward. */
-  streaming: Omit<StreamingOptions, 'cache' | 'authorizer' | 'logger'>;
+  /** exec, attach and port-forward; without it they are not served. */
+  streaming?: Omit<StreamingOptions, 'cache' | 'authorizer' | 'logger'>;
+  /** /stats/summary and /metrics/resource (kubelet-stats.ts). */
+  statsRoutes?: Router;
 }
 
 const STREAMING_ROUTE = /^\/(exec|attach|portForward)\//;
@@ -56,6 +58,7 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
   app.get('/containerLogs/:namespace/:pod/:container', (req, res) => {
     void serveLogs(options, req, res);
   });
+  if (options.statsRoutes) app.use(options.statsRoutes);
   app.use((req, res) => {
     if (STREAMING_ROUTE.test(req.path)) {
       res.status(400).type('text/plain').send('Upgrade request required\n');
@@ -74,18 +77,21 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
     },
     app,
   );
-  const streaming: StreamingOptions = {
-    ...options.streaming,
-    cache: options.cache,
-    authorizer: options.authorizer,
-    logger: options.logger,
-  };
-  server.on('upgrade', (req, socket, head) => {
-    handleStreamingUpgrade(streaming, { req, socket, head }).catch((error: unknown) => {
-      options.logger.warn({ err: error }, 'a streaming request failed');
-      socket.destroy();
+  const { streaming } = options;
+  if (streaming) {
+    const streamingOptions: StreamingOptions = {
+      ...streaming,
+      cache: options.cache,
+      authorizer: options.authorizer,
+      logger: options.logger,
+    };
+    server.on('upgrade', (req, socket, head) => {
+      handleStreamingUpgrade(streamingOptions, { req, socket, head }).catch((error: unknown) => {
+        options.logger.warn({ err: error }, 'a streaming request failed');
+        socket.destroy();
+      });
     });
-  });
+  }
   return server;
 }
 

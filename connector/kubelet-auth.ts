@@ -36,17 +36,22 @@ const VERBS: Readonly<Record<string, string>> = {
   DELETE: 'delete',
 };
 
-export function verbFor(method: string | undefined): string {
-  return VERBS[method ?? 'GET'] ?? 'get';
-}
-
-/** /stats -> stats, /metrics -> metrics, /logs -> log, everything else (logs, exec, pods...) -> proxy. */
-export function subresourceFor(path: string): string {
-  const first = path.split('/')[1] ?? '';
-  if (first === 'stats') return 'stats';
-  if (first === 'metrics') return 'metrics';
-  if (first === 'logs') return 'log';
-  return 'proxy';
+/** The kubelet's mapping: /stats -> nodes/stats, /metrics -> nodes/metrics, /logs -> nodes/log, else nodes/proxy. */
+export function kubeletAttributes(
+  method: string | undefined,
+  path: string,
+): { verb: string; subresource: string } {
+  const upper = (method ?? 'GET').toUpperCase();
+  const verb = VERBS[upper] ?? upper.toLowerCase();
+  const under = (prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
+  const subresource = under('/stats')
+    ? 'stats'
+    : under('/metrics')
+      ? 'metrics'
+      : under('/logs')
+        ? 'log'
+        : 'proxy';
+  return { verb, subresource };
 }
 
 export function forbiddenMessage(
@@ -63,7 +68,7 @@ export async function authorize(
   caller: KubeletCaller,
   request: { method: string | undefined; path: string },
 ): Promise<Authorization> {
-  const attributes = { verb: verbFor(request.method), subresource: subresourceFor(request.path) };
+  const attributes = kubeletAttributes(request.method, request.path);
   try {
     if (caller.user !== '' && (await authorizer.allowed(caller, attributes))) return { allowed: true };
     return { allowed: false, status: 403, message: forbiddenMessage(caller, attributes) };

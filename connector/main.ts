@@ -18,6 +18,7 @@ import { createAzureClients } from './azure-client.ts';
 import { parseConfig, type ConnectorConfig } from './config.ts';
 import { AzureHealth } from './health.ts';
 import { createKubeletApi } from './kubelet-api.ts';
+import { kubeletStatsRouter } from './kubelet-stats.ts';
 import {
   KubeEventRecorder,
   KubeNodeApi,
@@ -26,9 +27,11 @@ import {
   watchNodePods,
 } from './kube.ts';
 import { createConnectorMetrics } from './metrics.ts';
+import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
+import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
 import { aciTerminalDialer } from './streaming/aci-terminal.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
 import type { Schedule } from './streaming/terminal-session.ts';
@@ -106,7 +109,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   const azureCaPem = readOptional(config.azure.caFile);
-  const { client } = createAzureClients({
+  const { client, monitor } = createAzureClients({
     subscriptionId: config.azure.subscriptionId,
     ...(config.azure.tenantId !== undefined && { tenantId: config.azure.tenantId }),
     ...(config.azure.clientId !== undefined && { clientId: config.azure.clientId }),
@@ -118,12 +121,14 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     ...(azureCaPem !== undefined && { caPem: azureCaPem }),
   });
   const health = new AzureHealth();
+  // One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike.
+  const gate = new ThrottleGate(clock);
   const aci = new AciContainerGroups({
     client,
     resourceGroup: config.azure.resourceGroup,
     region: config.azure.region,
     metrics,
-    gate: new ThrottleGate(clock),
+    gate,
     health,
   });
   const clusterId = await resolveClusterId(config, kubeConfig);
@@ -169,6 +174,21 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     },
   });
   controllerRef.current = controller;
+  const usage =
+    config.metrics.refreshIntervalMs > 0
+      ? new ResourceUsage({
+          api: new AzureMonitorMetrics({
+            monitor,
+            subscriptionId: config.azure.subscriptionId,
+            resourceGroup: config.azure.resourceGroup,
+            context: { gate, metrics },
+          }),
+          targets: () => usageTargets(informer.list()),
+          clock,
+          logger: log,
+          settings: defaultUsageSettings(config.metrics.refreshIntervalMs, config.metrics.maxReadsPerMinute),
+        })
+      : undefined;
   const node = new NodeController({
     api: new KubeNodeApi(kubeConfig),
     quota: aci,
@@ -197,10 +217,11 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     }),
   );
   const opsServer = createServer(ops);
+  const authorizer = new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock });
   const kubeletServer = createKubeletApi({
     cache: informer,
     logs: aci,
-    authorizer: new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock }),
+    authorizer,
     logger: log,
     tls: kubeletTls(config),
     followIntervalMs: 2000,
@@ -223,6 +244,12 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       upgradeToSpdy,
       spdyTunnel,
     },
+    statsRoutes: kubeletStatsRouter({
+      usage: usage ?? { snapshot: (): UsageSnapshot => ({ pods: [], node: undefined }) },
+      cache: informer,
+      nodeName: config.nodeName,
+      startedAt: clock.now(),
+    }),
   });
   await listen(opsServer, config.opsPort, '0.0.0.0');
   await listen(kubeletServer, config.node.kubeletPort, '0.0.0.0');
@@ -232,6 +259,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
 
   await node.start();
   controller.start();
+  usage?.start();
   log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector running');
 
   if (!shutdown.signal.aborted) {
@@ -243,6 +271,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   }
   clearInterval(queueGauge);
   node.stop();
+  await usage?.stop();
   await controller.shutdown();
   kubeletServer.close();
   opsServer.close();

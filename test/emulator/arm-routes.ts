@@ -5,6 +5,8 @@ import express, { type NextFunction, type Request, type Response, type Router } 
 import type { Logger } from '../../runtime/logger.ts';
 import { ArmError, invalidContent } from './arm-error.ts';
 import type { TokenIssuer } from './entra-routes.ts';
+import { monitorRoutes } from './monitor-routes.ts';
+import type { MonitorTiming, UsageScript } from './monitor.ts';
 import type { RequestLog } from './request-log.ts';
 import type { ArmCategory, EmulatorState } from './state.ts';
 import { groupId, groupView, operationView } from './views.ts';
@@ -26,6 +28,8 @@ export interface ArmRoutesDependencies {
   settle: () => Promise<void>;
   /** An IP address for a new group that asks for one (group-network.ts). */
   claimAddress: (groupId: string, type: 'Public' | 'Private') => Promise<string>;
+  /** Azure Monitor's metrics of container groups: the scripted usage and the grain's timing. */
+  monitor: { script: UsageScript; timing: MonitorTiming };
 }
 
 /** The api-version Azure puts on its own operation-status URLs. */
@@ -97,6 +101,7 @@ export function armRouter(deps: ArmRoutesDependencies): Router {
   groupRoutes(router, deps);
   containerRoutes(router, deps);
   locationRoutes(router, deps);
+  monitorRoutes(router, { state, clock, ...deps.monitor });
   router.use((req) => {
     throw new ArmError(
       404,

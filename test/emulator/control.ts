@@ -4,6 +4,7 @@ import express, { type Request, type Router } from 'express';
 import { ArmError } from './arm-error.ts';
 import type { FaultRule } from './faults.ts';
 import type { Quotas } from './limits.ts';
+import { parseUsageRules, type UsageRule, type UsageScript } from './monitor.ts';
 import { requestJson } from './https-json.ts';
 import type { RequestLog, RequestLogEntry } from './request-log.ts';
 import type { EmulatorState } from './state.ts';
@@ -48,8 +49,9 @@ export function controlRouter(deps: {
   clock: () => number;
   /** Brings listeners and sessions up to the change before the answer goes out (group-activity.ts). */
   settle: () => Promise<void>;
+  usage: UsageScript;
 }): Router {
-  const { state, requestLog, clock, settle } = deps;
+  const { state, requestLog, clock, settle, usage } = deps;
   const router = express.Router();
   router.use(express.json());
   router.get('/requests', (_req, res) => {
@@ -85,8 +87,17 @@ export function controlRouter(deps: {
       res.status(204).end();
     },
   );
+  router.put('/usage', (req, res) => {
+    usage.set(parseUsageRules(req.body), clock());
+    res.status(204).end();
+  });
+  router.delete('/usage', (_req, res) => {
+    usage.set([], clock());
+    res.status(204).end();
+  });
   router.post('/reset', async (_req, res) => {
     state.reset();
+    usage.reset();
     requestLog.clear();
     await settle();
     res.status(204).end();
@@ -109,7 +120,11 @@ export interface EmulatorControl {
   createResourceGroup(name: string): Promise<void>;
   killContainer(resourceGroup: string, group: string, container: string): Promise<void>;
   restartContainer(resourceGroup: string, group: string, container: string): Promise<void>;
-  /** Forgets every container group, fault, quota change and logged request. */
+  /** What containers use from now on, for Azure Monitor's CpuUsage and MemoryUsage (first match wins). */
+  setUsage(rules: UsageRule[]): Promise<void>;
+  /** Back to idle figures for every container from now on. */
+  clearUsage(): Promise<void>;
+  /** Forgets every container group, fault, quota change, scripted usage and logged request. */
   reset(): Promise<void>;
 }
 
@@ -146,6 +161,12 @@ export function createControlClient(endpoint: string, caPem: string): EmulatorCo
     },
     killContainer: container('kill'),
     restartContainer: container('restart'),
+    setUsage: async (rules) => {
+      await call('PUT', '/usage', { rules });
+    },
+    clearUsage: async () => {
+      await call('DELETE', '/usage');
+    },
     reset: async () => {
       await call('POST', '/reset');
     },

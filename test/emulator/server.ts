@@ -19,12 +19,15 @@ import { GroupActivity } from './group-activity.ts';
 import { GroupNetwork, type AddressMode } from './group-network.ts';
 import { TIMELINES, type Timeline } from './lifecycle.ts';
 import { DEFAULT_QUOTAS, DEFAULT_RATE_LIMITS, type Quotas, type RateLimits } from './limits.ts';
+import { MONITOR_TIMINGS, UsageScript, type MonitorTiming } from './monitor.ts';
 import { RequestLog } from './request-log.ts';
 import { EmulatorState, type EmulatorConfig } from './state.ts';
 
 export interface EmulatorOptions {
   /** `fast` (default: Succeeded ~150 ms after a PUT), `realistic` (~30 s), or your own. */
   timeline?: keyof typeof TIMELINES | Timeline;
+  /** Azure Monitor's grain and publishing delay; by default the timeline's name picks them (your own timeline: realistic). */
+  monitor?: MonitorTiming;
   quotas?: Partial<Quotas>;
   rateLimits?: Partial<RateLimits>;
   limits?: Partial<AciLimits>;
@@ -114,6 +117,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const { identity, resourceGroup, region, config } = resolveConfig(options);
   const state = new EmulatorState(config);
   const requestLog = new RequestLog();
+  const usage = new UsageScript();
+  const monitorTiming =
+    options.monitor ??
+    (options.timeline === undefined || options.timeline === 'fast'
+      ? MONITOR_TIMINGS.fast
+      : MONITOR_TIMINGS.realistic);
   const tokens = new TokenIssuer(options.tokenLifetimeSeconds ?? 3600);
   const registry = createRegistry({ component: 'aci-emulator', processMetrics: false });
   const armRequests = new Counter({
@@ -135,7 +144,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const app = express();
   app.disable('x-powered-by');
   app.use(opsRouter(registry, { notReadyReasons: () => (endpoint === '' ? ['not listening yet'] : []) }));
-  app.use(CONTROL_PREFIX, controlRouter({ state, requestLog, clock, settle: () => activity.settle() }));
+  app.use(
+    CONTROL_PREFIX,
+    controlRouter({ state, requestLog, clock, settle: () => activity.settle(), usage }),
+  );
   app.use(entraRouter({ ...identity, authorityHost: () => endpoint, tokens, clock }));
   app.use(
     '/subscriptions/:subscriptionId',
@@ -153,6 +165,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       },
       settle: () => activity.settle(),
       claimAddress: (groupId, type) => network.claim(groupId, type),
+      monitor: { script: usage, timing: monitorTiming },
     }),
   );
 
