@@ -75,6 +75,7 @@ describe('registryCredentials', () => {
     pod: subject,
     objects: { configMaps: new Map(), secrets, serviceAccount: undefined },
     limits: DEFAULT_ACI_LIMITS,
+    workingDirShell: undefined,
     problems: [],
   });
 
