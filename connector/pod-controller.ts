@@ -11,7 +11,7 @@ import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { describeProblems } from '../contract/capability.ts';
 import { podKey } from '../contract/names.ts';
 import { containerGroupName, toContainerGroup, type GroupSettings } from '../contract/translate.ts';
-import { ClassifiedError, classifyAzureError, isNotFound } from '../runtime/errors.ts';
+import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE, isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
 import type { ConnectorMetrics } from './metrics.ts';
@@ -443,17 +443,13 @@ function provisioningFailure(group: ContainerGroup): ClassifiedError {
   const text = `${warning?.name ?? ''} ${warning?.message ?? ''}`;
   const message = `ACI could not provision the container group: ${warning?.message ?? 'no reason given'}`;
   return /InaccessibleImage|pull/i.test(text)
-    ? new ClassifiedError('InvalidInput', message, { code: 'InaccessibleImage' })
+    ? new ClassifiedError('ImagePullFailed', message, { code: INACCESSIBLE_IMAGE })
     : new ClassifiedError('Transient', message, { code: warning?.name ?? 'ProvisioningFailed' });
 }
 
-/** An invalid request that no retry can fix (a missing image may yet appear, so it is retried). */
+/** An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed). */
 function isFinalRefusal(error: ClassifiedError): boolean {
-  return (
-    error.kind === 'InvalidInput' &&
-    error.code !== 'InaccessibleImage' &&
-    error.code !== 'ResourceGroupNotFound'
-  );
+  return error.kind === 'InvalidInput' && error.code !== 'ResourceGroupNotFound';
 }
 
 function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {
@@ -471,13 +467,11 @@ function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): P
         reason: 'ACIThrottled',
         message: `Azure asked to slow down; retrying in ${seconds}s`,
       };
-    case 'InvalidInput':
-      if (error.code === 'InaccessibleImage') {
-        // As a kubelet says it: ErrImagePull on the first failure, ImagePullBackOff while backing off.
-        const reason = attempt === 0 ? 'ErrImagePull' : 'ImagePullBackOff';
-        return { type: 'Warning', reason, message: `${error.message} (retrying in ${seconds}s)` };
-      }
-      break;
+    case 'ImagePullFailed': {
+      // As a kubelet says it: ErrImagePull on the first failure, ImagePullBackOff while backing off.
+      const reason = attempt === 0 ? 'ErrImagePull' : 'ImagePullBackOff';
+      return { type: 'Warning', reason, message: `${error.message} (retrying in ${seconds}s)` };
+    }
     default:
       break;
   }
