@@ -34,6 +34,11 @@ function invalid(problem: string): ParsedReference {
   return { ok: false, problem };
 }
 
+/** A registry as references name it: Docker Hub's aliases folded into `docker.io`. */
+export function normalizeRegistry(host: string): string {
+  return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
+}
+
 /** A first path part is a registry when it has a dot or a port, is `localhost`, or has capitals. */
 function looksLikeHost(part: string): boolean {
   return part.includes('.') || part.includes(':') || part === 'localhost' || part !== part.toLowerCase();
@@ -71,8 +76,7 @@ function splitName(name: string): { registry: string; repository: string } | { p
   const first = slash >= 0 ? name.slice(0, slash) : '';
   const hasHost = slash >= 0 && looksLikeHost(first);
   if (hasHost && !validHost(first)) return { problem: `"${first}" is not a valid registry host` };
-  const host = hasHost ? first : DOCKER_HUB;
-  const registry = DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
+  const registry = normalizeRegistry(hasHost ? first : DOCKER_HUB);
   const path = hasHost ? name.slice(slash + 1) : name;
   const repository = registry === DOCKER_HUB && !path.includes('/') ? `library/${path}` : path;
   if (path.length === 0 || `${registry}/${repository}`.length > MAX_NAME_LENGTH) {

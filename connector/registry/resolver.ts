@@ -3,6 +3,7 @@
 // of one image wait on one lookup; a lookup outliving the reconcile's wait goes on in the background
 // (bounded by its deadline, like a pull in progress) and its answer is cached for the next try.
 import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ImageConfig } from '../../contract/image-config.ts';
 import { registryServer } from '../../contract/registry.ts';
 import { ClassifiedError, classifyRegistryError } from '../../runtime/errors.ts';
@@ -17,7 +18,9 @@ export const REGISTRY_UNAVAILABLE = 'RegistryUnavailable';
 const ARCHITECTURE = 'amd64';
 /** Docker Hub's registry API answers here, not on docker.io. */
 const DOCKER_HUB_API = 'https://registry-1.docker.io';
-const MAX_CACHED = 1000;
+export const MAX_CACHED = 1000;
+/** How long one lookup may take in all, as a kubelet's pull gives up without progress (a minute). */
+export const LOOKUP_DEADLINE_MS = 60_000;
 
 export interface ImageResolverTimers {
   /** Resolves after `ms`, or at once when `signal` aborts. */
@@ -25,6 +28,12 @@ export interface ImageResolverTimers {
   /** A signal that aborts after `ms`: the deadline of one lookup. */
   deadline(ms: number): AbortSignal;
 }
+
+/** Node's timers; the sleep ends early (without error) when its signal aborts. */
+export const NODE_TIMERS: ImageResolverTimers = {
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+  deadline: (ms) => AbortSignal.timeout(ms),
+};
 
 export interface ImageResolverOptions {
   client: { resolve(lookup: ImageLookup): Promise<ResolvedImage> };
