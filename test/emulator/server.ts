@@ -16,6 +16,7 @@ import { entraRouter, TokenIssuer } from './entra-routes.ts';
 import { attachExecSockets } from './exec-socket.ts';
 import { TIMELINES, type Timeline } from './lifecycle.ts';
 import { DEFAULT_QUOTAS, DEFAULT_RATE_LIMITS, type Quotas, type RateLimits } from './limits.ts';
+import { type RegistryAuth, type RunningRegistry, startRegistry } from './registry.ts';
 import { RequestLog } from './request-log.ts';
 import { EmulatorState, type EmulatorConfig } from './state.ts';
 
@@ -39,6 +40,8 @@ export interface EmulatorOptions {
   /** Further regions the subscription may use. */
   extraRegions?: string[];
   tokenLifetimeSeconds?: number;
+  /** How the loopback registry authenticates: Docker Hub's bearer tokens (default) or Basic. */
+  registryAuth?: RegistryAuth;
   host?: string;
   port?: number;
   logger?: Logger;
@@ -59,6 +62,8 @@ export interface RunningEmulator {
   resourceGroup: string;
   region: string;
   control: EmulatorControl;
+  /** The loopback OCI registry started with it (test/emulator/registry.ts), same CA. */
+  registry: RunningRegistry;
   close(): Promise<void>;
 }
 
@@ -99,7 +104,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const { identity, resourceGroup, region, config } = resolveConfig(options);
-  const state = new EmulatorState(config);
+  const ca = createCertificateAuthority({ commonName: 'aci-burst emulator CA' });
+  const serving = issueCertificate(
+    ca,
+    { commonName: 'aci-emulator', hosts: [...new Set([host, '127.0.0.1', 'localhost'])] },
+    'server',
+  );
+  const ociRegistry = await startRegistry({
+    tls: serving,
+    host,
+    clock,
+    ...(options.registryAuth !== undefined && { auth: options.registryAuth }),
+  });
+  const state = new EmulatorState({
+    ...config,
+    canPull: (image, logins) => ociRegistry.canPull(image, logins),
+  });
   const requestLog = new RequestLog();
   const tokens = new TokenIssuer(options.tokenLifetimeSeconds ?? 3600);
   const registry = createRegistry({ component: 'aci-emulator', processMetrics: false });
@@ -133,12 +153,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }),
   );
 
-  const ca = createCertificateAuthority({ commonName: 'aci-burst emulator CA' });
-  const serving = issueCertificate(
-    ca,
-    { commonName: 'aci-emulator', hosts: [...new Set([host, '127.0.0.1', 'localhost'])] },
-    'server',
-  );
   const server = createServer({ key: serving.keyPem, cert: serving.certPem }, app);
   const sockets = attachExecSockets(server, { state, clock, logger });
   await new Promise<void>((resolve, reject) => {
@@ -157,7 +171,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     resourceGroup,
     region,
     control: createControlClient(endpoint, ca.certPem),
+    registry: ociRegistry,
     close: async () => {
+      await ociRegistry.close();
       for (const client of sockets.clients) {
         client.terminate();
       }
