@@ -433,6 +433,8 @@ describe('PodController', () => {
 
   describe('images whose configuration the pod needs', () => {
     const BUSYBOX = 'registry.example/busybox:1.36';
+    const HOST_PATH_REFUSAL =
+      'spec.volumes[0].hostPath: volume "host" mounts a path of the host, and an ACI container group has no host to share; use an emptyDir, configMap, secret or azureFile volume instead';
     function argsPod(name: string, extra: { hostPath?: boolean } = {}): V1Pod {
       const pod = nginxPod(name, extra);
       pod.spec = {
@@ -532,7 +534,9 @@ describe('PodController', () => {
       cluster.add(pod);
       await settle();
       await step(pod);
-      assert.equal(cluster.lastStatus('default/logs')?.phase, 'Failed');
+      const status = cluster.lastStatus('default/logs');
+      assert.equal(status?.phase, 'Failed');
+      assert.equal(status.message, `ACI cannot run this pod:\n${HOST_PATH_REFUSAL}`, 'the refusal alone');
       assert.deepEqual(images.asked, []);
     });
   });

@@ -309,7 +309,10 @@ export class PodController {
     }
     const translation = await this.translate(pod);
     if (translation.kind === 'invalid') {
-      const message = `ACI cannot run this pod:\n${describeProblems(translation.problems)}`;
+      // The refusals are why; what the pod would also wait for (an image configuration not read,
+      // since registries are not asked for a pod that cannot run) would only distract.
+      const refusals = translation.problems.filter((problem) => problem.kind === 'unsupported');
+      const message = `ACI cannot run this pod:\n${describeProblems(refusals)}`;
       this.deps.events.record(pod, { type: 'Warning', reason: 'ProviderCreateFailed', message });
       await this.writeStatus(
         pod,

@@ -15,6 +15,7 @@ describe('imageRegistry', () => {
     ['localhost:5000/app', 'localhost:5000'],
     ['localhost/app', 'localhost'],
     ['ghcr.io/org/tool@sha256:0123', 'ghcr.io'],
+    ['Registry/app', 'Registry'],
   ];
   for (const [image, registry] of cases) {
     it(`pulls ${image} from ${registry}`, () => {

@@ -30,10 +30,15 @@ export function registryServer(reference: string): string {
   return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
 }
 
-/** The registry an image is pulled from: its first path part when that looks like a host, else Docker Hub. */
+/**
+ * The registry an image is pulled from: its first path part when that looks like a host (a dot, a
+ * port, `localhost`, or capitals, as Docker decides), else Docker Hub.
+ */
 export function imageRegistry(image: string): string {
   const first = image.split('/')[0] ?? '';
-  const isHost = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const isHost =
+    image.includes('/') &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
   return isHost ? registryServer(first) : DOCKER_HUB;
 }
 
