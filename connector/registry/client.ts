@@ -135,10 +135,10 @@ class Session {
   /** GET under /v2/<repository>/, authenticating on the first 401 and following redirects. */
   async get(path: string, accept: string, maxBytes: number): Promise<HttpResponse> {
     const url = new URL(`/v2/${this.lookup.reference.repository}/${path}`, this.lookup.endpoint);
-    let response = await this.follow(url, accept, maxBytes, true);
+    let response = await this.follow(url, accept, maxBytes);
     if (response.status === 401 && !this.authorized) {
       await this.authorize(response);
-      response = await this.follow(url, accept, maxBytes, true);
+      response = await this.follow(url, accept, maxBytes);
     }
     if (response.status === 401 || response.status === 403) throw this.refused(response);
     return response;
@@ -148,16 +148,11 @@ class Session {
    * GETs `start`, following at most MAX_REDIRECTS redirects on https. The registry's authorization
    * goes only to its own origin: a blob redirected to storage elsewhere is fetched without it.
    */
-  private async follow(
-    start: URL,
-    accept: string,
-    maxBytes: number,
-    withAuth: boolean,
-  ): Promise<HttpResponse> {
+  private async follow(start: URL, accept: string, maxBytes: number): Promise<HttpResponse> {
     let url = start;
     for (let redirects = 0; ; redirects += 1) {
       const sameOrigin = url.origin === this.lookup.endpoint.origin;
-      const authorization = withAuth && sameOrigin ? this.authorization : undefined;
+      const authorization = sameOrigin ? this.authorization : undefined;
       const response = await this.transport.get({
         url,
         headers: {
@@ -227,7 +222,7 @@ class Session {
   }
 
   /** A refusal (401, 403) or any other failed answer, said in terms of the pod's credentials. */
-  refused(response: HttpResponse, who = 'registry'): ClassifiedError {
+  private refused(response: HttpResponse, who = 'registry'): ClassifiedError {
     const reason = registryReason(response);
     const retryAfterMs = retryAfterFromHeaders((name) => response.headers[name]);
     const details = {
