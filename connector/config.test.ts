@@ -47,6 +47,50 @@ describe('parseConfig', () => {
     assert.equal(parsed.config.node.internalIP, '10.244.1.7');
   });
 
+  it('reads registry mirrors, the registry CA, timing and the working-directory shell', () => {
+    const parsed = parseConfig({
+      ...minimal,
+      REGISTRY_MIRRORS: 'docker.io=https://127.0.0.1:5443, quay.io=https://quay-mirror.example',
+      REGISTRY_CA_FILE: '/ca.pem',
+      REGISTRY_TIMEOUT_SECONDS: '3',
+      REGISTRY_CACHE_SECONDS: '0',
+      ACI_WORKING_DIR_SHELL: '/bin/sh',
+    });
+    assert.ok(parsed.ok);
+    assert.deepEqual(
+      [...parsed.config.registry.mirrors].map(([registry, url]) => `${registry}=${url.href}`),
+      ['docker.io=https://127.0.0.1:5443/', 'quay.io=https://quay-mirror.example/'],
+    );
+    assert.deepEqual(
+      [parsed.config.registry.caFile, parsed.config.registry.waitMs, parsed.config.registry.cacheTtlMs],
+      ['/ca.pem', 3000, 0],
+    );
+    assert.equal(parsed.config.workingDirShell, '/bin/sh');
+    const defaults = parseConfig(minimal);
+    assert.ok(defaults.ok);
+    assert.deepEqual(defaults.config.registry.mirrors, new Map());
+    assert.deepEqual(
+      [defaults.config.registry.waitMs, defaults.config.registry.cacheTtlMs],
+      [10_000, 60_000],
+    );
+    assert.equal(defaults.config.workingDirShell, undefined);
+  });
+
+  it('refuses mirrors that are not https registry roots, and a shell that is not a path', () => {
+    const parsed = parseConfig({
+      ...minimal,
+      REGISTRY_MIRRORS: 'docker.io=http://m.example,=https://x.example,quay.io=https://q.example/v2/prefix',
+      ACI_WORKING_DIR_SHELL: 'sh -e',
+    });
+    assert.ok(!parsed.ok);
+    assert.deepEqual(parsed.problems, [
+      'REGISTRY_MIRRORS must list registry=https://host[:port] pairs, got "docker.io=http://m.example"',
+      'REGISTRY_MIRRORS must list registry=https://host[:port] pairs, got "=https://x.example"',
+      'REGISTRY_MIRRORS must list registry=https://host[:port] pairs, got "quay.io=https://q.example/v2/prefix"',
+      'ACI_WORKING_DIR_SHELL must be an absolute path such as /bin/sh, got "sh -e"',
+    ]);
+  });
+
   it('lists every problem at once', () => {
     const parsed = parseConfig({
       KUBELET_PORT: 'ten',

@@ -2,6 +2,7 @@
 // lists every problem at once, so an operator fixes a manifest in one round instead of five.
 import { DEFAULT_NODE_NAME } from '../contract/names.ts';
 import { parseQuantity } from '../contract/quantity.ts';
+import { normalizeRegistry } from './registry/reference.ts';
 
 export interface ConnectorConfig {
   nodeName: string;
@@ -54,6 +55,17 @@ export interface ConnectorConfig {
     /** Cap on Monitor reads per minute, whatever the pod count. */
     maxReadsPerMinute: number;
   };
+  registry: {
+    /** Registry (`docker.io`, `quay.io`, `host:port`) -> the https base URL to read its images from. */
+    mirrors: Map<string, URL>;
+    caFile: string | undefined;
+    /** How long a reconcile waits for a registry. */
+    waitMs: number;
+    /** How long a tag's configuration is reused. */
+    cacheTtlMs: number;
+  };
+  /** The shell through which a workingDir other than the image's is honoured; unset: refused. */
+  workingDirShell: string | undefined;
   logLevel: string;
 }
 
@@ -102,6 +114,15 @@ export const ENVIRONMENT = {
     'How often a Running pod’s CPU and memory are read again from Azure Monitor for kubectl top and autoscaling (default 60, Monitor’s grain; 0 turns the reads off).',
   ACI_METRICS_MAX_READS_PER_MINUTE:
     'Cap on Azure Monitor metric reads per minute, whatever the pod count (default 300).',
+  REGISTRY_MIRRORS:
+    'Registries to read image configurations from a mirror instead, as registry=https://mirror, comma-separated (e.g. docker.io=https://mirror.example:5000); for air-gapped clusters and tests.',
+  REGISTRY_CA_FILE: 'Extra CA certificate (PEM) to trust for registries and mirrors, e.g. the emulator’s.',
+  REGISTRY_TIMEOUT_SECONDS:
+    'How long a pod’s reconcile waits for a registry before the pod waits with a RegistryUnavailable event and is retried (default 10).',
+  REGISTRY_CACHE_SECONDS:
+    'How long an image tag’s configuration read from its registry is reused (default 60).',
+  ACI_WORKING_DIR_SHELL:
+    'Shell in the images (e.g. /bin/sh) through which a container’s workingDir is honoured when it differs from the image’s WORKDIR; unset (default): such pods fail.',
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
 } as const;
 
@@ -153,6 +174,36 @@ class Reader {
     if (text === 'true' || text === 'false') return text === 'true';
     this.problems.push(`${name} must be true or false, got "${text}"`);
     return fallback;
+  }
+
+  /** `registry=https://mirror,...`: every pair checked, every problem reported. */
+  mirrors(name: keyof typeof ENVIRONMENT): Map<string, URL> {
+    const mirrors = new Map<string, URL>();
+    for (const pair of (this.optional(name) ?? '').split(',').filter((text) => text.trim() !== '')) {
+      const [registry = '', url = ''] = pair.split('=').map((text) => text.trim());
+      const parsed = URL.canParse(url) ? new URL(url) : undefined;
+      if (
+        registry === '' ||
+        parsed?.protocol !== 'https:' ||
+        parsed.pathname !== '/' ||
+        parsed.search !== ''
+      ) {
+        this.problems.push(`${name} must list registry=https://host[:port] pairs, got "${pair.trim()}"`);
+      } else {
+        mirrors.set(normalizeRegistry(registry), parsed);
+      }
+    }
+    return mirrors;
+  }
+
+  /** An absolute path without spaces: it becomes the first word of a command line. */
+  executable(name: keyof typeof ENVIRONMENT): string | undefined {
+    const text = this.optional(name);
+    if (text !== undefined && !/^\/\S+$/.test(text)) {
+      this.problems.push(`${name} must be an absolute path such as /bin/sh, got "${text}"`);
+      return undefined;
+    }
+    return text;
   }
 
   url(name: keyof typeof ENVIRONMENT): string | undefined {
@@ -215,6 +266,13 @@ export function parseConfig(env: Env): ParsedConfig {
       refreshIntervalMs: read.integer('ACI_METRICS_REFRESH_SECONDS', 60, 0) * 1000,
       maxReadsPerMinute: read.integer('ACI_METRICS_MAX_READS_PER_MINUTE', 300),
     },
+    registry: {
+      mirrors: read.mirrors('REGISTRY_MIRRORS'),
+      caFile: read.optional('REGISTRY_CA_FILE'),
+      waitMs: read.integer('REGISTRY_TIMEOUT_SECONDS', 10) * 1000,
+      cacheTtlMs: read.integer('REGISTRY_CACHE_SECONDS', 60, 0) * 1000,
+    },
+    workingDirShell: read.executable('ACI_WORKING_DIR_SHELL'),
     logLevel: read.optional('LOG_LEVEL') ?? 'info',
   };
   if (

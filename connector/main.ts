@@ -36,6 +36,10 @@ import { aciTerminalDialer } from './streaming/aci-terminal.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
 import type { Schedule } from './streaming/terminal-session.ts';
 import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
+import { TtlCache } from './registry/cache.ts';
+import { RegistryClient } from './registry/client.ts';
+import { ImageConfigResolver, LOOKUP_DEADLINE_MS, MAX_CACHED, NODE_TIMERS } from './registry/resolver.ts';
+import { httpsTransport } from './registry/transport.ts';
 
 const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
 
@@ -134,6 +138,20 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const clusterId = await resolveClusterId(config, kubeConfig);
   const log = logger.child({ node: config.nodeName, clusterId });
 
+  const images = new ImageConfigResolver({
+    client: new RegistryClient({
+      transport: httpsTransport({ caPem: readOptional(config.registry.caFile) }),
+      // Configurations by digest never change: kept until evicted.
+      configs: new TtlCache({ maxEntries: MAX_CACHED, ttlMs: Infinity, clock }),
+    }),
+    mirrors: config.registry.mirrors,
+    clock,
+    cacheTtlMs: config.registry.cacheTtlMs,
+    waitMs: config.registry.waitMs,
+    lookupDeadlineMs: LOOKUP_DEADLINE_MS,
+    timers: NODE_TIMERS,
+  });
+
   const controllerRef: { current?: PodController } = {};
   const sessions = new PodSessions(shutdown.signal);
   const informer = watchNodePods(kubeConfig, config.nodeName, {
@@ -150,6 +168,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const controller = new PodController({
     groups: aci,
     pods: new KubePodApi(kubeConfig, clusterCaPem(kubeConfig)),
+    images,
     events: new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock, logger: log }),
     cache: informer,
     clock,
@@ -160,6 +179,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       nodeName: config.nodeName,
       clusterId,
       limits: DEFAULT_ACI_LIMITS,
+      workingDirShell: config.workingDirShell,
     },
     hostIP: config.node.internalIP,
     pacer: new CreatePacer(config.createLimits),

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
-import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { DEFAULT_ACI_LIMITS, type ReferencedObjects } from '../contract/capability.ts';
+import type { V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
+import { DEFAULT_ACI_LIMITS, type ImageConfig, type ReferencedObjects } from '../contract/capability.ts';
 import { TAGS } from '../contract/names.ts';
 import { containerGroupName } from '../contract/translate.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
@@ -12,7 +12,9 @@ import { createRegistry } from '../runtime/metrics.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
-import type { ContainerGroupApi, PodApi, PodEvent } from './ports.ts';
+import type { ContainerGroupApi, ImageConfigSource, PodApi, PodEvent } from './ports.ts';
+import type { RegistryCredential } from './registry/client.ts';
+import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
 
 const NODE = 'aci-connector';
 const CLUSTER = 'cluster-1';
@@ -119,8 +121,9 @@ class FakeCluster implements PodApi {
     this.pods.delete(key);
     return Promise.resolve();
   }
+  secrets = new Map<string, V1Secret>();
   fetchReferences(): Promise<ReferencedObjects> {
-    return Promise.resolve({ configMaps: new Map(), secrets: new Map(), serviceAccount: undefined });
+    return Promise.resolve({ configMaps: new Map(), secrets: this.secrets, serviceAccount: undefined });
   }
   lastStatus(key: string): V1PodStatus | undefined {
     return this.statuses.filter((s) => s.pod === key).at(-1)?.status;
@@ -130,13 +133,41 @@ class FakeCluster implements PodApi {
   }
 }
 
+/** Registries as the controller sees them: answers (or failures) by image, and every question asked. */
+class FakeImages implements ImageConfigSource {
+  readonly asked: { images: readonly string[]; credentials: string[]; os: string }[] = [];
+  readonly answers = new Map<string, ImageConfig | ClassifiedError>();
+
+  resolve(
+    images: readonly string[],
+    credentials: ReadonlyMap<string, RegistryCredential>,
+    os: string,
+  ): Promise<Map<string, ImageConfig>> {
+    this.asked.push({
+      images,
+      credentials: [...credentials].map(([server, c]) => `${server}:${c.username}:${c.password}`),
+      os,
+    });
+    const result = new Map<string, ImageConfig>();
+    for (const image of images) {
+      const answer = this.answers.get(image);
+      if (answer instanceof ClassifiedError) return Promise.reject(answer);
+      if (answer === undefined) return Promise.reject(new Error(`unexpected image ${image}`));
+      result.set(image, answer);
+    }
+    return Promise.resolve(result);
+  }
+}
+
 function setup(options: { createsPerWindow?: number; podsSynced?: boolean } = {}) {
   const groups = new FakeGroups();
   const cluster = new FakeCluster();
+  const images = new FakeImages();
   let now = Date.parse('2026-11-25T20:00:00Z');
   const controller = new PodController({
     groups,
     pods: cluster,
+    images,
     events: {
       record: (pod, event) =>
         cluster.events.push({ pod: `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, event }),
@@ -178,6 +209,7 @@ function setup(options: { createsPerWindow?: number; podsSynced?: boolean } = {}
   return {
     groups,
     cluster,
+    images,
     controller,
     settle,
     step,
@@ -397,5 +429,115 @@ describe('PodController', () => {
     await settle();
     await step(pod);
     assert.equal(groups.calls.filter((c) => c.startsWith('create')).length, 0);
+  });
+
+  describe('images whose configuration the pod needs', () => {
+    const BUSYBOX = 'registry.example/busybox:1.36';
+    const HOST_PATH_REFUSAL =
+      'spec.volumes[0].hostPath: volume "host" mounts a path of the host, and an ACI container group has no host to share; use an emptyDir, configMap, secret or azureFile volume instead';
+    function argsPod(name: string, extra: { hostPath?: boolean } = {}): V1Pod {
+      const pod = nginxPod(name, extra);
+      pod.spec = {
+        ...pod.spec,
+        containers: [{ name: 'busy', image: BUSYBOX, args: ['sleep', '3600'] }],
+        imagePullSecrets: [{ name: 'pull' }],
+      };
+      return pod;
+    }
+    const pullSecret: V1Secret = {
+      type: 'kubernetes.io/dockerconfigjson',
+      data: {
+        '.dockerconfigjson': Buffer.from(
+          JSON.stringify({ auths: { 'registry.example': { username: 'u', password: 'p' } } }),
+        ).toString('base64'),
+      },
+    };
+
+    it("runs args without command as the image's entrypoint and the args, read with the pull secret", async (t) => {
+      const { groups, cluster, images, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      cluster.secrets.set('pull', pullSecret);
+      images.answers.set(BUSYBOX, { entrypoint: ['/bin/tini', '--'], cmd: ['sh'], workingDir: '' });
+      const pod = argsPod('busy');
+      cluster.add(pod);
+      cluster.add(nginxPod('web'));
+      await settle();
+      await step(pod);
+      await step(nginxPod('web'));
+      assert.deepEqual(images.asked, [
+        { images: [BUSYBOX], credentials: ['registry.example:u:p'], os: 'linux' },
+      ]);
+      const created = groups.groups.get(containerGroupName('default', 'busy'));
+      assert.deepEqual(created?.containers[0]?.command, ['/bin/tini', '--', 'sleep', '3600']);
+      assert.ok(groups.groups.has(containerGroupName('default', 'web')), 'the nginx pod asked no registry');
+    });
+
+    it('shows ErrImagePull, then ImagePullBackOff, when the registry says no, and creates nothing', async (t) => {
+      const { groups, cluster, images, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      images.answers.set(
+        BUSYBOX,
+        new ClassifiedError(
+          'ImagePullFailed',
+          `image "${BUSYBOX}": the registry has no manifest for tag "1.36"`,
+          {
+            statusCode: 404,
+          },
+        ),
+      );
+      const pod = argsPod('busy');
+      cluster.add(pod);
+      await settle();
+      await step(pod);
+      const waiting = (): string | undefined =>
+        cluster.lastStatus('default/busy')?.containerStatuses?.[0]?.state?.waiting?.reason;
+      assert.equal(waiting(), 'ErrImagePull');
+      assert.match(
+        cluster.lastStatus('default/busy')?.containerStatuses?.[0]?.state?.waiting?.message ?? '',
+        /no manifest for tag "1\.36"/,
+      );
+      const deadline = Date.now() + 5000;
+      while (waiting() !== 'ImagePullBackOff' && Date.now() < deadline) await sleep(20);
+      assert.equal(waiting(), 'ImagePullBackOff');
+      assert.equal(cluster.lastStatus('default/busy')?.phase, 'Pending');
+      assert.equal(groups.calls.filter((c) => c.startsWith('create')).length, 0);
+    });
+
+    it('keeps the pod Pending with RegistryUnavailable while the registry does not answer, then runs it', async (t) => {
+      const { groups, cluster, images, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      images.answers.set(
+        BUSYBOX,
+        new ClassifiedError('Transient', `image "${BUSYBOX}": registry registry.example is unavailable`, {
+          code: REGISTRY_UNAVAILABLE,
+        }),
+      );
+      const pod = argsPod('busy');
+      cluster.add(pod);
+      await settle();
+      await step(pod);
+      const status = cluster.lastStatus('default/busy');
+      assert.equal(status?.phase, 'Pending');
+      assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'RegistryUnavailable');
+      assert.ok(cluster.reasons('default/busy').includes('RegistryUnavailable'));
+      images.answers.set(BUSYBOX, { entrypoint: [], cmd: ['sh'], workingDir: '' });
+      const name = containerGroupName('default', 'busy');
+      const deadline = Date.now() + 5000;
+      while (!groups.groups.has(name) && Date.now() < deadline) await sleep(20);
+      assert.deepEqual(groups.groups.get(name)?.containers[0]?.command, ['sleep', '3600']);
+    });
+
+    it('fails a pod ACI cannot run without asking any registry', async (t) => {
+      const { cluster, images, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      const pod = argsPod('logs', { hostPath: true });
+      cluster.add(pod);
+      await settle();
+      await step(pod);
+      const status = cluster.lastStatus('default/logs');
+      assert.equal(status?.phase, 'Failed');
+      assert.equal(status.message, `ACI cannot run this pod:\n${HOST_PATH_REFUSAL}`, 'the refusal alone');
+      assert.deepEqual(images.asked, []);
+    });
   });
 });

@@ -1,6 +1,7 @@
 // The pod <-> container group lifecycle. Informer events and group-list changes queue pod keys; one
 // reconcile per key brings ACI and the pod's status in line with the pod spec:
-//   no group          -> translate and create it (paced; waits on missing references; fails on invalid specs)
+//   no group          -> translate and create it (paced; reads image configurations from registries
+//                        when the pod needs them; waits on missing references; fails on invalid specs)
 //   group             -> report its status on the pod, forward ACI events as pod Events
 //   pod being deleted -> delete the group, then remove the pod object
 //   group without pod -> delete it (an orphan: billing for nothing)
@@ -8,15 +9,35 @@
 // fail a pod, so no pod is left stuck Pending after a blip.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { describeProblems } from '../contract/capability.ts';
+import {
+  describeProblems,
+  type ImageConfig,
+  imageConfigRequests,
+  type ReferencedObjects,
+} from '../contract/capability.ts';
 import { podKey } from '../contract/names.ts';
-import { containerGroupName, toContainerGroup, type GroupSettings } from '../contract/translate.ts';
-import { ClassifiedError, classifyAzureError, isNotFound } from '../runtime/errors.ts';
+import { pullSecretCredentials } from '../contract/registry.ts';
+import {
+  containerGroupName,
+  toContainerGroup,
+  type GroupSettings,
+  type Translation,
+} from '../contract/translate.ts';
+import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE, isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
-import type { Clock, ContainerGroupApi, EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
+import type {
+  Clock,
+  ContainerGroupApi,
+  EventRecorder,
+  ImageConfigSource,
+  PodApi,
+  PodCache,
+  PodEvent,
+} from './ports.ts';
+import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
 import { GroupTracker, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
 import { failedPodStatus, pendingPodStatus, podStatusFromGroup } from './status.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -37,6 +58,7 @@ export interface PodControllerTiming {
 export interface PodControllerDeps {
   groups: ContainerGroupApi;
   pods: PodApi;
+  images: ImageConfigSource;
   events: EventRecorder;
   cache: PodCache;
   clock: Clock;
@@ -285,10 +307,12 @@ export class PodController {
       );
       return;
     }
-    const objects = await this.deps.pods.fetchReferences(pod);
-    const translation = toContainerGroup(pod, objects, this.deps.settings);
+    const translation = await this.translate(pod);
     if (translation.kind === 'invalid') {
-      const message = `ACI cannot run this pod:\n${describeProblems(translation.problems)}`;
+      // The refusals are why; what the pod would also wait for (an image configuration not read,
+      // since registries are not asked for a pod that cannot run) would only distract.
+      const refusals = translation.problems.filter((problem) => problem.kind === 'unsupported');
+      const message = `ACI cannot run this pod:\n${describeProblems(refusals)}`;
       this.deps.events.record(pod, { type: 'Warning', reason: 'ProviderCreateFailed', message });
       await this.writeStatus(
         pod,
@@ -335,6 +359,30 @@ export class PodController {
       pod,
       pendingPodStatus(pod, { reason: 'ContainerCreating', message: 'ACI is provisioning' }, this.context()),
     );
+  }
+
+  /**
+   * The pod as a container group, with what it references. Registries are asked only for pods that
+   * need an image's configuration and could otherwise run; their failures (ErrImagePull,
+   * RegistryUnavailable) are thrown to retryLater, as a kubelet's pull failures are retried.
+   */
+  private async translate(pod: V1Pod): Promise<Translation> {
+    const objects = await this.deps.pods.fetchReferences(pod);
+    const translation = toContainerGroup(pod, objects, this.deps.settings);
+    if (translation.kind === 'invalid' || imageConfigRequests(pod).length === 0) return translation;
+    const images = await this.readImages(pod, objects);
+    return toContainerGroup(pod, { ...objects, images }, this.deps.settings);
+  }
+
+  /** The configurations of the images the pod needs, read with its pull secrets' credentials. */
+  private readImages(pod: V1Pod, objects: ReferencedObjects): Promise<Map<string, ImageConfig>> {
+    const credentials = new Map(
+      [...pullSecretCredentials(pod, objects.secrets)].map(([server, credential]) => [
+        server,
+        { username: credential.username ?? '', password: credential.password ?? '' },
+      ]),
+    );
+    return this.deps.images.resolve(imageConfigRequests(pod), credentials, pod.spec?.os?.name ?? 'linux');
   }
 
   /** True when this pod's containers were reported started before: its group existed once. */
@@ -443,21 +491,25 @@ function provisioningFailure(group: ContainerGroup): ClassifiedError {
   const text = `${warning?.name ?? ''} ${warning?.message ?? ''}`;
   const message = `ACI could not provision the container group: ${warning?.message ?? 'no reason given'}`;
   return /InaccessibleImage|pull/i.test(text)
-    ? new ClassifiedError('InvalidInput', message, { code: 'InaccessibleImage' })
+    ? new ClassifiedError('ImagePullFailed', message, { code: INACCESSIBLE_IMAGE })
     : new ClassifiedError('Transient', message, { code: warning?.name ?? 'ProvisioningFailed' });
 }
 
-/** An invalid request that no retry can fix (a missing image may yet appear, so it is retried). */
+/** An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed). */
 function isFinalRefusal(error: ClassifiedError): boolean {
-  return (
-    error.kind === 'InvalidInput' &&
-    error.code !== 'InaccessibleImage' &&
-    error.code !== 'ResourceGroupNotFound'
-  );
+  return error.kind === 'InvalidInput' && error.code !== 'ResourceGroupNotFound';
 }
 
 function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {
   const seconds = Math.ceil(delayMs / 1000);
+  if (error.code === REGISTRY_UNAVAILABLE) {
+    // A registry that did not answer is not the image's fault: the pod waits, as a pull in progress.
+    return {
+      type: 'Warning',
+      reason: 'RegistryUnavailable',
+      message: `${error.message} (retrying in ${seconds}s)`,
+    };
+  }
   switch (error.kind) {
     case 'QuotaExceeded':
       return {
@@ -471,13 +523,11 @@ function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): P
         reason: 'ACIThrottled',
         message: `Azure asked to slow down; retrying in ${seconds}s`,
       };
-    case 'InvalidInput':
-      if (error.code === 'InaccessibleImage') {
-        // As a kubelet says it: ErrImagePull on the first failure, ImagePullBackOff while backing off.
-        const reason = attempt === 0 ? 'ErrImagePull' : 'ImagePullBackOff';
-        return { type: 'Warning', reason, message: `${error.message} (retrying in ${seconds}s)` };
-      }
-      break;
+    case 'ImagePullFailed': {
+      // As a kubelet says it: ErrImagePull on the first failure, ImagePullBackOff while backing off.
+      const reason = attempt === 0 ? 'ErrImagePull' : 'ImagePullBackOff';
+      return { type: 'Warning', reason, message: `${error.message} (retrying in ${seconds}s)` };
+    }
     default:
       break;
   }

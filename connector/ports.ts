@@ -2,7 +2,8 @@
 // The real implementations wrap the SDKs (aci.ts, kube.ts); tests pass plain objects.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import type { ReferencedObjects } from '../contract/capability.ts';
+import type { ImageConfig, ReferencedObjects } from '../contract/capability.ts';
+import type { RegistryCredential } from './registry/client.ts';
 
 /** The container groups of the connector's resource group. Errors are ClassifiedErrors. */
 export interface ContainerGroupApi {
@@ -24,6 +25,19 @@ export interface PodApi {
   forceDelete(pod: V1Pod): Promise<void>;
   /** Reads the ConfigMaps, Secrets, service account and tokens the pod references. */
   fetchReferences(pod: V1Pod): Promise<ReferencedObjects>;
+}
+
+/** Image configurations, read from the registries (connector/registry/). Errors are ClassifiedErrors. */
+export interface ImageConfigSource {
+  /**
+   * The configuration of each image (as the pod names it) for `os` on amd64, read with the pod's
+   * credentials (by registry server, as pull secrets name them).
+   */
+  resolve(
+    images: readonly string[],
+    credentials: ReadonlyMap<string, RegistryCredential>,
+    os: string,
+  ): Promise<Map<string, ImageConfig>>;
 }
 
 export interface PodEvent {

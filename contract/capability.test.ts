@@ -4,18 +4,20 @@ import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { checkPod, DEFAULT_ACI_LIMITS, describeProblems, podReferences, type Problem } from './capability.ts';
+import { IMAGE_DEPENDENT_FIELDS } from './image-config.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
 import { toContainerGroup } from './translate.ts';
 import { CONTAINER_REFUSALS, POD_REFUSALS } from './pod-fields.ts';
 
 describe('checkPod', () => {
   it('names every field of a pod with everything ACI lacks, from the spec alone', () => {
+    // Its args without command and its workingDir are absent: they depend on the image's
+    // configuration, which only the connector reads (contract/image-config.ts).
     const problems = checkPod(loadPod('everything-unsupported'));
     assert.ok(problems.every((problem) => problem.kind === 'unsupported'));
     assert.deepEqual(problems.map((problem) => problem.path).sort(), [
       "metadata.annotations['azure.com/aci-priority']",
       'spec.activeDeadlineSeconds',
-      'spec.containers[0].args',
       'spec.containers[0].env[0].valueFrom.fieldRef',
       'spec.containers[0].lifecycle.preStop',
       'spec.containers[0].livenessProbe.tcpSocket',
@@ -26,7 +28,6 @@ describe('checkPod', () => {
       'spec.containers[0].stdin',
       'spec.containers[0].tty',
       'spec.containers[0].volumeMounts[0].subPath',
-      'spec.containers[0].workingDir',
       'spec.containers[1].command[2]',
       'spec.containers[1].readinessProbe.grpc',
       "spec.containers[1].resources.limits['example.com/fpga']",
@@ -179,6 +180,12 @@ describe('README pod-field table', () => {
     it(`shows users the message for ${refusal.field}`, () => {
       assert.ok(section.includes(`\`${refusal.field}\``) || section.includes(`\`spec.${refusal.field}\``));
       assert.ok(section.includes(`${refusal.message}; ${refusal.fix}`), refusal.message);
+    });
+  }
+  for (const entry of IMAGE_DEPENDENT_FIELDS) {
+    it(`says how the connector decides ${entry.field} from the image`, () => {
+      assert.ok(section.includes(`\`${entry.field}\``), entry.field);
+      assert.ok(section.includes(entry.decision), entry.decision);
     });
   }
   it('documents every ACI annotation', () => {

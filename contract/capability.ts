@@ -2,8 +2,10 @@
 // the webhook rejects with these problems, the extender filters the virtual node with them, and the
 // connector fails the pod with them. They can therefore never disagree.
 import type { V1ConfigMap, V1Pod, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import type { ImageConfig } from './image-config.ts';
 import { analysePod } from './translate.ts';
 
+export { imageConfigRequests, type ImageConfig } from './image-config.ts';
 export { podReferences } from './references.ts';
 export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';
 
@@ -39,6 +41,13 @@ export interface ReferencedObjects {
   serviceAccountTokens?: ReadonlyMap<string, string>;
   /** The cluster CA (PEM), for the ca.crt beside a token volume the connector adds itself. */
   clusterCaPem?: string;
+  /**
+   * The configurations of `imageConfigRequests(pod)`, by image as the pod names it, which the connector
+   * read from the registries. Omitted (the webhook, the extender: they never call registries), `args`
+   * without `command` and `workingDir` are accepted and left to the connector; given, a missing one
+   * makes the pod wait.
+   */
+  images?: ReadonlyMap<string, ImageConfig>;
 }
 
 /** Per-group maximums; they differ per region and subscription, so they are settings. */
@@ -68,7 +77,7 @@ export function checkPod(
   objects?: ReferencedObjects,
   limits: AciLimits = DEFAULT_ACI_LIMITS,
 ): Problem[] {
-  return analysePod(pod, objects, limits).problems;
+  return analysePod(pod, objects, { limits, workingDirShell: undefined }).problems;
 }
 
 /** The names of the objects `checkPod` and the translation need, so a caller can fetch exactly those. */

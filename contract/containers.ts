@@ -11,6 +11,7 @@ import type {
 import type { V1Container } from '@kubernetes/client-node';
 import { compact, type Context, refuse } from './context.ts';
 import { type Environment, expand, resolveEnvironment, toEnvironmentVariables } from './environment.ts';
+import { applyImageConfig } from './image-config.ts';
 import { applyRefusals, CONTAINER_REFUSALS } from './pod-fields.ts';
 import { refuseStartupProbe, translateProbe } from './probes.ts';
 import { translateResources } from './resources.ts';
@@ -24,8 +25,9 @@ export interface ContainerInputs {
 
 /**
  * ACI has one `command` that replaces the image's entrypoint and arguments together, so Kubernetes'
- * command and args are joined, after the kubelet's `$(NAME)` expansion. Args alone would need the
- * image's entrypoint, which only the registry knows.
+ * command and args are joined, after the kubelet's `$(NAME)` expansion (which never touches the
+ * image's own ENTRYPOINT). Args alone, and a working directory, need the image's configuration:
+ * applyImageConfig combines them as a container runtime would.
  */
 function commandLine(
   context: Context,
@@ -34,21 +36,11 @@ function commandLine(
   environment: Environment,
 ): string[] | undefined {
   const { command, args } = container;
-  if (args?.length && !command?.length) {
-    refuse(
-      context,
-      `${path}.args`,
-      "ACI has no arguments field: it replaces the image's entrypoint and arguments with one command, and the entrypoint is not known here",
-      "set command to the image's entrypoint, and keep args",
-    );
-    return undefined;
-  }
-  if (!command?.length) return undefined;
   const parts = [
-    ...command.map((part, index) => ({ part, at: `command[${index}]` })),
+    ...(command ?? []).map((part, index) => ({ part, at: `command[${index}]` })),
     ...(args ?? []).map((part, index) => ({ part, at: `args[${index}]` })),
   ];
-  return parts.map(({ part, at }) => {
+  const own = parts.map(({ part, at }) => {
     const { text, secure } = expand(part, environment);
     if (secure) {
       refuse(
@@ -60,6 +52,7 @@ function commandLine(
     }
     return text;
   });
+  return applyImageConfig(context, container, path, own.length > 0 ? own : undefined);
 }
 
 function translatePorts(context: Context, container: V1Container, path: string): ContainerPort[] {

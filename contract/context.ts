@@ -9,6 +9,8 @@ export interface Context {
   /** `undefined`: only the spec is checked; references are neither resolved nor reported missing. */
   readonly objects: ReferencedObjects | undefined;
   readonly limits: AciLimits;
+  /** The shell through which a container's workingDir is honoured; `undefined`: such containers are refused. */
+  readonly workingDirShell: string | undefined;
   readonly problems: Problem[];
 }
 

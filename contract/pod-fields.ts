@@ -1,6 +1,7 @@
 // Pod and container fields ACI has no counterpart for. Each is refused with its path, the reason and
 // a way out, never dropped in silence. The README's pod-field table lists every one of them (a test
-// checks that it does).
+// checks that it does). Fields that depend on the image's configuration (args without command,
+// workingDir) are the connector's to decide: contract/image-config.ts IMAGE_DEPENDENT_FIELDS.
 import type {
   V1Container,
   V1PodSecurityContext,
@@ -149,12 +150,6 @@ export const POD_REFUSALS: readonly Refusal<V1PodSpec>[] = [
 ];
 
 export const CONTAINER_REFUSALS: readonly Refusal<V1Container>[] = [
-  {
-    field: 'workingDir',
-    applies: (container) => set(container.workingDir),
-    message: 'ACI has no working-directory setting',
-    fix: 'set WORKDIR in the image, or use command: ["sh", "-c", "cd /dir && exec ..."]',
-  },
   {
     field: 'lifecycle.postStart',
     applies: (container) => container.lifecycle?.postStart !== undefined,

@@ -15,6 +15,7 @@ describe('imageRegistry', () => {
     ['localhost:5000/app', 'localhost:5000'],
     ['localhost/app', 'localhost'],
     ['ghcr.io/org/tool@sha256:0123', 'ghcr.io'],
+    ['Registry/app', 'Registry'],
   ];
   for (const [image, registry] of cases) {
     it(`pulls ${image} from ${registry}`, () => {
@@ -75,6 +76,7 @@ describe('registryCredentials', () => {
     pod: subject,
     objects: { configMaps: new Map(), secrets, serviceAccount: undefined },
     limits: DEFAULT_ACI_LIMITS,
+    workingDirShell: undefined,
     problems: [],
   });
 

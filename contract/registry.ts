@@ -2,7 +2,7 @@
 // only the registries the pod's images come from are sent, because ACI refuses a group with more
 // credentials than containers (MoreImageRegistryCredentialsThanContainers).
 import type { ImageRegistryCredential } from '@azure/arm-containerinstance';
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { type Context, refuse } from './context.ts';
 
 const DOCKER_HUB = 'index.docker.io';
@@ -30,10 +30,15 @@ export function registryServer(reference: string): string {
   return DOCKER_HUB_ALIASES.has(host) ? DOCKER_HUB : host;
 }
 
-/** The registry an image is pulled from: its first path part when that looks like a host, else Docker Hub. */
+/**
+ * The registry an image is pulled from: its first path part when that looks like a host (a dot, a
+ * port, `localhost`, or capitals, as Docker decides), else Docker Hub.
+ */
 export function imageRegistry(image: string): string {
   const first = image.split('/')[0] ?? '';
-  const isHost = image.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const isHost =
+    image.includes('/') &&
+    (first.includes('.') || first.includes(':') || first === 'localhost' || first !== first.toLowerCase());
   return isHost ? registryServer(first) : DOCKER_HUB;
 }
 
@@ -63,9 +68,32 @@ function toCredential(server: string, auth: DockerAuth): ImageRegistryCredential
 }
 
 /**
- * Credentials for the registries of the pod's images, from its imagePullSecrets in order (the first
- * secret naming a registry wins). A pull secret that does not exist is skipped, as a kubelet does.
+ * Every registry's credentials in the pod's imagePullSecrets, by server, the first secret naming a
+ * registry winning (as a kubelet reads them). A pull secret that does not exist is skipped, as a
+ * kubelet does; one of another type is handed to `wrongType`.
  */
+export function pullSecretCredentials(
+  pod: V1Pod,
+  secrets: ReadonlyMap<string, V1Secret>,
+  wrongType: (index: number, name: string, secret: V1Secret) => void = () => undefined,
+): Map<string, ImageRegistryCredential> {
+  const credentials = new Map<string, ImageRegistryCredential>();
+  (pod.spec?.imagePullSecrets ?? []).forEach((reference, index) => {
+    const name = reference.name ?? '';
+    const secret = secrets.get(name);
+    if (!secret) return;
+    if (!(secret.type && secret.type in CONFIG_KEYS)) {
+      wrongType(index, name, secret);
+      return;
+    }
+    for (const [server, auth] of credentialsFromSecret(secret)) {
+      if (!credentials.has(server)) credentials.set(server, toCredential(server, auth));
+    }
+  });
+  return credentials;
+}
+
+/** Credentials for the registries of the pod's images only (ACI refuses more credentials than containers). */
 export function registryCredentials(context: Context): ImageRegistryCredential[] {
   const spec = context.pod.spec;
   const needed = new Set(
@@ -73,22 +101,17 @@ export function registryCredentials(context: Context): ImageRegistryCredential[]
       imageRegistry(container.image ?? ''),
     ),
   );
-  const credentials = new Map<string, ImageRegistryCredential>();
-  (spec?.imagePullSecrets ?? []).forEach((reference, index) => {
-    const secret = context.objects?.secrets.get(reference.name ?? '');
-    if (!secret) return;
-    if (!(secret.type && secret.type in CONFIG_KEYS)) {
+  const all = pullSecretCredentials(
+    context.pod,
+    context.objects?.secrets ?? new Map(),
+    (index, name, secret) => {
       refuse(
         context,
         `spec.imagePullSecrets[${index}]`,
-        `Secret "${reference.name ?? ''}" is of type ${secret.type ?? 'Opaque'}, not a Docker registry configuration`,
+        `Secret "${name}" is of type ${secret.type ?? 'Opaque'}, not a Docker registry configuration`,
         'use a Secret of type kubernetes.io/dockerconfigjson (kubectl create secret docker-registry) or kubernetes.io/dockercfg',
       );
-      return;
-    }
-    for (const [server, auth] of credentialsFromSecret(secret)) {
-      if (needed.has(server) && !credentials.has(server)) credentials.set(server, toCredential(server, auth));
-    }
-  });
-  return [...credentials.values()];
+    },
+  );
+  return [...all.values()].filter((credential) => needed.has(credential.server));
 }

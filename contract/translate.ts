@@ -14,6 +14,7 @@ import { aciFeatures, gpuResource } from './aci-features.ts';
 import type { AciLimits, Problem, ReferencedObjects } from './capability.ts';
 import { translateContainer, translateInitContainer } from './containers.ts';
 import { type Context, namespaceOf, refuse } from './context.ts';
+import type { ImageConfig } from './image-config.ts';
 import { TAGS } from './names.ts';
 import { applyRefusals, POD_REFUSALS } from './pod-fields.ts';
 import { registryCredentials } from './registry.ts';
@@ -26,6 +27,17 @@ export interface GroupSettings {
   /** Tags every group so that several clusters can share one resource group. */
   clusterId: string;
   limits: AciLimits;
+  /**
+   * A shell in the images (e.g. /bin/sh) through which a container's workingDir is honoured when it
+   * differs from the image's WORKDIR; unset, such containers are refused (ACI has no such setting).
+   */
+  workingDirShell?: string | undefined;
+}
+
+/** What the walk needs besides the pod and its objects. */
+export interface AnalysisSettings {
+  limits: AciLimits;
+  workingDirShell: string | undefined;
 }
 
 export type Translation =
@@ -130,8 +142,13 @@ function uniqueProblems(problems: readonly Problem[]): Problem[] {
  * Walks the whole pod once. `objects` undefined checks the spec only: references are not resolved,
  * and only what the spec itself says can be a problem.
  */
-export function analysePod(pod: V1Pod, objects: ReferencedObjects | undefined, limits: AciLimits): Analysis {
-  const context: Context = { pod, objects, limits, problems: [] };
+export function analysePod(
+  pod: V1Pod,
+  objects: ReferencedObjects | undefined,
+  settings: AnalysisSettings,
+): Analysis {
+  const { limits, workingDirShell } = settings;
+  const context: Context = { pod, objects, limits, workingDirShell, problems: [] };
   const spec = pod.spec ?? { containers: [] };
   if (spec.containers.length === 0)
     refuse(context, 'spec.containers', 'the pod has no containers', 'add a container');
@@ -200,12 +217,16 @@ export function toContainerGroup(
   objects: ReferencedObjects,
   settings: GroupSettings,
 ): Translation {
-  // The group needs every token: without the map, each one is reported as awaited.
-  const withTokens = {
+  // The group needs every token and image configuration: without the maps, each is reported as awaited.
+  const supplied = {
     ...objects,
     serviceAccountTokens: objects.serviceAccountTokens ?? new Map<string, string>(),
+    images: objects.images ?? new Map<string, ImageConfig>(),
   };
-  const { properties, problems } = analysePod(pod, withTokens, settings.limits);
+  const { properties, problems } = analysePod(pod, supplied, {
+    limits: settings.limits,
+    workingDirShell: settings.workingDirShell,
+  });
   if (problems.some((problem) => problem.kind === 'unsupported')) return { kind: 'invalid', problems };
   if (problems.length > 0) return { kind: 'waiting', problems };
   const namespace = namespaceOf(pod);

@@ -2,7 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RestError, createHttpHeaders } from '@azure/core-rest-pipeline';
 import { ApiException } from '@kubernetes/client-node';
-import { classifyAzureError, classifyKubernetesError, retryAfterFromHeaders } from './errors.ts';
+import {
+  ClassifiedError,
+  classifyAzureError,
+  classifyKubernetesError,
+  classifyRegistryAnswer,
+  classifyRegistryError,
+  retryAfterFromHeaders,
+} from './errors.ts';
 
 function azureError(statusCode: number, code: string, headers: Record<string, string> = {}): RestError {
   return new RestError(`${code} happened`, {
@@ -44,7 +51,13 @@ describe('classifyAzureError', () => {
       error: new Error(
         "The long-running operation has failed. InaccessibleImage. The image 'x' is not accessible.",
       ),
-      kind: 'InvalidInput',
+      kind: 'ImagePullFailed',
+      code: 'InaccessibleImage',
+    },
+    {
+      name: 'an image refused at create time',
+      error: azureError(400, 'InaccessibleImage'),
+      kind: 'ImagePullFailed',
       code: 'InaccessibleImage',
     },
     { name: 'network error', error: new Error('ECONNRESET'), kind: 'Transient' },
@@ -98,4 +111,32 @@ describe('retryAfterFromHeaders', () => {
       );
     });
   }
+});
+
+describe('registry failures', () => {
+  const answers: { status: number; kind: string }[] = [
+    { status: 404, kind: 'ImagePullFailed' },
+    { status: 401, kind: 'ImagePullFailed' },
+    { status: 403, kind: 'ImagePullFailed' },
+    { status: 400, kind: 'ImagePullFailed' },
+    { status: 429, kind: 'Throttled' },
+    { status: 408, kind: 'Transient' },
+    { status: 500, kind: 'Transient' },
+    { status: 503, kind: 'Transient' },
+  ];
+  for (const { status, kind } of answers) {
+    it(`an answer ${status} is ${kind}`, () => {
+      const classified = classifyRegistryAnswer(status, 'm', { code: 'C', retryAfterMs: 5 });
+      assert.deepEqual(
+        [classified.kind, classified.statusCode, classified.code, classified.retryAfterMs],
+        [kind, status, 'C', 5],
+      );
+    });
+  }
+
+  it('keeps verdicts and makes network failures transient', () => {
+    const verdict = new ClassifiedError('ImagePullFailed', 'no such tag');
+    assert.equal(classifyRegistryError(verdict), verdict);
+    assert.equal(classifyRegistryError(new Error('connect ECONNREFUSED 127.0.0.1:1')).kind, 'Transient');
+  });
 });

@@ -16,12 +16,18 @@ export type FailureKind =
   | 'QuotaExceeded'
   /** Credentials are missing, expired or lack permission: retrying will not help until they change. */
   | 'Unauthorized'
+  /**
+   * The image cannot be pulled (no such repository or tag, not authorised, not for this platform),
+   * said by a registry or by ACI: the container waits with ErrImagePull, then ImagePullBackOff, and
+   * the pull is retried with backoff as a kubelet retries it (the tag may be pushed, the secret fixed).
+   */
+  | 'ImagePullFailed'
   /** Network trouble, timeouts, 5xx: retry with backoff. */
   | 'Transient';
 
 export class ClassifiedError extends Error {
   readonly kind: FailureKind;
-  /** Azure's or Kubernetes' machine-readable code, when the server sent one. */
+  /** Azure's, Kubernetes' or a registry's machine-readable code, when the server sent one. */
   readonly code: string | undefined;
   readonly statusCode: number | undefined;
   /** Set for Throttled (and any kind whose server named a wait). */
@@ -45,6 +51,8 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof ClassifiedError && error.kind === 'NotFound';
 }
 
+/** ACI's code for an image it cannot pull, at create time (400) or while provisioning. */
+export const INACCESSIBLE_IMAGE = 'InaccessibleImage';
 const QUOTA_CODES = new Set(['ContainerGroupQuotaReached', 'QuotaExceeded', 'ResourceQuotaExceeded']);
 const TRANSIENT_AZURE_CODES = new Set([
   'ContainerGroupTransitioning',
@@ -86,6 +94,7 @@ function kindForStatus(statusCode: number | undefined): FailureKind {
 
 function kindForAzureCode(code: string | undefined, statusCode: number | undefined): FailureKind {
   if (code !== undefined) {
+    if (code === INACCESSIBLE_IMAGE) return 'ImagePullFailed';
     if (QUOTA_CODES.has(code)) return 'QuotaExceeded';
     if (TRANSIENT_AZURE_CODES.has(code)) return 'Transient';
     if (AUTH_CODES.has(code)) return 'Unauthorized';
@@ -120,13 +129,39 @@ function classifyPlainError(error: Error): ClassifiedError {
   const lro = LRO_FAILURE.exec(error.message);
   if (lro) {
     const code = lro[1]?.replace(/\.$/, '');
-    const kind = code === 'InaccessibleImage' ? 'InvalidInput' : kindForAzureCode(code, 500);
+    const kind = kindForAzureCode(code, 500);
     return new ClassifiedError(kind, lro[2] ?? error.message, { ...(code && { code }), cause: error });
   }
   if (error.name === 'CredentialUnavailableError' || error.name === 'AuthenticationError') {
     return new ClassifiedError('Unauthorized', error.message, { cause: error });
   }
   return new ClassifiedError('Transient', error.message, { cause: error });
+}
+
+/**
+ * A registry's answer (OCI distribution API) that ends a pull. Too many requests and server failures
+ * are retried like any transient failure; anything else (no such repository or tag, not authorised,
+ * denied, a bad request) means the image cannot be pulled as named.
+ */
+export function classifyRegistryAnswer(
+  statusCode: number,
+  message: string,
+  details: { code?: string; retryAfterMs?: number } = {},
+): ClassifiedError {
+  const kind: FailureKind =
+    statusCode === 429
+      ? 'Throttled'
+      : statusCode === 408 || statusCode >= 500
+        ? 'Transient'
+        : 'ImagePullFailed';
+  return new ClassifiedError(kind, message, { statusCode, ...details });
+}
+
+/** Anything thrown while reading from a registry: verdicts as they are, network failures as transient. */
+export function classifyRegistryError(error: unknown): ClassifiedError {
+  if (error instanceof ClassifiedError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new ClassifiedError('Transient', message, { cause: error });
 }
 
 /** Maps anything thrown by @kubernetes/client-node to a ClassifiedError. */

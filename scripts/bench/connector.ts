@@ -63,6 +63,8 @@ const controller = new PodController({
     forceDelete: () => Promise.resolve(),
     fetchReferences: () => Promise.resolve(noReferences),
   },
+  // The bench's pods set no args without command or workingDir: no registry is ever asked.
+  images: { resolve: () => Promise.reject(new Error('the bench reads no image configurations')) },
   events: { record: () => undefined },
   cache: {
     synced: true,

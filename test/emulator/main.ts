@@ -1,5 +1,6 @@
 // `npm run emulator`: the ACI emulator standalone. Prints one JSON line (endpoint, caFile, credentials,
-// subscription, resource group, region) for a person or a script, then serves until SIGINT/SIGTERM.
+// subscription, resource group, region, the loopback registry's host and the credentials of its
+// private repository) for a person or a script, then serves until SIGINT/SIGTERM.
 // Settings (all optional): EMULATOR_PORT, EMULATOR_HOST, EMULATOR_TIMELINE (fast|realistic, default
 // realistic), EMULATOR_SEED, EMULATOR_PAGE_SIZE, EMULATOR_CA_FILE (default: a fresh temp directory),
 // EMULATOR_SUBSCRIPTION_ID, EMULATOR_TENANT_ID, EMULATOR_CLIENT_ID, EMULATOR_CLIENT_SECRET,
@@ -101,6 +102,9 @@ const connection = {
   subscriptionId: emulator.subscriptionId,
   resourceGroup: emulator.resourceGroup,
   region: emulator.region,
+  registry: emulator.registry.host,
+  registryUsername: emulator.registry.username,
+  registryPassword: emulator.registry.password,
 };
 console.log(JSON.stringify(connection));
 shutdown.signal.addEventListener('abort', () => {

@@ -192,7 +192,7 @@ describe('emulator through the SDK', () => {
     assert.ok(error instanceof Error);
     assert.match(error.message, /^The long-running operation has failed\. InaccessibleImage\./);
     const classified = classifyAzureError(error);
-    assert.deepEqual([classified.kind, classified.code], ['InvalidInput', 'InaccessibleImage']);
+    assert.deepEqual([classified.kind, classified.code], ['ImagePullFailed', 'InaccessibleImage']);
     const group = await harness.client.containerGroups.get(rg, 'pull-1');
     assert.equal(group.provisioningState, 'Failed');
     assert.ok(firstContainer(group).events?.some((event) => event.name === 'Failed'));

@@ -20,6 +20,7 @@ import { GroupNetwork, type AddressMode } from './group-network.ts';
 import { TIMELINES, type Timeline } from './lifecycle.ts';
 import { DEFAULT_QUOTAS, DEFAULT_RATE_LIMITS, type Quotas, type RateLimits } from './limits.ts';
 import { MONITOR_TIMINGS, UsageScript, type MonitorTiming } from './monitor.ts';
+import { type RegistryAuth, type RunningRegistry, startRegistry } from './registry.ts';
 import { RequestLog } from './request-log.ts';
 import { EmulatorState, type EmulatorConfig } from './state.ts';
 
@@ -52,6 +53,8 @@ export interface EmulatorOptions {
   addresses?: AddressMode;
   /** Bounds of exec and attach sessions (count, idle time, output). */
   sessionLimits?: Partial<SessionLimits>;
+  /** How the loopback registry authenticates: Docker Hub's bearer tokens (default) or Basic. */
+  registryAuth?: RegistryAuth;
   host?: string;
   port?: number;
   logger?: Logger;
@@ -75,6 +78,8 @@ export interface RunningEmulator {
   resourceGroup: string;
   region: string;
   control: EmulatorControl;
+  /** The loopback OCI registry started with it (test/emulator/registry.ts), same CA. */
+  registry: RunningRegistry;
   close(): Promise<void>;
 }
 
@@ -115,7 +120,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const { identity, resourceGroup, region, config } = resolveConfig(options);
-  const state = new EmulatorState(config);
+  const ca = createCertificateAuthority({ commonName: 'aci-burst emulator CA' });
+  const serving = issueCertificate(
+    ca,
+    { commonName: 'aci-emulator', hosts: [...new Set([host, '127.0.0.1', 'localhost'])] },
+    'server',
+  );
+  const ociRegistry = await startRegistry({
+    tls: serving,
+    host,
+    clock,
+    ...(options.registryAuth !== undefined && { auth: options.registryAuth }),
+  });
+  const state = new EmulatorState({
+    ...config,
+    canPull: (image, logins) => ociRegistry.canPull(image, logins),
+  });
   const requestLog = new RequestLog();
   const usage = new UsageScript();
   const monitorTiming =
@@ -169,12 +189,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     }),
   );
 
-  const ca = createCertificateAuthority({ commonName: 'aci-burst emulator CA' });
-  const serving = issueCertificate(
-    ca,
-    { commonName: 'aci-emulator', hosts: [...new Set([host, '127.0.0.1', 'localhost'])] },
-    'server',
-  );
   const server = createServer({ key: serving.keyPem, cert: serving.certPem }, app);
   const sockets = attachSessionSockets(server, {
     state,
@@ -204,9 +218,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     resourceGroup,
     region,
     control: createControlClient(endpoint, ca.certPem),
+    registry: ociRegistry,
     close: async () => {
       clearInterval(tick);
       await activity.close();
+      await ociRegistry.close();
       for (const client of sockets.clients) {
         client.terminate();
       }

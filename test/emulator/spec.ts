@@ -4,6 +4,7 @@
 import type { AciLimits } from '../../contract/capability.ts';
 import { ArmError, invalidContent } from './arm-error.ts';
 import { isMissingImage } from './behaviour.ts';
+import type { RegistryLogin } from './registry.ts';
 
 export interface EnvironmentVariable {
   name: string;
@@ -56,6 +57,11 @@ export interface SpecContext {
   /** Regions where the emulated subscription may create groups. */
   regions: readonly string[];
   limits: AciLimits;
+  /**
+   * Whether ACI could pull an image with the group's registry credentials: the emulator registry
+   * answers for its own images (`undefined` for others, which only the `does-not-exist` rule refuses).
+   */
+  canPull?: (image: string, logins: readonly RegistryLogin[]) => boolean | undefined;
 }
 
 type Json = Record<string, unknown>;
@@ -275,7 +281,8 @@ function parseVolume(item: unknown, path: string): VolumeSpec {
 function checkGroupRules(spec: GroupSpec, properties: Json, context: SpecContext): void {
   const { groupName, limits } = context;
   checkContainerNames(spec, groupName);
-  checkImages(spec, groupName);
+  const credentials = arrayAt(properties, 'imageRegistryCredentials', 'properties');
+  checkImages(spec, groupName, (image) => context.canPull?.(image, registryLogins(credentials)) !== false);
   // Codes of the per-group limit errors are unconfirmed; the limits are the documented ones.
   if (spec.containers.length > limits.maxContainersPerGroup) {
     throw new ArmError(
@@ -301,7 +308,6 @@ function checkGroupRules(spec: GroupSpec, properties: Json, context: SpecContext
   }
   checkVolumeMounts(spec, groupName);
   checkIpAddress(spec, optionalObject(properties, 'ipAddress', 'properties'), context);
-  const credentials = arrayAt(properties, 'imageRegistryCredentials', 'properties');
   if (credentials.length > spec.containers.length + spec.initContainers.length) {
     throw new ArmError(
       400,
@@ -333,9 +339,19 @@ function checkContainerNames(spec: GroupSpec, groupName: string): void {
   }
 }
 
-function checkImages(spec: GroupSpec, groupName: string): void {
-  const missing = [...spec.initContainers, ...spec.containers].find((container) =>
-    isMissingImage(container.image),
+function registryLogins(credentials: readonly unknown[]): RegistryLogin[] {
+  return credentials.filter(isObject).map((credential) => {
+    const text = (key: string): string => {
+      const value = credential[key];
+      return typeof value === 'string' ? value : '';
+    };
+    return { server: text('server'), username: text('username'), password: text('password') };
+  });
+}
+
+function checkImages(spec: GroupSpec, groupName: string, pullable: (image: string) => boolean): void {
+  const missing = [...spec.initContainers, ...spec.containers].find(
+    (container) => isMissingImage(container.image) || !pullable(container.image),
   );
   if (missing) {
     throw new ArmError(

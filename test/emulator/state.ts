@@ -29,7 +29,13 @@ import {
   type SlidingWindow,
   type TokenBucket,
 } from './limits.ts';
-import { normalizeLocation, parseGroupSpec, type ContainerSpec, type GroupSpec } from './spec.ts';
+import {
+  normalizeLocation,
+  parseGroupSpec,
+  type ContainerSpec,
+  type GroupSpec,
+  type SpecContext,
+} from './spec.ts';
 import { groupId, type GroupRecord, type OperationRecord } from './views.ts';
 
 export interface EmulatorConfig {
@@ -41,6 +47,8 @@ export interface EmulatorConfig {
   quotas: Quotas;
   rateLimits: RateLimits;
   seed: number;
+  /** The emulator registry's pull decision for its own images (spec.ts SpecContext.canPull). */
+  canPull?: SpecContext['canPull'];
 }
 
 export type ArmCategory = 'reads' | 'writes' | 'deletes';
@@ -328,6 +336,7 @@ export class EmulatorState {
       groupName: name,
       regions: this.config.regions,
       limits: this.config.limits,
+      canPull: this.config.canPull,
     });
     const existing = this.groups.get(key(rg, name));
     if (existing && isTransitioning(existing.runtime, now)) throw this.transitioningError(name);
