@@ -59,6 +59,7 @@ describe('command lines', () => {
         '--kubelet-client-key=/p/kc.key',
         '--requestheader-client-ca-file=/p/fp-ca.crt',
         '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
       ],
     },
     {
@@ -71,6 +72,8 @@ describe('command lines', () => {
         '--service-account-private-key-file=/p/sa.key',
         '--root-ca-file=/p/ca.crt',
         '--controllers=*',
+        '--cluster-signing-cert-file=/p/ca.crt',
+        '--cluster-signing-key-file=/p/ca.key',
         '--leader-elect=false',
       ],
     },
