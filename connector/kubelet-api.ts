@@ -4,8 +4,8 @@
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { V1Pod } from '@kubernetes/client-node';
 import express, { type Request, type Response } from 'express';
-import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { parseLogOptions, renderLines, selectLines, splitLog, type LogOptions } from './logs.ts';
@@ -26,6 +26,8 @@ export interface KubeletAuthorizer {
 
 export interface KubeletApiOptions {
   cache: PodCache;
+  /** The pod's container group when this connector owns one (tagged with this cluster, node and pod UID). */
+  ownedGroupFor: (pod: V1Pod) => string | undefined;
   logs: ContainerLogsApi;
   authorizer: KubeletAuthorizer;
   logger: Logger;
@@ -115,13 +117,18 @@ async function serveLogs(options: KubeletApiOptions, req: Request, res: Response
       );
     return;
   }
+  const group = options.ownedGroupFor(found);
+  if (group === undefined) {
+    res.status(404).type('text/plain').send(`pod ${namespace}/${pod} has no container group on ACI yet\n`);
+    return;
+  }
   const closed = new AbortController();
   res.on('close', () => {
     closed.abort();
   });
   try {
     const signal = AbortSignal.any([closed.signal, options.shutdown]);
-    const target = { group: containerGroupName(namespace, pod), container, signal };
+    const target = { group, container, signal };
     await streamLogs(options, target, parsed.options, res);
   } catch (error) {
     const classified = classifyAzureError(error);

@@ -1,12 +1,17 @@
-// The connector's one entry point: reads the environment once, builds the real Kubernetes and Azure
-// clients, wires the node controller, the pod informer and controller, the kubelet API and the ops
-// endpoints, and shuts them down in order on SIGTERM (container groups keep running).
+// The connector's one entry point: reads the environment once, obtains the node's own credential
+// (node-identity.ts) with the bootstrap one, builds the real Kubernetes and Azure clients, wires the
+// node controller, the pod informer and controller, the kubelet API and the ops endpoints, and shuts
+// them down in order on SIGTERM (container groups keep running). Everything the node does goes through
+// the node credential; the bootstrap credential (KUBECONFIG, or the pod's ServiceAccount) only
+// requests node certificates and reads namespaces.
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
+import { namespaceOptedIn } from '../contract/names.ts';
+import { watchNamespaces } from '../runtime/informer.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { opsRouter } from '../runtime/ops.ts';
@@ -26,6 +31,7 @@ import {
 } from './kube.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { NodeController } from './node.ts';
+import { abortableSleep, kubeCsrApi, NodeIdentity } from './node-identity.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
 
@@ -43,11 +49,18 @@ function clusterCaPem(kubeConfig: KubeConfig): string | undefined {
   return undefined;
 }
 
-/** The kube-system namespace's UID identifies the cluster unless ACI_CLUSTER_ID names it. */
-async function resolveClusterId(config: ConnectorConfig, kubeConfig: KubeConfig): Promise<string> {
+/**
+ * The kube-system namespace's UID identifies the cluster unless ACI_CLUSTER_ID names it (read with
+ * the `list` the namespace informer needs anyway, so no separate `get` is granted).
+ */
+async function resolveClusterId(config: ConnectorConfig, bootstrap: KubeConfig): Promise<string> {
   if (config.clusterId !== undefined) return config.clusterId;
-  const namespace = await kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'kube-system' });
-  return namespace.metadata?.uid ?? 'unknown';
+  const found = await bootstrap
+    .makeApiClient(CoreV1Api)
+    .listNamespace({ fieldSelector: 'metadata.name=kube-system' });
+  const uid = found.items[0]?.metadata?.uid;
+  if (uid === undefined) throw new Error('the kube-system namespace has no UID: set ACI_CLUSTER_ID');
+  return uid;
 }
 
 function kubeletTls(config: ConnectorConfig): {
@@ -91,8 +104,25 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const clock = { now: () => Date.now() };
   const registry = createRegistry({ component: 'connector' });
   const metrics = createConnectorMetrics(registry);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  const bootstrap = new KubeConfig();
+  bootstrap.loadFromDefault();
+  const cluster = bootstrap.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig names no cluster');
+  const identity = new NodeIdentity({
+    api: kubeCsrApi(bootstrap),
+    nodeName: config.nodeName,
+    cluster,
+    clock,
+    sleep: abortableSleep,
+    random: Math.random,
+    timeoutMs: 300_000,
+    pollMs: 1000,
+    logger,
+  });
+  await identity.start(shutdown.signal);
+  const renewing = identity.keepRenewed(shutdown.signal);
+  // Every client below acts as system:node:<NODE_NAME>, except the namespace reads.
+  const kubeConfig = identity.kubeConfig;
   const { client } = createAzureClients({
     subscriptionId: config.azure.subscriptionId,
     ...(config.azure.tenantId !== undefined && { tenantId: config.azure.tenantId }),
@@ -113,8 +143,9 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     gate: new ThrottleGate(clock),
     health,
   });
-  const clusterId = await resolveClusterId(config, kubeConfig);
+  const clusterId = await resolveClusterId(config, bootstrap);
   const log = logger.child({ node: config.nodeName, clusterId });
+  const namespaces = watchNamespaces(bootstrap, log, shutdown.signal);
 
   const controllerRef: { current?: PodController } = {};
   const informer = watchNodePods(kubeConfig, config.nodeName, {
@@ -127,6 +158,13 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     pods: new KubePodApi(kubeConfig, clusterCaPem(kubeConfig)),
     events: new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock, logger: log }),
     cache: informer,
+    namespaces: {
+      get synced() {
+        return namespaces.synced();
+      },
+      optedIn: (name) =>
+        namespaceOptedIn(name, namespaces.get(name)?.metadata?.labels, config.allowedNamespaces),
+    },
     clock,
     logger: log,
     metrics,
@@ -170,6 +208,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     opsRouter(registry, {
       notReadyReasons: () => [
         ...(informer.synced ? [] : ['the pod informer has not synced']),
+        ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
         ...(node.ready ? [] : ['the virtual node is not registered']),
         ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
       ],
@@ -178,6 +217,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const opsServer = createServer(ops);
   const kubeletServer = createKubeletApi({
     cache: informer,
+    ownedGroupFor: (pod) => controller.ownedGroupFor(pod),
     logs: aci,
     authorizer: new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock }),
     logger: log,
@@ -205,6 +245,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   clearInterval(queueGauge);
   node.stop();
   await controller.shutdown();
+  await renewing;
   kubeletServer.close();
   opsServer.close();
   log.info('connector stopped; container groups keep running');
