@@ -204,7 +204,8 @@ describe('PodController', () => {
     await settle();
     await step(pod);
     const name = containerGroupName('default', 'web', CLUSTER);
-    assert.deepEqual(groups.calls, ['list', `create ${name}`]);
+    // The name is read once more right before the PUT, which would replace anything of that name.
+    assert.deepEqual(groups.calls, ['list', `get ${name}`, `create ${name}`]);
     const created = groups.groups.get(name);
     assert.equal(created?.tags?.[TAGS.podUid], 'uid-web');
     assert.equal(created.tags[TAGS.clusterId], CLUSTER);
@@ -439,6 +440,26 @@ describe('PodController', () => {
         new RegExp(`${name} .*belongs to cluster cluster-2, node ${NODE}, pod default/web`),
       );
       assert.equal(controller.ownedGroupFor(pod), undefined, 'so its logs are never read');
+    });
+
+    it('never creates over a group of that name that appeared after the last list', async (t) => {
+      const { groups, cluster, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web');
+      cluster.add(pod);
+      await settle();
+      const name = containerGroupName('default', 'web', CLUSTER);
+      groups.groups.set(name, squatter(pod));
+      await step(pod);
+      assert.deepEqual(
+        groups.calls.filter((c) => c.startsWith('create')),
+        [],
+      );
+      assert.equal(groups.groups.get(name)?.tags?.[TAGS.clusterId], 'cluster-2');
+      assert.equal(
+        cluster.lastStatus('default/web')?.containerStatuses?.[0]?.state?.waiting?.reason,
+        'ContainerGroupNameConflict',
+      );
     });
 
     it('never deletes another cluster’s group when the pod of that name is deleted', async (t) => {

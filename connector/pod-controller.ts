@@ -313,9 +313,10 @@ export class PodController {
     return isOwnedBy(group, { nodeName, clusterId }) && podUidOf(group) === pod.metadata?.uid;
   }
 
-  private async createGroup(pod: V1Pod, log: Logger): Promise<void> {
+  /** Whether the pod should get a group now; if not, its status or an event says why. */
+  private async mayCreate(pod: V1Pod, groupName: string): Promise<boolean> {
     const phase = pod.status?.phase;
-    if (phase !== undefined && TERMINAL.has(phase)) return;
+    if (phase !== undefined && TERMINAL.has(phase)) return false;
     if (this.ranBefore(pod) && pod.spec?.restartPolicy === 'Never') {
       await this.writeStatus(
         pod,
@@ -325,14 +326,17 @@ export class PodController {
           this.context(),
         ),
       );
-      return;
+      return false;
     }
-    const groupName = this.groupName(pod);
     const refusal = this.refusal(pod, groupName);
-    if (refusal !== undefined) {
-      await this.wait(pod, refusal, this.deps.timing.waitRetryMs);
-      return;
-    }
+    if (refusal === undefined) return true;
+    await this.wait(pod, refusal, this.deps.timing.waitRetryMs);
+    return false;
+  }
+
+  private async createGroup(pod: V1Pod, log: Logger): Promise<void> {
+    const groupName = this.groupName(pod);
+    if (!(await this.mayCreate(pod, groupName))) return;
     const objects = await this.deps.pods.fetchReferences(pod);
     const translation = toContainerGroup(pod, objects, this.deps.settings);
     if (translation.kind === 'invalid') {
@@ -350,6 +354,7 @@ export class PodController {
       await this.wait(pod, { reason: 'CreateContainerConfigError', message }, this.deps.timing.waitRetryMs);
       return;
     }
+    if (await this.nameTakenNow(pod, groupName)) return;
     const now = this.deps.clock.now();
     const wait = this.deps.pacer.tryAcquire(now);
     if (wait > 0) {
@@ -410,6 +415,21 @@ export class PodController {
         `${describeOwner(other)}; it is never created over. Give the pod another name, or check that ` +
         'every cluster sharing the resource group has its own ACI_CLUSTER_ID',
     };
+  }
+
+  /**
+   * A create is a PUT, which replaces whatever has the name, and the last list may be a list interval
+   * old: the name is read once more right before. Someone else's group makes the pod wait; one of this
+   * connector's (a create whose answer was lost, or an older pod's) is handled by the next reconcile.
+   */
+  private async nameTakenNow(pod: V1Pod, groupName: string): Promise<boolean> {
+    const existing = await this.deps.groups.get(groupName);
+    if (existing === undefined) return false;
+    this.tracker.applyDetail(groupName, existing, this.deps.clock.now());
+    const refusal = this.refusal(pod, groupName);
+    if (refusal !== undefined) await this.wait(pod, refusal, this.deps.timing.waitRetryMs);
+    else this.queue.add(podKey(pod));
+    return true;
   }
 
   /** True when this pod's containers were reported started before: its group existed once. */
