@@ -9,6 +9,7 @@ import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { serviceHosts } from './config.ts';
 import { selfSignedCredentials } from './credentials.ts';
+import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../runtime/tls.ts';
 import type { ClusterView, ExtenderFilterResult, HostPriority } from './protocol.ts';
 import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from './server.ts';
 
@@ -365,4 +366,79 @@ describe('ops routes', () => {
       /aci_burst_extender_prioritize_preferences_total\{preference="real-first",component="extender"\}/,
     );
   });
+});
+
+describe('callers must present a client certificate when required', () => {
+  const callerCa = createCertificateAuthority({ commonName: 'scheduler-ca' });
+  const scheduler = issueCertificate(callerCa, { commonName: 'aci-burst-scheduler' }, 'client');
+  const stranger = issueCertificate(
+    createCertificateAuthority({ commonName: 'other-ca' }),
+    { commonName: 'x' },
+    'client',
+  );
+  let guarded: Server;
+  let guardedPort: number;
+
+  before(async () => {
+    const registry = createRegistry({ component: 'extender', processMetrics: false });
+    const app = createExtenderApp({
+      view,
+      logger: silentLogger(),
+      registry,
+      metrics: createExtenderMetrics(registry),
+      requireClientCertificate: true,
+    });
+    ({ server: guarded, port: guardedPort } = await listenHttps(app, {
+      port: 0,
+      host: '127.0.0.1',
+      credentials: credentials.serving,
+      clientCaPem: callerCa.certPem,
+    }));
+  });
+
+  after(async () => {
+    await closeServer(guarded, 1000);
+  });
+
+  function callAs(client: KeyPairPem | undefined, path: string): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: guardedPort,
+          method: path === '/filter' ? 'POST' : 'GET',
+          path,
+          ca: credentials.caPem,
+          ...(client && { cert: client.certPem, key: client.keyPem }),
+          headers: { 'content-type': 'application/json' },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => (text += chunk));
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, text });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(path === '/filter' ? JSON.stringify(namesArgs) : undefined);
+    });
+  }
+
+  const table: { who: string; client: () => KeyPairPem | undefined; path: string; status: number }[] = [
+    { who: 'the scheduler, with its certificate', client: () => scheduler, path: '/filter', status: 200 },
+    { who: 'a caller without a certificate', client: () => undefined, path: '/filter', status: 403 },
+    { who: 'a caller with another CA’s certificate', client: () => stranger, path: '/filter', status: 403 },
+    { who: 'a kubelet probe (no certificate)', client: () => undefined, path: '/healthz', status: 200 },
+    { who: 'Prometheus (no certificate)', client: () => undefined, path: '/metrics', status: 200 },
+  ];
+  for (const { who, client, path, status } of table) {
+    it(`${path} from ${who}: ${status}`, async () => {
+      const response = await callAs(client(), path);
+      assert.equal(response.status, status, response.text);
+      if (status === 403)
+        assert.match(response.text, /client certificate signed by the CA this server trusts/);
+    });
+  }
 });
