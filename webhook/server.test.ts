@@ -416,3 +416,84 @@ describe('WebhookServer.stop', () => {
     await assert.rejects(send(port, { path: '/healthz', method: 'GET' }), { code: 'ECONNREFUSED' });
   });
 });
+
+describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate that CA signed', () => {
+  const apiServerCa = createCertificateAuthority({ commonName: 'cluster-ca' });
+  const apiServer = issueCertificate(apiServerCa, { commonName: 'kube-apiserver-webhook-client' }, 'client');
+  const registry = createRegistry({ component: 'webhook-test', processMetrics: false });
+  const server = new WebhookServer({
+    logger: silentLogger(),
+    registry,
+    check: checkPod,
+    references: podReferences,
+    reader: {
+      configMap: () => Promise.resolve(undefined),
+      secret: () => Promise.resolve(undefined),
+      serviceAccount: () => Promise.resolve(undefined),
+    },
+    schedulerName: undefined,
+    clientCaPem: apiServerCa.certPem,
+  });
+  let port = 0;
+  before(async () => {
+    port = await server.start({
+      port: 0,
+      host: '127.0.0.1',
+      identity: { certPem: serving.certPem, keyPem: serving.keyPem, caPem: ca.certPem },
+    });
+  });
+  after(() => server.stop(1000));
+
+  function call(path: string, client: { certPem: string; keyPem: string } | undefined): Promise<Reply> {
+    return new Promise((resolve, reject) => {
+      const outgoing = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method: path === '/healthz' ? 'GET' : 'POST',
+          ca: ca.certPem,
+          agent: false,
+          ...(client && { cert: client.certPem, key: client.keyPem }),
+          headers: { 'content-type': 'application/json' },
+        },
+        (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => {
+            resolve({ status: response.statusCode ?? 0, text, certificateSerial: '' });
+          });
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(
+        path === '/healthz' ? undefined : JSON.stringify(admissionReview('deployment-pod-create')),
+      );
+    });
+  }
+
+  const table: {
+    who: string;
+    path: string;
+    client: () => { certPem: string; keyPem: string } | undefined;
+    status: number;
+  }[] = [
+    {
+      who: 'the API server with its client certificate',
+      path: '/mutate/burst',
+      client: () => apiServer,
+      status: 200,
+    },
+    { who: 'a caller without a certificate', path: '/mutate/burst', client: () => undefined, status: 403 },
+    { who: 'a caller without a certificate', path: '/mutate/required', client: () => undefined, status: 403 },
+    { who: 'a certificate of another CA', path: '/mutate/burst', client: () => serving, status: 403 },
+    { who: 'a kubelet probe', path: '/healthz', client: () => undefined, status: 200 },
+  ];
+  for (const { who, path, client, status } of table) {
+    it(`${path} from ${who}: ${status}`, async () => {
+      const reply = await call(path, client());
+      assert.equal(reply.status, status, reply.text);
+    });
+  }
+});

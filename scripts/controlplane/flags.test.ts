@@ -29,6 +29,7 @@ const pki: PkiFiles = {
   frontProxyCaCert: '/p/fp-ca.crt',
   frontProxyClientCert: '/p/fp.crt',
   frontProxyClientKey: '/p/fp.key',
+  admissionControlConfig: '/p/admission.json',
 };
 const component = { kubeconfig: '/s/k.kubeconfig', certDir: '/s/certs' };
 
@@ -60,6 +61,7 @@ describe('command lines', () => {
         '--requestheader-client-ca-file=/p/fp-ca.crt',
         '--authorization-mode=Node,RBAC',
         '--enable-admission-plugins=NodeRestriction',
+        '--admission-control-config-file=/p/admission.json',
       ],
     },
     {

@@ -51,6 +51,9 @@ export function apiserverArgs(ports: ClusterPorts, pki: PkiFiles): string[] {
     // what it may write (its own Node and Lease, status of pods bound to it, pod-bound tokens).
     '--authorization-mode=Node,RBAC',
     '--enable-admission-plugins=NodeRestriction',
+    // The apiserver presents a client certificate (signed by the cluster CA) to every admission
+    // webhook, as an operator configures it for a webhook that authenticates its caller.
+    `--admission-control-config-file=${pki.admissionControlConfig}`,
     // The `kubernetes` Service cannot have 127.0.0.1 as an endpoint (loopback is rejected); nothing
     // in this cluster needs its endpoints, so do not keep trying to publish them.
     '--endpoint-reconciler-type=none',

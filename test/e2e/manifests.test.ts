@@ -287,6 +287,37 @@ describe('server-side dry run on the local control plane', () => {
     assert.ok(!resources.includes('certificatesigningrequests/nodeclient'), 'no automatic approval');
   });
 
+  it('the webhook’s optional NetworkPolicy: the file and the chart’s networkPolicy.enabled agree', async () => {
+    const file = await dryRun(cluster, ['-f', join(manifests, 'webhook', 'networkpolicy.yaml')]);
+    const fromChart = await dryRun(cluster, [
+      '-f',
+      await renderChart({ 'webhook.networkPolicy.enabled': 'true' }),
+    ]);
+    const policy = fromChart.find((o) => key(o) === 'NetworkPolicy/aci-burst-system/aci-burst-webhook');
+    assert.ok(policy, 'rendered when enabled');
+    assert.deepEqual(substance(policy), substance(file[0] as KubernetesObject));
+  });
+
+  it('the chart with webhook.clientCaConfigMap mounts that CA and gives it to the webhook as CLIENT_CA_FILE', async () => {
+    const objects = await dryRun(cluster, [
+      '-f',
+      await renderChart({ 'webhook.clientCaConfigMap': 'apiserver-webhook-ca' }),
+    ]);
+    const webhook = objects.find(
+      (o) => key(o) === 'Deployment/aci-burst-system/aci-burst-webhook',
+    ) as V1Deployment;
+    const pod = webhook.spec?.template.spec;
+    assert.ok(pod);
+    assert.deepEqual(
+      pod.containers[0]?.env?.find((variable) => variable.name === 'CLIENT_CA_FILE')?.value,
+      '/etc/aci-burst/client-ca/ca.crt',
+    );
+    assert.equal(
+      pod.volumes?.find((volume) => volume.name === 'client-ca')?.configMap?.name,
+      'apiserver-webhook-ca',
+    );
+  });
+
   it('the chart with workload identity labels the connector pod and annotates its ServiceAccount', async () => {
     const clientId = '5f0c6f0e-0000-4000-8000-000000000004';
     const objects = await dryRun(cluster, [
