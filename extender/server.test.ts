@@ -11,7 +11,13 @@ import { serviceHosts } from './config.ts';
 import { selfSignedCredentials } from './credentials.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../runtime/tls.ts';
 import type { ClusterView, ExtenderFilterResult, HostPriority } from './protocol.ts';
-import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from './server.ts';
+import {
+  closeServer,
+  createExtenderApp,
+  createExtenderMetrics,
+  listenHttps,
+  type ExtenderAppOptions,
+} from './server.ts';
 
 interface RawArgs {
   Pod: V1Pod;
@@ -74,22 +80,33 @@ let failCheck = false;
 let server: Server;
 let port: number;
 
-before(async () => {
+/** An extender on a free loopback port over `view`, with the options given. */
+function serve(
+  options: Partial<ExtenderAppOptions> = {},
+  clientCaPem?: string,
+): Promise<{ server: Server; port: number }> {
   const registry = createRegistry({ component: 'extender', processMetrics: false });
   const app = createExtenderApp({
     view,
     logger: silentLogger(),
     registry,
     metrics: createExtenderMetrics(registry),
+    ...options,
+  });
+  return listenHttps(app, {
+    port: 0,
+    host: '127.0.0.1',
+    credentials: credentials.serving,
+    ...(clientCaPem !== undefined && { clientCaPem }),
+  });
+}
+
+before(async () => {
+  ({ server, port } = await serve({
     check: (pod) => {
       if (failCheck) throw new Error('checker exploded');
       return checkPod(pod);
     },
-  });
-  ({ server, port } = await listenHttps(app, {
-    port: 0,
-    host: '127.0.0.1',
-    credentials: credentials.serving,
   }));
 });
 
@@ -97,16 +114,25 @@ after(async () => {
   await closeServer(server, 1000);
 });
 
-/** An HTTPS call that trusts only the extender's CA and checks its IP SAN, as kube-scheduler does. */
-function call(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+/**
+ * An HTTPS call that trusts only the extender's CA and checks its IP SAN, as kube-scheduler does; to
+ * `port` (the shared server by default), presenting `client`'s certificate when given.
+ */
+function call(
+  method: string,
+  path: string,
+  body?: string,
+  options: { port?: number; client?: KeyPairPem | undefined } = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1',
-        port,
+        port: options.port ?? port,
         method,
         path,
         ca: credentials.caPem,
+        ...(options.client && { cert: options.client.certPem, key: options.client.keyPem }),
         headers: { 'content-type': 'application/json' },
       },
       (res) => {
@@ -380,20 +406,10 @@ describe('callers must present a client certificate when required', () => {
   let guardedPort: number;
 
   before(async () => {
-    const registry = createRegistry({ component: 'extender', processMetrics: false });
-    const app = createExtenderApp({
-      view,
-      logger: silentLogger(),
-      registry,
-      metrics: createExtenderMetrics(registry),
-      requireClientCertificate: true,
-    });
-    ({ server: guarded, port: guardedPort } = await listenHttps(app, {
-      port: 0,
-      host: '127.0.0.1',
-      credentials: credentials.serving,
-      clientCaPem: callerCa.certPem,
-    }));
+    ({ server: guarded, port: guardedPort } = await serve(
+      { requireClientCertificate: true },
+      callerCa.certPem,
+    ));
   });
 
   after(async () => {
@@ -401,28 +417,10 @@ describe('callers must present a client certificate when required', () => {
   });
 
   function callAs(client: KeyPairPem | undefined, path: string): Promise<{ status: number; text: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: guardedPort,
-          method: path === '/filter' ? 'POST' : 'GET',
-          path,
-          ca: credentials.caPem,
-          ...(client && { cert: client.certPem, key: client.keyPem }),
-          headers: { 'content-type': 'application/json' },
-        },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (chunk: string) => (text += chunk));
-          res.on('end', () => {
-            resolve({ status: res.statusCode ?? 0, text });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(path === '/filter' ? JSON.stringify(namesArgs) : undefined);
+    const filtering = path === '/filter';
+    return call(filtering ? 'POST' : 'GET', path, filtering ? JSON.stringify(namesArgs) : undefined, {
+      port: guardedPort,
+      client,
     });
   }
 

@@ -31,11 +31,13 @@ interface Outgoing {
   body?: string;
   contentType?: string;
   method?: 'GET' | 'POST';
+  /** A client certificate to present. */
+  client?: { certPem: string; keyPem: string } | undefined;
 }
 
 function send(
   port: number,
-  { path, body = '', contentType = 'application/json', method = 'POST' }: Outgoing,
+  { path, body = '', contentType = 'application/json', method = 'POST', client }: Outgoing,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -46,6 +48,7 @@ function send(
         method,
         ca: ca.certPem,
         agent: false,
+        ...(client && { cert: client.certPem, key: client.keyPem }),
         headers: { 'content-type': contentType },
       },
       (response) => {
@@ -420,10 +423,9 @@ describe('WebhookServer.stop', () => {
 describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate that CA signed', () => {
   const apiServerCa = createCertificateAuthority({ commonName: 'cluster-ca' });
   const apiServer = issueCertificate(apiServerCa, { commonName: 'kube-apiserver-webhook-client' }, 'client');
-  const registry = createRegistry({ component: 'webhook-test', processMetrics: false });
   const server = new WebhookServer({
     logger: silentLogger(),
-    registry,
+    registry: createRegistry({ component: 'webhook-test', processMetrics: false }),
     check: checkPod,
     references: podReferences,
     reader: {
@@ -436,41 +438,14 @@ describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate
   });
   let port = 0;
   before(async () => {
-    port = await server.start({
-      port: 0,
-      host: '127.0.0.1',
-      identity: { certPem: serving.certPem, keyPem: serving.keyPem, caPem: ca.certPem },
-    });
+    port = await server.start({ port: 0, host: '127.0.0.1', identity: { ...serving, caPem: ca.certPem } });
   });
   after(() => server.stop(1000));
 
   function call(path: string, client: { certPem: string; keyPem: string } | undefined): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const outgoing = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          method: path === '/healthz' ? 'GET' : 'POST',
-          ca: ca.certPem,
-          agent: false,
-          ...(client && { cert: client.certPem, key: client.keyPem }),
-          headers: { 'content-type': 'application/json' },
-        },
-        (response) => {
-          let text = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (text += chunk));
-          response.on('end', () => {
-            resolve({ status: response.statusCode ?? 0, text, certificateSerial: '' });
-          });
-        },
-      );
-      outgoing.on('error', reject);
-      outgoing.end(
-        path === '/healthz' ? undefined : JSON.stringify(admissionReview('deployment-pod-create')),
-      );
-    });
+    return path === '/healthz'
+      ? send(port, { path, method: 'GET', client })
+      : send(port, { path, body: JSON.stringify(admissionReview('deployment-pod-create')), client });
   }
 
   const table: {
