@@ -104,6 +104,13 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const clock = { now: () => Date.now() };
   const registry = createRegistry({ component: 'connector' });
   const metrics = createConnectorMetrics(registry);
+  // Served from the start: a liveness probe must not restart the process while its node certificate
+  // waits for approval (up to 5 minutes when a person approves it).
+  const readiness = { reasons: (): string[] => ['the node certificate has not been issued yet'] };
+  const ops = express();
+  ops.use(opsRouter(registry, { notReadyReasons: () => readiness.reasons() }));
+  const opsServer = createServer(ops);
+  await listen(opsServer, config.opsPort, '0.0.0.0');
   const bootstrap = new KubeConfig();
   bootstrap.loadFromDefault();
   const cluster = bootstrap.getCurrentCluster();
@@ -119,7 +126,13 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     pollMs: 1000,
     logger,
   });
-  await identity.start(shutdown.signal);
+  try {
+    await identity.start(shutdown.signal);
+  } catch (error) {
+    opsServer.close();
+    if (shutdown.signal.aborted) return;
+    throw error;
+  }
   const renewing = identity.keepRenewed(shutdown.signal);
   // Every client below acts as system:node:<NODE_NAME>, except the namespace reads.
   const kubeConfig = identity.kubeConfig;
@@ -203,18 +216,12 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     timing: config.timing,
   });
 
-  const ops = express();
-  ops.use(
-    opsRouter(registry, {
-      notReadyReasons: () => [
-        ...(informer.synced ? [] : ['the pod informer has not synced']),
-        ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
-        ...(node.ready ? [] : ['the virtual node is not registered']),
-        ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
-      ],
-    }),
-  );
-  const opsServer = createServer(ops);
+  readiness.reasons = () => [
+    ...(informer.synced ? [] : ['the pod informer has not synced']),
+    ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
+    ...(node.ready ? [] : ['the virtual node is not registered']),
+    ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
+  ];
   const kubeletServer = createKubeletApi({
     cache: informer,
     ownedGroupFor: (pod) => controller.ownedGroupFor(pod),
@@ -225,7 +232,6 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     followIntervalMs: 2000,
     shutdown: shutdown.signal,
   });
-  await listen(opsServer, config.opsPort, '0.0.0.0');
   await listen(kubeletServer, config.node.kubeletPort, '0.0.0.0');
   const queueGauge = setInterval(() => {
     metrics.queueDepth.set(controller.queueDepth);

@@ -202,6 +202,31 @@ describe('requestNodeCredential', () => {
   });
 });
 
+describe('requestNodeCredential on shutdown', () => {
+  it('stops waiting for approval when the signal aborts, instead of polling until the timeout', async () => {
+    const time = fakeTime(0);
+    const api = fakeCsrApi({ answer: 'never', now: time.clock.now });
+    const stop = new AbortController();
+    const sleep = async (ms: number): Promise<void> => {
+      await time.sleep(ms);
+      if (time.sleeps.length === 2) stop.abort();
+    };
+    await assert.rejects(
+      requestNodeCredential({
+        api,
+        nodeName: 'vn-1',
+        clock: time.clock,
+        sleep,
+        signal: stop.signal,
+        timeoutMs: 600_000,
+        pollMs: 1000,
+      }),
+      /stopped while CertificateSigningRequest csr-1 waited/,
+    );
+    assert.equal(time.sleeps.length, 2);
+  });
+});
+
 describe('renewal', () => {
   const table: [number, number][] = [
     [0, 0.7],

@@ -145,6 +145,9 @@ export async function requestNodeCredential(options: RequestOptions): Promise<No
       );
     }
     await options.sleep(options.pollMs, options.signal);
+    if (aborted(options.signal)) {
+      throw new ClassifiedError('Transient', `stopped while CertificateSigningRequest ${requestName} waited`);
+    }
   }
 }
 
