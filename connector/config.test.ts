@@ -41,6 +41,21 @@ describe('parseConfig', () => {
     assert.equal(parsed.config.azure.clientSecret, 'new');
   });
 
+  it('reads the namespace allow-list, refusing names that cannot be namespaces', () => {
+    const parsed = parseConfig({ ...minimal, ACI_ALLOWED_NAMESPACES: ' shop, batch ,,' });
+    assert.ok(parsed.ok);
+    assert.deepEqual(parsed.config.allowedNamespaces, ['shop', 'batch']);
+    const none = parseConfig(minimal);
+    assert.ok(none.ok);
+    assert.deepEqual(none.config.allowedNamespaces, []);
+    const invalid = parseConfig({ ...minimal, ACI_ALLOWED_NAMESPACES: 'shop,Kube System' });
+    assert.ok(!invalid.ok);
+    assert.match(
+      invalid.problems.join('\n'),
+      /ACI_ALLOWED_NAMESPACES must list namespace names.*"Kube System"/,
+    );
+  });
+
   it('takes the pod IP as the node address in a cluster', () => {
     const parsed = parseConfig({ ...minimal, POD_IP: '10.244.1.7' });
     assert.ok(parsed.ok);

@@ -6,6 +6,8 @@ import { normalizeRegistry } from './registry/reference.ts';
 
 export interface ConnectorConfig {
   nodeName: string;
+  /** Namespaces whose pods may run on ACI without the burst label. */
+  allowedNamespaces: string[];
   /** Distinguishes this cluster's groups from another's in a shared resource group; resolved at start when empty. */
   clusterId: string | undefined;
   azure: {
@@ -73,7 +75,9 @@ export interface ConnectorConfig {
 export const ENVIRONMENT = {
   NODE_NAME: 'Name of the virtual node (default aci-connector).',
   ACI_CLUSTER_ID:
-    'Tag value that marks this cluster’s container groups (default: the kube-system namespace UID).',
+    'Tag value that marks this cluster’s container groups, and part of their names (default: the kube-system namespace UID); unique per cluster sharing a resource group.',
+  ACI_ALLOWED_NAMESPACES:
+    'Namespaces whose pods may run on ACI without the label azure.com/aci-burst=enabled, comma-separated (default none); the ValidatingAdmissionPolicy aci-burst-opt-in must list the same.',
   AZURE_SUBSCRIPTION_ID: 'Azure subscription that holds the container groups (required).',
   ACI_RESOURCE_GROUP: 'Resource group for the container groups (required).',
   ACI_REGION: 'Azure region of the container groups (default westus).',
@@ -206,6 +210,21 @@ class Reader {
     return text;
   }
 
+  /** A comma-separated list of namespace names (DNS labels). */
+  namespaces(name: keyof typeof ENVIRONMENT): string[] {
+    const names = (this.optional(name) ?? '')
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    const invalid = names.filter((entry) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(entry));
+    if (invalid.length > 0) {
+      this.problems.push(
+        `${name} must list namespace names separated by commas, got ${invalid.map((e) => `"${e}"`).join(', ')}`,
+      );
+    }
+    return names;
+  }
+
   url(name: keyof typeof ENVIRONMENT): string | undefined {
     const text = this.optional(name);
     if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name} must be a URL, got "${text}"`);
@@ -220,6 +239,7 @@ export function parseConfig(env: Env): ParsedConfig {
   const clientSecret = read.optional('AZURE_CLIENT_SECRET') ?? read.optional('AZURE_CLIENT_KEY');
   const config: ConnectorConfig = {
     nodeName: read.optional('NODE_NAME') ?? DEFAULT_NODE_NAME,
+    allowedNamespaces: read.namespaces('ACI_ALLOWED_NAMESPACES'),
     clusterId: read.optional('ACI_CLUSTER_ID'),
     azure: {
       subscriptionId: read.required('AZURE_SUBSCRIPTION_ID'),

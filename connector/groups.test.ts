@@ -101,3 +101,39 @@ describe('GroupTracker', () => {
     assert.equal(tracker.synced, true);
   });
 });
+
+describe('GroupTracker and other owners', () => {
+  it('remembers groups it does not own by name, never tracks them', () => {
+    const tracker = new GroupTracker(owner);
+    const theirs = listed('shared', 'Succeeded', 'c2');
+    tracker.applyList([listed('a'), theirs], options);
+    assert.deepEqual(
+      tracker.all().map((t) => t.name),
+      ['a'],
+    );
+    assert.equal(tracker.foreignGroup('shared'), theirs);
+    assert.equal(tracker.foreignGroup('a'), undefined);
+    tracker.applyList([listed('a')], { ...options, now: 1000 });
+    assert.equal(tracker.foreignGroup('shared'), undefined, 'forgotten once it is gone');
+  });
+
+  it('stops tracking a group a read shows another owner has taken over', () => {
+    const tracker = new GroupTracker(owner);
+    tracker.applyList([listed('a')], options);
+    tracker.applyDetail('a', listed('a', 'Succeeded', 'c2'), 0);
+    assert.equal(tracker.get('a'), undefined);
+    assert.ok(tracker.foreignGroup('a'));
+  });
+
+  it('finds a pod’s groups by their tags, whatever their names', () => {
+    const tracker = new GroupTracker(owner);
+    tracker.applyList(
+      [listed('x'), { ...listed('y'), tags: { ...listed('y').tags, [TAGS.podName]: 'x' } }],
+      options,
+    );
+    assert.deepEqual(
+      tracker.groupsOf('ns/x').map((t) => t.name),
+      ['x', 'y'],
+    );
+  });
+});

@@ -27,6 +27,16 @@ export function isOwnedBy(group: ContainerGroup, owner: Ownership): boolean {
   return group.tags?.[TAGS.nodeName] === owner.nodeName && group.tags[TAGS.clusterId] === owner.clusterId;
 }
 
+/** Who a group belongs to, by its tags, for a message about a group that is not ours. */
+export function describeOwner(group: ContainerGroup): string {
+  const tags = group.tags ?? {};
+  const cluster = tags[TAGS.clusterId];
+  const node = tags[TAGS.nodeName];
+  if (cluster === undefined && node === undefined)
+    return 'nobody this connector knows (it has no aci-burst tags)';
+  return `cluster ${cluster ?? '?'}, node ${node ?? '?'}, pod ${podKeyOf(group) ?? '?'}`;
+}
+
 export function podUidOf(group: ContainerGroup): string | undefined {
   return group.tags?.[TAGS.podUid];
 }
@@ -46,6 +56,8 @@ export interface ListOutcome {
 
 export class GroupTracker {
   private readonly groups = new Map<string, TrackedGroup>();
+  /** Groups of the resource group this connector does not own (another cluster's or node's), by name. */
+  private foreign = new Map<string, ContainerGroup>();
   private readonly owner: Ownership;
   private listedOnce = false;
 
@@ -66,8 +78,19 @@ export class GroupTracker {
     return [...this.groups.values()];
   }
 
+  /** Every group this connector owns that is tagged with the pod `namespace/name`, whatever its name. */
+  groupsOf(podKey: string): TrackedGroup[] {
+    return this.all().filter((tracked) => podKeyOf(tracked.listed) === podKey);
+  }
+
+  /** The group of that name someone else owns, as the last list or read showed it. */
+  foreignGroup(name: string): ContainerGroup | undefined {
+    return this.foreign.get(name);
+  }
+
   /**
-   * Takes a complete list of the resource group. Groups other clusters or nodes own are ignored.
+   * Takes a complete list of the resource group. Groups other clusters or nodes own are never tracked,
+   * only remembered by name so that this connector does not create over them.
    * `createGraceMs`: how long a group this connector created may be missing from lists (ARM lists
    * are eventually consistent) before it counts as vanished.
    */
@@ -77,8 +100,13 @@ export class GroupTracker {
   ): ListOutcome {
     const seen = new Set<string>();
     const changed: string[] = [];
+    const foreign = new Map<string, ContainerGroup>();
     for (const group of listed) {
-      if (group.name === undefined || !isOwnedBy(group, this.owner)) continue;
+      if (group.name === undefined) continue;
+      if (!isOwnedBy(group, this.owner)) {
+        foreign.set(group.name, group);
+        continue;
+      }
       seen.add(group.name);
       const tracked = this.groups.get(group.name);
       if (tracked === undefined) {
@@ -102,6 +130,7 @@ export class GroupTracker {
       vanished.push(tracked);
       this.groups.delete(tracked.name);
     }
+    this.foreign = foreign;
     this.listedOnce = true;
     const stale = this.all()
       .filter((t) => !changed.includes(t.name) && isStale(t, options.now, options.refreshIntervalMs))
@@ -112,8 +141,10 @@ export class GroupTracker {
 
   /** Records a GET; `undefined` means ARM said the group does not exist. */
   applyDetail(name: string, detail: ContainerGroup | undefined, now: number): void {
-    if (detail === undefined) {
+    if (detail === undefined || !isOwnedBy(detail, this.owner)) {
+      // Gone, or replaced by someone else's group of the same name: no longer ours to manage.
       this.groups.delete(name);
+      if (detail !== undefined) this.foreign.set(name, detail);
       return;
     }
     const tracked = this.groups.get(name) ?? blank(name, detail);

@@ -14,7 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { podReferences, type ReferencedObjects } from '../contract/capability.ts';
 import { serviceAccountTokenRequests } from '../contract/service-account.ts';
-import { classifyKubernetesError } from '../runtime/errors.ts';
+import { ClassifiedError, classifyKubernetesError } from '../runtime/errors.ts';
 import { watchResource } from '../runtime/informer.ts';
 import { unlessKind } from '../runtime/kubernetes-calls.ts';
 import {
@@ -76,7 +76,22 @@ export class KubePodApi implements PodApi {
   constructor(kubeConfig: KubeConfig, clusterCaPem: string | undefined) {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
     this.clusterCaPem = clusterCaPem;
-    this.references = kubernetesReferenceReader(this.core, { secretValues: 'keep' });
+    const reader = kubernetesReferenceReader(this.core, { secretValues: 'keep' });
+    this.references = {
+      ...reader,
+      // The Node authorizer lets a node read its pods' ServiceAccounts from Kubernetes 1.34 on
+      // (KubeletServiceAccountTokenForCredentialProviders); before, a 403 says nothing about whether it
+      // exists, so it is taken as existing with no automount preference and the TokenRequest decides.
+      serviceAccount: async (namespace, name) => {
+        try {
+          return await reader.serviceAccount(namespace, name);
+        } catch (error) {
+          if (error instanceof ClassifiedError && error.statusCode === 403)
+            return { metadata: { name, namespace } };
+          throw error;
+        }
+      },
+    };
   }
 
   async updateStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
@@ -207,10 +222,7 @@ export class KubeNodeApi implements NodeApi {
     return kube(() => this.core.createNode({ body: node }));
   }
 
-  async patchNode(
-    name: string,
-    patch: { metadata: V1Node['metadata']; spec?: V1Node['spec'] },
-  ): Promise<void> {
+  async patchNode(name: string, patch: { metadata: V1Node['metadata'] }): Promise<void> {
     await kube(() => this.core.patchNode({ name, body: patch }, MERGE_PATCH));
   }
 

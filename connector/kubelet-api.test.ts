@@ -87,6 +87,9 @@ describe('kubelet API', () => {
     server = createKubeletApi({
       cache,
       logs: { logs: () => Promise.resolve('') },
+      // Only a running pod has a group yet.
+      ownedGroupFor: (pod) =>
+        pod.status?.phase === 'Running' ? `group-of-${pod.metadata?.name ?? ''}` : undefined,
       authorizer,
       logger: silentLogger(),
       tls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: ca.certPem },
@@ -230,6 +233,10 @@ describe('kubelet API', () => {
     ['/exec/default/missing/app?command=id&output=1', /404 Not Found[\s\S]*pod does not exist/],
     ['/exec/default/web/other?command=id&output=1', /404 Not Found[\s\S]*container not found \("other"\)/],
     ['/exec/default/web/wrong-uid/app?command=id&output=1', /404 Not Found[\s\S]*pod not found/],
+    [
+      '/exec/default/starting/app?command=id&output=1',
+      /404 Not Found[\s\S]*pod default\/starting has no container group on ACI yet/,
+    ],
   ];
   for (const [path, expected] of notFound) {
     it(`answers ${path.split('?')[0] ?? ''} in the kubelet's words`, async () => {

@@ -4,9 +4,8 @@
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { V1Pod } from '@kubernetes/client-node';
-import { containerGroupName } from '../contract/translate.ts';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { authorize, callerOf, type KubeletAuthorizer } from './kubelet-auth.ts';
@@ -23,6 +22,8 @@ export interface ContainerLogsApi {
 
 export interface KubeletApiOptions {
   cache: PodCache;
+  /** The pod's container group when this connector owns one (tagged with this cluster, node and pod UID). */
+  ownedGroupFor: (pod: V1Pod) => string | undefined;
   logs: ContainerLogsApi;
   authorizer: KubeletAuthorizer;
   logger: Logger;
@@ -33,7 +34,7 @@ export interface KubeletApiOptions {
   /** Ends every followed log when the process shuts down. */
   shutdown: AbortSignal;
   /** exec, attach and port-forward; without it they are not served. */
-  streaming?: Omit<StreamingOptions, 'cache' | 'authorizer' | 'logger'>;
+  streaming?: Omit<StreamingOptions, 'cache' | 'authorizer' | 'logger' | 'ownedGroupFor'>;
   /** /stats/summary and /metrics/resource (kubelet-stats.ts). */
   statsRoutes?: Router;
 }
@@ -82,6 +83,7 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
     const streamingOptions: StreamingOptions = {
       ...streaming,
       cache: options.cache,
+      ownedGroupFor: options.ownedGroupFor,
       authorizer: options.authorizer,
       logger: options.logger,
     };
@@ -142,13 +144,18 @@ async function serveLogs(options: KubeletApiOptions, req: Request, res: Response
       );
     return;
   }
+  const group = options.ownedGroupFor(found);
+  if (group === undefined) {
+    res.status(404).type('text/plain').send(`pod ${namespace}/${pod} has no container group on ACI yet\n`);
+    return;
+  }
   const closed = new AbortController();
   res.on('close', () => {
     closed.abort();
   });
   try {
     const signal = AbortSignal.any([closed.signal, options.shutdown]);
-    const target = { group: containerGroupName(namespace, pod), container, signal };
+    const target = { group, container, signal };
     await streamLogs(options, target, parsed.options, res);
   } catch (error) {
     const classified = classifyAzureError(error);

@@ -168,6 +168,7 @@ describe('the kubelet API’s stats routes over TLS', () => {
   const server = createKubeletApi({
     cache,
     logs: { logs: () => Promise.resolve('') },
+    ownedGroupFor: (pod) => `group-of-${pod.metadata?.name ?? ''}`,
     authorizer,
     logger: silentLogger(),
     tls: { ...serving, clientCaPem: ca.certPem },

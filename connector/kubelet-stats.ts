@@ -6,7 +6,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import express, { type Router } from 'express';
 import type { PodCache } from './ports.ts';
-import { usageTargets, type Usage, type UsageSnapshot } from './resource-usage.ts';
+import { runningPods, type Usage, type UsageSnapshot } from './resource-usage.ts';
 
 export const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 
@@ -146,7 +146,7 @@ export function summaryStats(
       startTime: new Date(node.startedAt).toISOString(),
       ...(snapshot.node !== undefined && cpuAndMemory(snapshot.node)),
     },
-    pods: usageTargets(pods).map((target) => {
+    pods: runningPods(pods).map((target) => {
       const pod = podByUid.get(target.uid);
       const usage = usageByUid.get(target.uid);
       const starts = containerStartTimes(pod);

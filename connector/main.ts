@@ -1,6 +1,9 @@
-// The connector's one entry point: reads the environment once, builds the real Kubernetes and Azure
-// clients, wires the node controller, the pod informer and controller, the kubelet API and the ops
-// endpoints, and shuts them down in order on SIGTERM (container groups keep running).
+// The connector's one entry point: reads the environment once, obtains the node's own credential
+// (node-identity.ts) with the bootstrap one, builds the real Kubernetes and Azure clients, wires the
+// node controller, the pod informer and controller, the kubelet API and the ops endpoints, and shuts
+// them down in order on SIGTERM (container groups keep running). Everything the node does goes through
+// the node credential; the bootstrap credential (KUBECONFIG, or the pod's ServiceAccount) only
+// requests node certificates and reads namespaces.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -8,6 +11,8 @@ import { connect, type Server } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
+import { namespaceOptedIn } from '../contract/names.ts';
+import { watchNamespaces } from '../runtime/informer.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { opsRouter } from '../runtime/ops.ts';
@@ -29,6 +34,7 @@ import {
 import { createConnectorMetrics } from './metrics.ts';
 import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
+import { abortableSleep, kubeCsrApi, NodeIdentity } from './node-identity.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
@@ -55,11 +61,18 @@ function clusterCaPem(kubeConfig: KubeConfig): string | undefined {
   return undefined;
 }
 
-/** The kube-system namespace's UID identifies the cluster unless ACI_CLUSTER_ID names it. */
-async function resolveClusterId(config: ConnectorConfig, kubeConfig: KubeConfig): Promise<string> {
+/**
+ * The kube-system namespace's UID identifies the cluster unless ACI_CLUSTER_ID names it (read with
+ * the `list` the namespace informer needs anyway, so no separate `get` is granted).
+ */
+async function resolveClusterId(config: ConnectorConfig, bootstrap: KubeConfig): Promise<string> {
   if (config.clusterId !== undefined) return config.clusterId;
-  const namespace = await kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'kube-system' });
-  return namespace.metadata?.uid ?? 'unknown';
+  const found = await bootstrap
+    .makeApiClient(CoreV1Api)
+    .listNamespace({ fieldSelector: 'metadata.name=kube-system' });
+  const uid = found.items[0]?.metadata?.uid;
+  if (uid === undefined) throw new Error('the kube-system namespace has no UID: set ACI_CLUSTER_ID');
+  return uid;
 }
 
 function kubeletTls(config: ConnectorConfig): {
@@ -110,8 +123,38 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const clock = { now: () => Date.now() };
   const registry = createRegistry({ component: 'connector' });
   const metrics = createConnectorMetrics(registry);
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromDefault();
+  // Served from the start: a liveness probe must not restart the process while its node certificate
+  // waits for approval (up to 5 minutes when a person approves it).
+  const readiness = { reasons: (): string[] => ['the node certificate has not been issued yet'] };
+  const ops = express();
+  ops.use(opsRouter(registry, { notReadyReasons: () => readiness.reasons() }));
+  const opsServer = createServer(ops);
+  await listen(opsServer, config.opsPort, '0.0.0.0');
+  const bootstrap = new KubeConfig();
+  bootstrap.loadFromDefault();
+  const cluster = bootstrap.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig names no cluster');
+  const identity = new NodeIdentity({
+    api: kubeCsrApi(bootstrap),
+    nodeName: config.nodeName,
+    cluster,
+    clock,
+    sleep: abortableSleep,
+    random: Math.random,
+    timeoutMs: 300_000,
+    pollMs: 1000,
+    logger,
+  });
+  try {
+    await identity.start(shutdown.signal);
+  } catch (error) {
+    opsServer.close();
+    if (shutdown.signal.aborted) return;
+    throw error;
+  }
+  const renewing = identity.keepRenewed(shutdown.signal);
+  // Every client below acts as system:node:<NODE_NAME>, except the namespace reads.
+  const kubeConfig = identity.kubeConfig;
   const azureCaPem = readOptional(config.azure.caFile);
   const { client, monitor } = createAzureClients({
     subscriptionId: config.azure.subscriptionId,
@@ -135,8 +178,9 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     gate,
     health,
   });
-  const clusterId = await resolveClusterId(config, kubeConfig);
+  const clusterId = await resolveClusterId(config, bootstrap);
   const log = logger.child({ node: config.nodeName, clusterId });
+  const namespaces = watchNamespaces(bootstrap, log, shutdown.signal);
 
   const images = new ImageConfigResolver({
     client: new RegistryClient({
@@ -171,6 +215,13 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     images,
     events: new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock, logger: log }),
     cache: informer,
+    namespaces: {
+      get synced() {
+        return namespaces.synced();
+      },
+      optedIn: (name) =>
+        namespaceOptedIn(name, namespaces.get(name)?.metadata?.labels, config.allowedNamespaces),
+    },
     clock,
     logger: log,
     metrics,
@@ -203,7 +254,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
             resourceGroup: config.azure.resourceGroup,
             context: { gate, metrics },
           }),
-          targets: () => usageTargets(informer.list()),
+          targets: () => usageTargets(informer.list(), (pod) => controller.ownedGroupFor(pod)),
           clock,
           logger: log,
           settings: defaultUsageSettings(config.metrics.refreshIntervalMs, config.metrics.maxReadsPerMinute),
@@ -226,20 +277,16 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     timing: config.timing,
   });
 
-  const ops = express();
-  ops.use(
-    opsRouter(registry, {
-      notReadyReasons: () => [
-        ...(informer.synced ? [] : ['the pod informer has not synced']),
-        ...(node.ready ? [] : ['the virtual node is not registered']),
-        ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
-      ],
-    }),
-  );
-  const opsServer = createServer(ops);
+  readiness.reasons = () => [
+    ...(informer.synced ? [] : ['the pod informer has not synced']),
+    ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
+    ...(node.ready ? [] : ['the virtual node is not registered']),
+    ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
+  ];
   const authorizer = new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock });
   const kubeletServer = createKubeletApi({
     cache: informer,
+    ownedGroupFor: (pod) => controller.ownedGroupFor(pod),
     logs: aci,
     authorizer,
     logger: log,
@@ -271,7 +318,6 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       startedAt: clock.now(),
     }),
   });
-  await listen(opsServer, config.opsPort, '0.0.0.0');
   await listen(kubeletServer, config.node.kubeletPort, '0.0.0.0');
   const queueGauge = setInterval(() => {
     metrics.queueDepth.set(controller.queueDepth);
@@ -293,6 +339,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   node.stop();
   await usage?.stop();
   await controller.shutdown();
+  await renewing;
   kubeletServer.close();
   opsServer.close();
   log.info('connector stopped; container groups keep running');

@@ -1,7 +1,22 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isVirtualNode, REMAINING_CORES_ANNOTATION, REMAINING_GROUPS_ANNOTATION } from '../contract/names.ts';
-import { boundedCapacity, buildNode, nodeConditions } from './node.ts';
+import type { V1Node } from '@kubernetes/client-node';
+import {
+  ACI_TAINT,
+  isVirtualNode,
+  REMAINING_CORES_ANNOTATION,
+  REMAINING_GROUPS_ANNOTATION,
+} from '../contract/names.ts';
+import { silentLogger } from '../runtime/logger.ts';
+import { AzureHealth } from './health.ts';
+import {
+  boundedCapacity,
+  buildNode,
+  nodeConditions,
+  nodeLabels,
+  NodeController,
+  type NodeApi,
+} from './node.ts';
 
 const settings = {
   nodeName: 'aci-connector',
@@ -102,5 +117,78 @@ describe('nodeConditions', () => {
     assert.deepEqual([again?.lastTransitionTime, again?.lastHeartbeatTime], [earlier, now]);
     const failed = nodeConditions({ ok: false, reason: 'AzureUnreachable', message: 'x' }, now, previous);
     assert.deepEqual(failed.find((c) => c.type === 'Ready')?.lastTransitionTime, now);
+  });
+});
+
+describe('what NodeRestriction lets a node write', () => {
+  // plugin/pkg/admission/noderestriction: a label in the kubernetes.io or k8s.io namespaces is refused
+  // unless it is one of the kubelet's own (k8s.io/kubelet pkg/apis IsKubeletLabel).
+  const KUBELET_LABELS = new Set([
+    'kubernetes.io/hostname',
+    'kubernetes.io/os',
+    'kubernetes.io/arch',
+    'topology.kubernetes.io/region',
+    'topology.kubernetes.io/zone',
+    'node.kubernetes.io/instance-type',
+  ]);
+  const allowed = (label: string): boolean => {
+    const prefix = label.includes('/') ? (label.split('/')[0] ?? '') : '';
+    const inNamespace = (namespace: string): boolean =>
+      prefix === namespace || prefix.endsWith(`.${namespace}`);
+    if (!inNamespace('kubernetes.io') && !inNamespace('k8s.io')) return true;
+    return (
+      KUBELET_LABELS.has(label) || inNamespace('kubelet.kubernetes.io') || inNamespace('node.kubernetes.io')
+    );
+  };
+
+  it('gives itself only labels a node may set', () => {
+    const refused = Object.keys(nodeLabels(settings)).filter((label) => !allowed(label));
+    assert.deepEqual(refused, []);
+    assert.equal(allowed('kubernetes.io/role'), false, 'the rule itself refuses the 2017 label');
+  });
+
+  function fakeApi(existing: V1Node | undefined): NodeApi & { patches: unknown[] } {
+    const patches: unknown[] = [];
+    return {
+      patches,
+      readNode: () => Promise.resolve(existing),
+      createNode: (node) => Promise.resolve(node),
+      patchNode: (_name, patch) => {
+        patches.push(patch);
+        return Promise.resolve();
+      },
+      patchNodeStatus: () => Promise.resolve(),
+      readLease: () => Promise.resolve(undefined),
+      createLease: () => Promise.resolve(),
+      replaceLease: () => Promise.resolve(),
+    };
+  }
+
+  function controller(api: NodeApi): NodeController {
+    return new NodeController({
+      api,
+      quota: { usage: () => Promise.resolve({ cores: undefined, containerGroups: undefined }) },
+      health: new AzureHealth(),
+      clock: { now: () => now.getTime() },
+      logger: silentLogger(),
+      settings,
+      timing: { leaseDurationSeconds: 40, nodeStatusIntervalMs: 30_000, quotaIntervalMs: 300_000 },
+    });
+  }
+
+  it('adopts an existing tainted node by patching labels and annotations only (never taints)', async () => {
+    const api = fakeApi({ metadata: { name: 'aci-connector' }, spec: { taints: [ACI_TAINT] } });
+    await controller(api).register();
+    assert.equal(api.patches.length, 1);
+    assert.deepEqual(Object.keys(api.patches[0] as object), ['metadata']);
+  });
+
+  it('refuses to adopt a node without the taint, saying how to fix it', async () => {
+    const api = fakeApi({ metadata: { name: 'aci-connector' }, spec: {} });
+    await assert.rejects(
+      controller(api).register(),
+      /exists without the taint azure\.com\/aci:NoSchedule.*kubectl taint node aci-connector azure\.com\/aci=:NoSchedule/,
+    );
+    assert.deepEqual(api.patches, []);
   });
 });

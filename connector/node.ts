@@ -60,11 +60,14 @@ function remainingAnnotations(quota: QuotaUsage | undefined): Record<string, str
   return annotations;
 }
 
+/**
+ * The labels the node gives itself: only those NodeRestriction lets a node set (not the 2017
+ * connector's `kubernetes.io/role`, nor any `node-role.kubernetes.io/`; an administrator may add them).
+ */
 export function nodeLabels(settings: NodeSettings): Record<string, string> {
   return {
     [VIRTUAL_NODE_TYPE_LABEL]: VIRTUAL_NODE_TYPE,
     [PROVIDER_LABEL]: PROVIDER,
-    'kubernetes.io/role': 'agent',
     'kubernetes.io/os': 'linux',
     'kubernetes.io/arch': 'amd64',
     'kubernetes.io/hostname': settings.nodeName,
@@ -157,8 +160,8 @@ export function buildNode(
 export interface NodeApi {
   readNode(name: string): Promise<V1Node | undefined>;
   createNode(node: V1Node): Promise<V1Node>;
-  /** Merge-patches labels and annotations, and spec.taints when given (a merge patch replaces the whole list). */
-  patchNode(name: string, patch: { metadata: V1Node['metadata']; spec?: V1Node['spec'] }): Promise<void>;
+  /** Merge-patches labels and annotations. */
+  patchNode(name: string, patch: { metadata: V1Node['metadata'] }): Promise<void>;
   /** Merge-patches the status; NotFound when the node was deleted. */
   patchNodeStatus(name: string, status: V1Node['status']): Promise<void>;
   readLease(name: string): Promise<V1Lease | undefined>;
@@ -245,13 +248,18 @@ export class NodeController {
       this.last = await api.createNode(desired);
       logger.info({ node: settings.nodeName }, 'registered the virtual node');
     } else {
-      // Taints others set (cordon, the lifecycle controller's not-ready/unreachable) stay; ours is added if missing.
+      // Taints others set (cordon, the lifecycle controller's not-ready/unreachable) stay. Ours comes
+      // with the node when it is created: NodeRestriction lets a node set taints only then.
       const taints = existing.spec?.taints ?? [];
-      const missing = !taints.some((t) => t.key === ACI_TAINT.key && t.effect === ACI_TAINT.effect);
-      await api.patchNode(settings.nodeName, {
-        metadata: desired.metadata,
-        ...(missing && { spec: { taints: [...taints, ACI_TAINT] } }),
-      });
+      if (!taints.some((t) => t.key === ACI_TAINT.key && t.effect === ACI_TAINT.effect)) {
+        throw new Error(
+          `the node ${settings.nodeName} exists without the taint ${ACI_TAINT.key}:${ACI_TAINT.effect}, so any pod ` +
+            'could be scheduled onto ACI, and a node may not add taints to itself: add it ' +
+            `(kubectl taint node ${settings.nodeName} ${ACI_TAINT.key}=:${ACI_TAINT.effect}) or delete the node ` +
+            '(kubectl delete node ...) so that the connector registers it again with the taint',
+        );
+      }
+      await api.patchNode(settings.nodeName, { metadata: desired.metadata });
       this.last = existing;
       logger.info({ node: settings.nodeName }, 'adopted the existing virtual node');
     }

@@ -39,7 +39,7 @@ function ownedGroup(pod: V1Pod, provisioningState: string, view?: 'running' | 'e
   const running = { state: 'Running', startTime: new Date('2026-11-25T20:00:00Z') };
   const exited = { state: 'Terminated', exitCode: 0, detailStatus: 'Completed' };
   return {
-    name: containerGroupName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''),
+    name: containerGroupName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? '', CLUSTER),
     location: 'westus',
     osType: 'Linux',
     provisioningState,
@@ -101,6 +101,7 @@ class FakeGroups implements ContainerGroupApi {
 
 class FakeCluster implements PodApi {
   readonly pods = new Map<string, V1Pod>();
+  readonly referenceReads: string[] = [];
   readonly statuses: { pod: string; status: V1PodStatus }[] = [];
   readonly deleted: string[] = [];
   readonly events: { pod: string; event: PodEvent }[] = [];
@@ -122,7 +123,8 @@ class FakeCluster implements PodApi {
     return Promise.resolve();
   }
   secrets = new Map<string, V1Secret>();
-  fetchReferences(): Promise<ReferencedObjects> {
+  fetchReferences(pod: V1Pod): Promise<ReferencedObjects> {
+    this.referenceReads.push(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
     return Promise.resolve({ configMaps: new Map(), secrets: this.secrets, serviceAccount: undefined });
   }
   lastStatus(key: string): V1PodStatus | undefined {
@@ -159,7 +161,9 @@ class FakeImages implements ImageConfigSource {
   }
 }
 
-function setup(options: { createsPerWindow?: number; podsSynced?: boolean } = {}) {
+function setup(
+  options: { createsPerWindow?: number; podsSynced?: boolean; optedIn?: readonly string[] } = {},
+) {
   const groups = new FakeGroups();
   const cluster = new FakeCluster();
   const images = new FakeImages();
@@ -176,6 +180,10 @@ function setup(options: { createsPerWindow?: number; podsSynced?: boolean } = {}
       synced: options.podsSynced ?? true,
       get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
       list: () => [...cluster.pods.values()],
+    },
+    namespaces: {
+      synced: true,
+      optedIn: (namespace) => (options.optedIn ?? ['default']).includes(namespace),
     },
     clock: { now: () => now },
     logger: silentLogger(),
@@ -227,8 +235,9 @@ describe('PodController', () => {
     cluster.add(pod);
     await settle();
     await step(pod);
-    const name = containerGroupName('default', 'web');
-    assert.deepEqual(groups.calls, ['list', `create ${name}`]);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    // The name is read once more right before the PUT, which would replace anything of that name.
+    assert.deepEqual(groups.calls, ['list', `get ${name}`, `create ${name}`]);
     const created = groups.groups.get(name);
     assert.equal(created?.tags?.[TAGS.podUid], 'uid-web');
     assert.equal(created.tags[TAGS.clusterId], CLUSTER);
@@ -261,7 +270,7 @@ describe('PodController', () => {
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
-    groups.groups.set(containerGroupName('default', 'web'), ownedGroup(pod, 'Succeeded', 'running'));
+    groups.groups.set(containerGroupName('default', 'web', CLUSTER), ownedGroup(pod, 'Succeeded', 'running'));
     await settle();
     await step(pod);
     assert.equal(groups.calls.filter((c) => c.startsWith('create')).length, 0);
@@ -273,7 +282,7 @@ describe('PodController', () => {
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
-    const name = containerGroupName('default', 'web');
+    const name = containerGroupName('default', 'web', CLUSTER);
     groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
     await settle();
     pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(), deletionGracePeriodSeconds: 30 };
@@ -286,9 +295,9 @@ describe('PodController', () => {
   it('deletes orphans (owned groups without a pod) and ignores other clusters’ groups', async (t) => {
     const { groups, controller, settle } = setup();
     t.after(() => controller.shutdown());
-    const gone = nginxPod('gone');
-    groups.groups.set('default-gone', ownedGroup(gone, 'Succeeded'));
-    const foreign = ownedGroup(nginxPod('other'), 'Succeeded');
+    const gone = ownedGroup(nginxPod('gone'), 'Succeeded');
+    groups.groups.set(gone.name ?? '', gone);
+    const foreign = { ...ownedGroup(nginxPod('other'), 'Succeeded'), name: 'default-other' };
     foreign.tags = { ...foreign.tags, [TAGS.clusterId]: 'another-cluster' };
     groups.groups.set('default-other', foreign);
     await settle();
@@ -299,7 +308,7 @@ describe('PodController', () => {
     const { groups, controller, settle } = setup({ podsSynced: false });
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
-    const name = containerGroupName('default', 'web');
+    const name = containerGroupName('default', 'web', CLUSTER);
     groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
     await settle();
     controller.enqueue(pod);
@@ -313,7 +322,7 @@ describe('PodController', () => {
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
-    const name = containerGroupName('default', 'web');
+    const name = containerGroupName('default', 'web', CLUSTER);
     groups.groups.set(name, {
       ...ownedGroup(pod, 'Failed'),
       instanceView: {
@@ -407,7 +416,7 @@ describe('PodController', () => {
       t.after(() => controller.shutdown());
       const pod = nginxPod('web', { restartPolicy: c.restartPolicy });
       cluster.add(pod);
-      const name = containerGroupName('default', 'web');
+      const name = containerGroupName('default', 'web', CLUSTER);
       groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
       await settle();
       await step(pod);
@@ -467,9 +476,12 @@ describe('PodController', () => {
       assert.deepEqual(images.asked, [
         { images: [BUSYBOX], credentials: ['registry.example:u:p'], os: 'linux' },
       ]);
-      const created = groups.groups.get(containerGroupName('default', 'busy'));
+      const created = groups.groups.get(containerGroupName('default', 'busy', CLUSTER));
       assert.deepEqual(created?.containers[0]?.command, ['/bin/tini', '--', 'sleep', '3600']);
-      assert.ok(groups.groups.has(containerGroupName('default', 'web')), 'the nginx pod asked no registry');
+      assert.ok(
+        groups.groups.has(containerGroupName('default', 'web', CLUSTER)),
+        'the nginx pod asked no registry',
+      );
     });
 
     it('shows ErrImagePull, then ImagePullBackOff, when the registry says no, and creates nothing', async (t) => {
@@ -521,7 +533,7 @@ describe('PodController', () => {
       assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'RegistryUnavailable');
       assert.ok(cluster.reasons('default/busy').includes('RegistryUnavailable'));
       images.answers.set(BUSYBOX, { entrypoint: [], cmd: ['sh'], workingDir: '' });
-      const name = containerGroupName('default', 'busy');
+      const name = containerGroupName('default', 'busy', CLUSTER);
       const deadline = Date.now() + 5000;
       while (!groups.groups.has(name) && Date.now() < deadline) await sleep(20);
       assert.deepEqual(groups.groups.get(name)?.containers[0]?.command, ['sleep', '3600']);
@@ -539,5 +551,110 @@ describe('PodController', () => {
       assert.equal(status.message, `ACI cannot run this pod:\n${HOST_PATH_REFUSAL}`, 'the refusal alone');
       assert.deepEqual(images.asked, []);
     });
+  });
+
+  describe('ownership: only groups tagged as this cluster’s, this node’s and this pod’s', () => {
+    /** A group named as this cluster would name the pod's, but tagged as another cluster's. */
+    function squatter(pod: V1Pod): ContainerGroup {
+      const group = ownedGroup(pod, 'Succeeded', 'running');
+      return {
+        ...group,
+        tags: { ...group.tags, [TAGS.clusterId]: 'cluster-2', [TAGS.podUid]: 'uid-theirs' },
+      };
+    }
+
+    // Seen in the last list, or appeared after it (only the read right before the PUT sees it).
+    for (const appears of ['before the last list', 'after the last list'] as const) {
+      it(`never creates over another cluster’s group of the same name that appeared ${appears}: the pod waits with an event`, async (t) => {
+        const { groups, cluster, controller, settle, step } = setup();
+        t.after(() => controller.shutdown());
+        const pod = nginxPod('web');
+        cluster.add(pod);
+        const name = containerGroupName('default', 'web', CLUSTER);
+        if (appears === 'before the last list') groups.groups.set(name, squatter(pod));
+        await settle();
+        if (appears === 'after the last list') groups.groups.set(name, squatter(pod));
+        await step(pod);
+        assert.deepEqual(
+          groups.calls.filter((c) => c.startsWith('create')),
+          [],
+        );
+        assert.equal(groups.groups.get(name)?.tags?.[TAGS.clusterId], 'cluster-2', 'left as it was');
+        const status = cluster.lastStatus('default/web');
+        assert.equal(status?.phase, 'Pending');
+        assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'ContainerGroupNameConflict');
+        assert.match(
+          cluster.events.find((e) => e.event.reason === 'ContainerGroupNameConflict')?.event.message ?? '',
+          new RegExp(`${name} .*belongs to cluster cluster-2, node ${NODE}, pod default/web`),
+        );
+        assert.equal(controller.ownedGroupFor(pod), undefined, 'so its logs are never read');
+      });
+    }
+
+    it('never deletes another cluster’s group when the pod of that name is deleted', async (t) => {
+      const { groups, cluster, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web');
+      cluster.add(pod);
+      const name = containerGroupName('default', 'web', CLUSTER);
+      groups.groups.set(name, squatter(pod));
+      await settle();
+      pod.metadata = { ...pod.metadata, deletionTimestamp: new Date() };
+      await step(pod);
+      assert.deepEqual(cluster.deleted, ['default/web'], 'the pod object goes');
+      assert.ok(groups.groups.has(name), 'the other cluster’s group stays');
+      assert.deepEqual(
+        groups.calls.filter((c) => c.startsWith('delete')),
+        [],
+      );
+    });
+
+    it('never deletes a group of this cluster tagged with another node', async (t) => {
+      const { groups, controller, settle } = setup();
+      t.after(() => controller.shutdown());
+      const group = ownedGroup(nginxPod('elsewhere'), 'Succeeded');
+      group.tags = { ...group.tags, [TAGS.nodeName]: 'aci-connector-2' };
+      groups.groups.set(group.name ?? '', group);
+      await settle();
+      assert.equal(groups.groups.size, 1);
+    });
+
+    it('adopts a group named by an earlier naming rule, found by its tags (migration)', async (t) => {
+      const { groups, cluster, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web');
+      cluster.add(pod);
+      groups.groups.set('default-web', { ...ownedGroup(pod, 'Succeeded', 'running'), name: 'default-web' });
+      await settle();
+      await step(pod);
+      assert.deepEqual(
+        groups.calls.filter((c) => c.startsWith('create')),
+        [],
+      );
+      assert.equal(cluster.lastStatus('default/web')?.phase, 'Running');
+      assert.equal(controller.ownedGroupFor(pod), 'default-web');
+      assert.equal(
+        controller.ownedGroupFor({ ...pod, metadata: { ...pod.metadata, uid: 'uid-new' } }),
+        undefined,
+      );
+    });
+  });
+
+  it('never runs a pod of a namespace that did not opt in: Pending with an event, nothing read or created', async (t) => {
+    const { groups, cluster, controller, settle, step } = setup({ optedIn: [] });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    assert.deepEqual(groups.calls, ['list']);
+    assert.deepEqual(cluster.referenceReads, [], 'its Secrets are not even read');
+    const status = cluster.lastStatus('default/web');
+    assert.equal(status?.phase, 'Pending');
+    assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'NamespaceNotOptedIn');
+    assert.match(
+      cluster.events.find((e) => e.event.reason === 'NamespaceNotOptedIn')?.event.message ?? '',
+      /namespace default has not opted in to bursting \(label azure\.com\/aci-burst=enabled/,
+    );
   });
 });

@@ -5,6 +5,9 @@
 //   group             -> report its status on the pod, forward ACI events as pod Events
 //   pod being deleted -> delete the group, then remove the pod object
 //   group without pod -> delete it (an orphan: billing for nothing)
+// "The pod's group" is found by its tags (this cluster, this node, this pod's UID), never by its name
+// alone: several clusters may share the resource group, and a group another cluster or node owns is
+// never created over, deleted or read. A pod whose namespace did not opt in to bursting never gets one.
 // Transient failures and throttling requeue the key with backoff (at least Retry-After); they never
 // fail a pod, so no pod is left stuck Pending after a blip.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
@@ -15,7 +18,7 @@ import {
   imageConfigRequests,
   type ReferencedObjects,
 } from '../contract/capability.ts';
-import { podKey } from '../contract/names.ts';
+import { BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL, podKey } from '../contract/names.ts';
 import { pullSecretCredentials } from '../contract/registry.ts';
 import {
   containerGroupName,
@@ -33,12 +36,13 @@ import type {
   ContainerGroupApi,
   EventRecorder,
   ImageConfigSource,
+  NamespacePolicy,
   PodApi,
   PodCache,
   PodEvent,
 } from './ports.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
-import { GroupTracker, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
+import { describeOwner, GroupTracker, isOwnedBy, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
 import { failedPodStatus, pendingPodStatus, podStatusFromGroup } from './status.ts';
 import { WorkQueue } from './workqueue.ts';
 
@@ -61,6 +65,7 @@ export interface PodControllerDeps {
   images: ImageConfigSource;
   events: EventRecorder;
   cache: PodCache;
+  namespaces: NamespacePolicy;
   clock: Clock;
   logger: Logger;
   metrics: ConnectorMetrics;
@@ -202,18 +207,16 @@ export class PodController {
   }
 
   /**
-   * Groups this node owns whose pod is gone, or was replaced by a pod with another UID. A group whose
-   * name is its pod's group name is handled by that pod's reconcile; any other (a pod of another
-   * name, a naming rule changed between versions) is deleted here by its own name.
+   * Groups this node owns whose pod is gone, or was replaced by a pod with another UID: the reconcile
+   * of the pod key they are tagged with deletes them (a group without that tag, by its own name).
    */
   private deleteOrphans(): void {
     if (!this.deps.cache.synced) return;
     for (const tracked of this.tracker.all()) {
       const key = podKeyOf(tracked.listed);
-      const [namespace, name] = key === undefined ? ['', ''] : splitKey(key);
-      const pod = key === undefined ? undefined : this.deps.cache.get(namespace, name);
+      const pod = key === undefined ? undefined : this.deps.cache.get(...splitKey(key));
       if (pod !== undefined && pod.metadata?.uid === podUidOf(tracked.listed)) continue;
-      if (key !== undefined && tracked.name === containerGroupName(namespace, name)) {
+      if (key !== undefined) {
         this.queue.add(key);
         continue;
       }
@@ -225,20 +228,29 @@ export class PodController {
     }
   }
 
+  /** The name of the container group of this pod (tagged with its UID) when this connector owns one. */
+  ownedGroupFor(pod: V1Pod): string | undefined {
+    return this.currentGroup(pod)?.name;
+  }
+
+  private currentGroup(pod: V1Pod): TrackedGroup | undefined {
+    const uid = pod.metadata?.uid;
+    return this.tracker.groupsOf(podKey(pod)).find((tracked) => podUidOf(tracked.listed) === uid);
+  }
+
   private async reconcile(key: string): Promise<void> {
     const [namespace, name] = splitKey(key);
     const pod = this.deps.cache.get(namespace, name);
-    const groupName = containerGroupName(namespace, name);
-    const log = this.deps.logger.child({ pod: key, group: groupName });
+    const log = this.deps.logger.child({ pod: key });
     const timer = this.deps.metrics.reconcileSeconds.startTimer();
     try {
       // Until both sides are known, "no pod" or "no group" may only mean "not seen yet": acting on
       // it would delete running groups or create duplicates.
-      if (!this.tracker.synced || !this.deps.cache.synced) {
+      if (!this.tracker.synced || !this.deps.cache.synced || !this.deps.namespaces.synced) {
         this.queue.addAfter(key, 1000);
         return;
       }
-      await this.reconcilePod(pod, groupName, log);
+      await this.reconcilePod(key, pod, log);
       this.attempts.delete(key);
       if (pod === undefined) this.written.delete(key);
       timer({ outcome: 'ok' });
@@ -249,24 +261,27 @@ export class PodController {
     }
   }
 
-  private async reconcilePod(pod: V1Pod | undefined, groupName: string, log: Logger): Promise<void> {
-    const tracked = this.tracker.get(groupName);
-    const groupUid = tracked ? podUidOf(tracked.listed) : undefined;
-    if (pod === undefined) {
-      if (tracked) await this.removeGroup(groupName, log, 'pod deleted');
-      return;
+  private async reconcilePod(key: string, pod: V1Pod | undefined, log: Logger): Promise<void> {
+    const uid = pod?.metadata?.uid;
+    let current: TrackedGroup | undefined;
+    for (const tracked of this.tracker.groupsOf(key)) {
+      if (pod !== undefined && current === undefined && podUidOf(tracked.listed) === uid) {
+        current = tracked;
+        continue;
+      }
+      // The group of a deleted pod, of an earlier pod with this name (a StatefulSet replica), or a
+      // second group of this pod: it goes first.
+      const why =
+        pod === undefined ? 'pod deleted' : podUidOf(tracked.listed) === uid ? 'duplicate' : 'pod replaced';
+      await this.removeGroup(tracked.name, log.child({ group: tracked.name }), why);
     }
-    if (tracked && groupUid !== pod.metadata?.uid) {
-      // A new pod with the name of an old one (a StatefulSet replica): the old group goes first.
-      await this.removeGroup(groupName, log, 'pod replaced');
-    }
+    if (pod === undefined) return;
     if (pod.metadata?.deletionTimestamp) {
-      await this.deletePod(pod, groupName, log);
+      await this.deletePod(pod, current, log);
       return;
     }
-    const current = tracked && groupUid === pod.metadata?.uid ? tracked : undefined;
-    if (current) await this.reportStatus(pod, current, log);
-    else await this.createGroup(pod, groupName, log);
+    if (current) await this.reportStatus(pod, current, log.child({ group: current.name }));
+    else await this.createGroup(pod, log);
   }
 
   private async removeGroup(groupName: string, log: Logger, why: string): Promise<void> {
@@ -279,11 +294,18 @@ export class PodController {
 
   /**
    * ACI has no graceful stop: deleting a group ends its containers at once. The pod object is removed
-   * only after the group is gone, so a group is never left billing behind a deleted pod.
+   * only after the group is gone, so a group is never left billing behind a deleted pod. A group the
+   * lists have not shown yet (a create whose answer was lost) is looked up by name and deleted only if
+   * its tags say it is this pod's.
    */
-  private async deletePod(pod: V1Pod, groupName: string, log: Logger): Promise<void> {
-    if (this.tracker.get(groupName)) await this.removeGroup(groupName, log, 'pod deleted');
-    else await this.deps.groups.remove(groupName);
+  private async deletePod(pod: V1Pod, current: TrackedGroup | undefined, log: Logger): Promise<void> {
+    if (current) await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
+    else {
+      const name = this.groupName(pod);
+      const found = await this.deps.groups.get(name);
+      if (found !== undefined && this.isThisPods(found, pod))
+        await this.removeGroup(name, log, 'pod deleted');
+    }
     try {
       await this.deps.pods.forceDelete(pod);
     } catch (error) {
@@ -293,9 +315,23 @@ export class PodController {
     log.info('pod deleted');
   }
 
-  private async createGroup(pod: V1Pod, groupName: string, log: Logger): Promise<void> {
+  private groupName(pod: V1Pod): string {
+    return containerGroupName(
+      pod.metadata?.namespace ?? '',
+      pod.metadata?.name ?? '',
+      this.deps.settings.clusterId,
+    );
+  }
+
+  private isThisPods(group: ContainerGroup, pod: V1Pod): boolean {
+    const { nodeName, clusterId } = this.deps.settings;
+    return isOwnedBy(group, { nodeName, clusterId }) && podUidOf(group) === pod.metadata?.uid;
+  }
+
+  /** Whether the pod should get a group now; if not, its status or an event says why. */
+  private async mayCreate(pod: V1Pod, groupName: string): Promise<boolean> {
     const phase = pod.status?.phase;
-    if (phase !== undefined && TERMINAL.has(phase)) return;
+    if (phase !== undefined && TERMINAL.has(phase)) return false;
     if (this.ranBefore(pod) && pod.spec?.restartPolicy === 'Never') {
       await this.writeStatus(
         pod,
@@ -305,8 +341,17 @@ export class PodController {
           this.context(),
         ),
       );
-      return;
+      return false;
     }
+    const refusal = this.refusal(pod, groupName);
+    if (refusal === undefined) return true;
+    await this.wait(pod, refusal, this.deps.timing.waitRetryMs);
+    return false;
+  }
+
+  private async createGroup(pod: V1Pod, log: Logger): Promise<void> {
+    const groupName = this.groupName(pod);
+    if (!(await this.mayCreate(pod, groupName))) return;
     const translation = await this.translate(pod);
     if (translation.kind === 'invalid') {
       // The refusals are why; what the pod would also wait for (an image configuration not read,
@@ -326,6 +371,7 @@ export class PodController {
       await this.wait(pod, { reason: 'CreateContainerConfigError', message }, this.deps.timing.waitRetryMs);
       return;
     }
+    if (await this.nameTakenNow(pod, groupName)) return;
     const now = this.deps.clock.now();
     const wait = this.deps.pacer.tryAcquire(now);
     if (wait > 0) {
@@ -354,7 +400,7 @@ export class PodController {
       reason: 'ContainerGroupCreated',
       message: `created ACI container group ${groupName}`,
     });
-    log.info('created container group');
+    log.info({ group: groupName }, 'created container group');
     await this.writeStatus(
       pod,
       pendingPodStatus(pod, { reason: 'ContainerCreating', message: 'ACI is provisioning' }, this.context()),
@@ -383,6 +429,48 @@ export class PodController {
       ]),
     );
     return this.deps.images.resolve(imageConfigRequests(pod), credentials, pod.spec?.os?.name ?? 'linux');
+  }
+
+  /**
+   * Why this connector must not create the pod's group (the pod waits, and runs if that changes): its
+   * namespace did not opt in, or another cluster or node holds the name. Checked before anything the
+   * pod references is read, so a refused pod's Secrets never leave the cluster.
+   */
+  private refusal(pod: V1Pod, groupName: string): { reason: string; message: string } | undefined {
+    const namespace = pod.metadata?.namespace ?? '';
+    if (!this.deps.namespaces.optedIn(namespace)) {
+      return {
+        reason: 'NamespaceNotOptedIn',
+        message:
+          `namespace ${namespace} has not opted in to bursting (label ${BURST_NAMESPACE_LABEL}=${BURST_NAMESPACE_ENABLED}, ` +
+          "or the connector's ACI_ALLOWED_NAMESPACES): its pods never run on ACI. Label the namespace, or " +
+          'delete the pod and keep it off the virtual node',
+      };
+    }
+    const other = this.tracker.foreignGroup(groupName);
+    if (other === undefined) return undefined;
+    return {
+      reason: 'ContainerGroupNameConflict',
+      message:
+        `a container group named ${groupName} already exists in the resource group and belongs to ` +
+        `${describeOwner(other)}; it is never created over. Give the pod another name, or check that ` +
+        'every cluster sharing the resource group has its own ACI_CLUSTER_ID',
+    };
+  }
+
+  /**
+   * A create is a PUT, which replaces whatever has the name, and the last list may be a list interval
+   * old: the name is read once more right before. Someone else's group makes the pod wait; one of this
+   * connector's (a create whose answer was lost, or an older pod's) is handled by the next reconcile.
+   */
+  private async nameTakenNow(pod: V1Pod, groupName: string): Promise<boolean> {
+    const existing = await this.deps.groups.get(groupName);
+    if (existing === undefined) return false;
+    this.tracker.applyDetail(groupName, existing, this.deps.clock.now());
+    const refusal = this.refusal(pod, groupName);
+    if (refusal !== undefined) await this.wait(pod, refusal, this.deps.timing.waitRetryMs);
+    else this.queue.add(podKey(pod));
+    return true;
   }
 
   /** True when this pod's containers were reported started before: its group existed once. */
@@ -475,7 +563,7 @@ export class PodController {
   /** Tells the user why the pod waits, on the pod itself: an event and the container's waiting reason. */
   private showRetry(pod: V1Pod, event: PodEvent): void {
     this.deps.events.record(pod, event);
-    if (this.tracker.get(containerGroupName(pod.metadata?.namespace ?? '', pod.metadata?.name ?? ''))) return;
+    if (this.currentGroup(pod) !== undefined) return;
     this.writeStatus(pod, pendingPodStatus(pod, event, this.context())).catch((writeError: unknown) => {
       this.deps.logger.debug({ err: writeError }, 'could not show the retry on the pod');
     });

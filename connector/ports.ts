@@ -59,6 +59,13 @@ export interface PodCache {
   list(): V1Pod[];
 }
 
+/** Which namespaces opted in to bursting (the namespace label, or the allow-list). */
+export interface NamespacePolicy {
+  /** True once the namespaces are known: before it, "not opted in" may only mean "not seen yet". */
+  readonly synced: boolean;
+  optedIn(namespace: string): boolean;
+}
+
 export interface Clock {
   now(): number;
 }

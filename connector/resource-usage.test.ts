@@ -98,10 +98,16 @@ describe('usageTargets', () => {
     metadata: { name, namespace: 'ns', uid: `uid-${name}` },
     status: { phase },
   });
-  it('only Running pods, with their group names', () => {
-    assert.deepEqual(usageTargets([pod('a', 'Running'), pod('b', 'Pending'), pod('c', 'Succeeded'), {}]), [
-      { uid: 'uid-a', namespace: 'ns', name: 'a', groupName: 'ns-a' },
-    ]);
+  it('only Running pods whose group this connector owns, with their group names', () => {
+    const owned = (p: V1Pod): string | undefined =>
+      p.metadata?.name === 'd' ? undefined : `group-of-${p.metadata?.name ?? ''}`;
+    assert.deepEqual(
+      usageTargets(
+        [pod('a', 'Running'), pod('b', 'Pending'), pod('c', 'Succeeded'), pod('d', 'Running'), {}],
+        owned,
+      ),
+      [{ uid: 'uid-a', namespace: 'ns', name: 'a', groupName: 'group-of-a' }],
+    );
   });
 });
 

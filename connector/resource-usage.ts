@@ -4,7 +4,6 @@
 // grain), so it only grows, as a kubelet's cumulative CPU seconds do; the node's counter adds every
 // pod's increments and so never falls when a pod goes.
 import type { V1Pod } from '@kubernetes/client-node';
-import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { GroupMetricsApi, UsagePoint } from './monitor.ts';
@@ -67,13 +66,26 @@ export function defaultUsageSettings(
   };
 }
 
-/** The pods whose groups are worth reading: Running ones, named as the connector names their groups. */
-export function usageTargets(pods: readonly V1Pod[]): UsageTarget[] {
+/** The Running pods, the only ones whose groups are worth reading or reporting. */
+export function runningPods(
+  pods: readonly V1Pod[],
+): { uid: string; namespace: string; name: string; pod: V1Pod }[] {
   return pods.flatMap((pod) => {
     const { uid, namespace, name } = pod.metadata ?? {};
     if (pod.status?.phase !== 'Running' || uid === undefined || namespace === undefined || name === undefined)
       return [];
-    return [{ uid, namespace, name, groupName: containerGroupName(namespace, name) }];
+    return [{ uid, namespace, name, pod }];
+  });
+}
+
+/** The Running pods with the group this connector owns for each (the controller's ownedGroupFor). */
+export function usageTargets(
+  pods: readonly V1Pod[],
+  groupOf: (pod: V1Pod) => string | undefined,
+): UsageTarget[] {
+  return runningPods(pods).flatMap(({ uid, namespace, name, pod }) => {
+    const groupName = groupOf(pod);
+    return groupName === undefined ? [] : [{ uid, namespace, name, groupName }];
   });
 }
 

@@ -17,6 +17,19 @@ export const ACI_TOLERATION: V1Toleration = { key: ACI_TAINT_KEY, operator: 'Exi
 export const BURST_NAMESPACE_LABEL = 'azure.com/aci-burst';
 export const BURST_NAMESPACE_ENABLED = 'enabled';
 
+/**
+ * Whether pods of a namespace may run on ACI at all: it is labelled for bursting, or the operator
+ * named it in an allow-list. The ValidatingAdmissionPolicy `aci-burst-opt-in` (manifests/connector/)
+ * states the same rule in CEL, and the connector checks it again before it creates a group.
+ */
+export function namespaceOptedIn(
+  name: string,
+  labels: Readonly<Record<string, string>> | undefined,
+  allowList: readonly string[],
+): boolean {
+  return labels?.[BURST_NAMESPACE_LABEL] === BURST_NAMESPACE_ENABLED || allowList.includes(name);
+}
+
 /** Pod label: `required` (must run on ACI) or `never` (must not). Absent: follow the namespace. */
 export const PLACEMENT_LABEL = 'azure.com/aci';
 export type Placement = 'required' | 'never' | 'default';

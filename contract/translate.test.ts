@@ -5,7 +5,13 @@ import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { DEFAULT_ACI_LIMITS, type Problem, type ReferencedObjects } from './capability.ts';
 import { ACI_ANNOTATIONS, TAGS } from './names.ts';
-import { containerGroupName, type GroupSettings, toContainerGroup, type Translation } from './translate.ts';
+import {
+  clusterTag,
+  containerGroupName,
+  type GroupSettings,
+  toContainerGroup,
+  type Translation,
+} from './translate.ts';
 
 const settings: GroupSettings = {
   region: 'westus',
@@ -64,7 +70,7 @@ describe('toContainerGroup on realistic pods', () => {
       serviceAccountTokens: new Map([['default||3607', 'eyJhbGciOiJSUzI1NiJ9.default']]),
     };
     const { name, group } = ready(toContainerGroup(loadPod('nginx-2017'), objects, settings));
-    assert.equal(name, 'default-nginx');
+    assert.equal(name, `default-nginx-${clusterTag(settings.clusterId)}`);
     assert.deepEqual(group, {
       location: 'westus',
       tags: tags('default', 'nginx', '5f0c6f0e-7f55-4a3e-9d8c-3b1a2f6d9e01'),
@@ -118,7 +124,7 @@ describe('toContainerGroup on realistic pods', () => {
 
   it("translates a Deployment's pod with ConfigMaps, Secrets, tokens and pull secrets exactly", () => {
     const { name, group } = ready(toContainerGroup(loadPod('deployment-web'), webObjects(), settings));
-    assert.equal(name, 'shop-web-7d9f8b6c5d-x2x4z');
+    assert.equal(name, `shop-web-7d9f8b6c5d-x2x4z-${clusterTag(settings.clusterId)}`);
     const serviceAccountMount = {
       name: 'kube-api-access-9qz4m',
       mountPath: '/var/run/secrets/kubernetes.io/serviceaccount',
@@ -248,7 +254,7 @@ describe('toContainerGroup on realistic pods', () => {
 
   it('translates init containers, with emptyDir subPaths as volumes of their own', () => {
     const { name, group } = ready(toContainerGroup(loadPod('init-container'), NO_OBJECTS, settings));
-    assert.equal(name, 'billing-migrate-and-serve');
+    assert.equal(name, `billing-migrate-and-serve-${clusterTag(settings.clusterId)}`);
     const { location: _location, tags: _tags, ...properties } = group;
     assert.deepEqual(properties, {
       osType: 'Linux',
@@ -286,7 +292,7 @@ describe('toContainerGroup on realistic pods', () => {
 
   it('translates a GPU training pod with its SKU annotation', () => {
     const { name, group } = ready(toContainerGroup(loadPod('gpu'), NO_OBJECTS, settings));
-    assert.equal(name, 'ml-train-resnet-x7k2q');
+    assert.equal(name, `ml-train-resnet-x7k2q-${clusterTag(settings.clusterId)}`);
     assert.equal(group.restartPolicy, 'Never');
     assert.equal(group.ipAddress, undefined);
     assert.deepEqual(group.containers[0]?.resources, {
@@ -301,39 +307,57 @@ describe('toContainerGroup on realistic pods', () => {
 
 describe('containerGroupName', () => {
   const ACI_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+  const cluster = 'cluster-7f3a';
+  const tag = clusterTag(cluster);
   const cases: { namespace: string; pod: string; expected: string | RegExp }[] = [
-    { namespace: 'default', pod: 'nginx', expected: 'default-nginx' },
-    { namespace: 'shop', pod: 'web-7d9f8b6c5d-x2x4z', expected: 'shop-web-7d9f8b6c5d-x2x4z' },
+    { namespace: 'default', pod: 'nginx', expected: `default-nginx-${tag}` },
+    { namespace: 'shop', pod: 'web-7d9f8b6c5d-x2x4z', expected: `shop-web-7d9f8b6c5d-x2x4z-${tag}` },
     // A hyphen in the namespace makes `<ns>-<pod>` ambiguous (a-b/c vs a/b-c): hashed.
     { namespace: 'kube-system', pod: 'coredns', expected: /^kube-system-coredns-[0-9a-f]{10}$/ },
     // Dots are not allowed in ACI names.
     { namespace: 'web', pod: 'api.v2', expected: /^web-api-v2-[0-9a-f]{10}$/ },
-    // Ends like a hashed name, so it could meet one: hashed itself.
-    { namespace: 'a', pod: 'b-0123456789', expected: /^a-b-0123456789-[0-9a-f]{10}$/ },
+    // A pod name that ends like a hashed name still gets the plain form: the cluster tag follows it.
+    { namespace: 'a', pod: 'b-0123456789', expected: `a-b-0123456789-${tag}` },
     { namespace: 'jobs', pod: 'x'.repeat(70), expected: new RegExp(`^jobs-x{47}-[0-9a-f]{10}$`) },
+    // 54 characters plus the tag is the longest plain name.
+    { namespace: 'n', pod: 'p'.repeat(52), expected: `n-${'p'.repeat(52)}-${tag}` },
+    { namespace: 'n', pod: 'p'.repeat(53), expected: /^n-p{50}-[0-9a-f]{10}$/ },
   ];
   for (const { namespace, pod: podName, expected } of cases) {
     it(`names ${namespace}/${podName.slice(0, 20)} validly`, () => {
-      const name = containerGroupName(namespace, podName);
+      const name = containerGroupName(namespace, podName, cluster);
       if (typeof expected === 'string') assert.equal(name, expected);
       else assert.match(name, expected);
       assert.match(name, ACI_NAME);
       assert.ok(name.length <= 63);
-      assert.equal(containerGroupName(namespace, podName), name, 'deterministic');
+      assert.equal(containerGroupName(namespace, podName, cluster), name, 'deterministic');
     });
   }
 
+  const pairs: [string, string][] = [
+    ['a-b', 'c'],
+    ['a', 'b-c'],
+    ['team', 'x'.repeat(70)],
+    ['team2', 'x'.repeat(70)],
+    ['a', 'b.c'],
+    ['a', 'b-c-0123456789'],
+    ['a', 'b'],
+    ['default', 'nginx'],
+  ];
+
   it('keeps names apart across namespaces', () => {
-    const pairs: [string, string][] = [
-      ['a-b', 'c'],
-      ['a', 'b-c'],
-      ['team', 'x'.repeat(70)],
-      ['team2', 'x'.repeat(70)],
-      ['a', 'b.c'],
-      ['a', 'b-c-0123456789'],
-    ];
-    const names = pairs.map(([namespace, podName]) => containerGroupName(namespace, podName));
+    const names = pairs.map(([namespace, podName]) => containerGroupName(namespace, podName, cluster));
     assert.equal(new Set(names).size, names.length, names.join(' '));
+  });
+
+  it('keeps the same pod of two clusters sharing a resource group apart', () => {
+    for (const [namespace, podName] of pairs) {
+      assert.notEqual(
+        containerGroupName(namespace, podName, 'cluster-a'),
+        containerGroupName(namespace, podName, 'cluster-b'),
+        `${namespace}/${podName}`,
+      );
+    }
   });
 });
 

@@ -55,27 +55,31 @@ export interface Analysis {
 
 const MAX_NAME_LENGTH = 63;
 const HASH_LENGTH = 10;
+const CLUSTER_TAG_LENGTH = 8;
 const PLAIN_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-const HASH_SUFFIX = new RegExp(`-[0-9a-f]{${HASH_LENGTH}}$`);
+
+/** 8 hex digits of SHA-256 of the cluster id: the part of every group name that differs between clusters. */
+export function clusterTag(clusterId: string): string {
+  return createHash('sha256').update(clusterId).digest('hex').slice(0, CLUSTER_TAG_LENGTH);
+}
 
 /**
- * The container group's name: `<namespace>-<pod>` when that is valid, fits in 63 characters, the
- * namespace has no hyphen (so the split is unambiguous) and it does not end like a hashed name;
- * otherwise a readable prefix and a hash of namespace/name. The two forms never overlap, and
- * neither collides across namespaces.
+ * The container group's name. Several clusters may share one resource group, so the name always
+ * carries the cluster: `<namespace>-<pod>-<cluster tag>` when that is valid, fits in 63 characters and
+ * the namespace has no hyphen (so the split is unambiguous); otherwise a readable prefix and 10 hex
+ * digits of SHA-256 of `<cluster id>/<namespace>/<pod>`. The two forms never overlap (the 9th
+ * character from the end is a hyphen in the first, a hex digit in the second), neither collides across
+ * namespaces, and two clusters meet only if 32 (or 40) bits of a hash do; the tags decide ownership
+ * anyway (pod-controller.ts refuses a name another cluster holds).
  */
-export function containerGroupName(namespace: string, podName: string): string {
-  const plain = `${namespace}-${podName}`;
-  if (
-    !namespace.includes('-') &&
-    plain.length <= MAX_NAME_LENGTH &&
-    PLAIN_NAME.test(plain) &&
-    !HASH_SUFFIX.test(plain)
-  ) {
-    return plain;
-  }
-  const hash = createHash('sha256').update(`${namespace}/${podName}`).digest('hex').slice(0, HASH_LENGTH);
-  const readable = plain
+export function containerGroupName(namespace: string, podName: string, clusterId: string): string {
+  const plain = `${namespace}-${podName}-${clusterTag(clusterId)}`;
+  if (!namespace.includes('-') && plain.length <= MAX_NAME_LENGTH && PLAIN_NAME.test(plain)) return plain;
+  const hash = createHash('sha256')
+    .update(`${clusterId}/${namespace}/${podName}`)
+    .digest('hex')
+    .slice(0, HASH_LENGTH);
+  const readable = `${namespace}-${podName}`
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/-+/g, '-')
@@ -233,7 +237,7 @@ export function toContainerGroup(
   const podName = pod.metadata?.name ?? '';
   return {
     kind: 'ready',
-    name: containerGroupName(namespace, podName),
+    name: containerGroupName(namespace, podName, settings.clusterId),
     group: {
       location: settings.region,
       tags: {

@@ -1,8 +1,8 @@
 // The node and namespace caches behind ClusterView: two informers (list, then watch), started by
 // main.ts. In NodeNames mode the scheduler sends only names, so labels and the connector's quota
 // annotations come from here (runtime/informer.ts keeps them alive through watch failures).
-import { CoreV1Api, type KubeConfig, type V1Namespace, type V1Node } from '@kubernetes/client-node';
-import { watchResource } from '../runtime/informer.ts';
+import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { watchNamespaces, watchResource } from '../runtime/informer.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { ClusterView } from './protocol.ts';
 
@@ -15,12 +15,7 @@ export function watchCluster(kubeConfig: KubeConfig, logger: Logger, signal: Abo
     logger,
     signal,
   );
-  const namespaces = watchResource<V1Namespace>(
-    kubeConfig,
-    { name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() },
-    logger,
-    signal,
-  );
+  const namespaces = watchNamespaces(kubeConfig, logger, signal);
   return {
     node: (name) => nodes.get(name),
     namespace: (name) => namespaces.get(name),

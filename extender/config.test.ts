@@ -8,6 +8,7 @@ describe('readConfig', () => {
     assert.equal(result.ok, true);
     assert.deepEqual(result.config, {
       port: 8443,
+      clientAuth: { kind: 'none' },
       bindAddress: undefined,
       logLevel: 'info',
       tls: { kind: 'self-signed', hosts: serviceHosts('aci-burst-extender', 'aci-burst-system') },
@@ -104,6 +105,47 @@ describe('readConfig', () => {
 });
 
 describe('serviceHosts', () => {
+  const authTable: { name: string; env: Record<string, string>; expected: unknown }[] = [
+    { name: 'unset: anyone who reaches the port', env: {}, expected: { kind: 'none' } },
+    {
+      name: 'require with the Secret: its CA, which signs the scheduler’s client certificate',
+      env: { CLIENT_AUTH: 'require', TLS_SECRET_NAME: 'aci-burst-extender-tls' },
+      expected: { kind: 'require', caFile: undefined },
+    },
+    {
+      name: 'require with a CA file (cert-manager, or the demo)',
+      env: { CLIENT_AUTH: 'require', CLIENT_CA_FILE: '/ca/ca.crt' },
+      expected: { kind: 'require', caFile: '/ca/ca.crt' },
+    },
+    {
+      name: 'require with neither: refused',
+      env: { CLIENT_AUTH: 'require' },
+      expected: /CLIENT_AUTH=require needs CLIENT_CA_FILE/,
+    },
+    {
+      name: 'a CA file without require: refused',
+      env: { CLIENT_CA_FILE: '/ca' },
+      expected: /set CLIENT_AUTH=require/,
+    },
+    {
+      name: 'an unknown mode: refused',
+      env: { CLIENT_AUTH: 'optional', CLIENT_CA_FILE: '/ca' },
+      expected: /expected none or require/,
+    },
+  ];
+  for (const { name, env, expected } of authTable) {
+    it(`client authentication: ${name}`, () => {
+      const result = readConfig(env);
+      if (expected instanceof RegExp) {
+        assert.ok(!result.ok);
+        assert.match(result.problems.join('\n'), expected);
+      } else {
+        assert.ok(result.ok);
+        assert.deepEqual(result.config.clientAuth, expected);
+      }
+    });
+  }
+
   it('names the Service every way a client may dial it, and loopback', () => {
     assert.deepEqual(serviceHosts('ext', 'ns'), [
       '127.0.0.1',

@@ -12,8 +12,19 @@ export type TlsSource =
   /** A CA and serving certificate made at start-up for these hosts; the CA is logged for `caData`. */
   | { kind: 'self-signed'; hosts: string[] };
 
+/** Who may call /filter and /prioritize. */
+export type ClientAuth =
+  /** Anyone who reaches the port (a NetworkPolicy may still narrow that). */
+  | { kind: 'none' }
+  /**
+   * Only callers presenting a certificate signed by `caFile`, or, without it, by the CA of the
+   * certificate Secret, which holds the scheduler's client certificate (client.crt, client.key).
+   */
+  | { kind: 'require'; caFile: string | undefined };
+
 export interface ExtenderConfig {
   port: number;
+  clientAuth: ClientAuth;
   /** Undefined: every interface. */
   bindAddress: string | undefined;
   logLevel: string;
@@ -96,6 +107,27 @@ function tlsSource(
   return { kind: 'secret', secretName, hosts };
 }
 
+function clientAuth(
+  env: Readonly<Record<string, string | undefined>>,
+  tls: TlsSource,
+  problems: string[],
+): ClientAuth {
+  const mode = env.CLIENT_AUTH || 'none';
+  const caFile = env.CLIENT_CA_FILE || undefined;
+  if (mode === 'none') {
+    if (caFile !== undefined)
+      problems.push('CLIENT_CA_FILE is set but CLIENT_AUTH is none: set CLIENT_AUTH=require');
+    return { kind: 'none' };
+  }
+  if (mode !== 'require') problems.push(`CLIENT_AUTH=${mode}: expected none or require`);
+  if (caFile === undefined && tls.kind !== 'secret') {
+    problems.push(
+      "CLIENT_AUTH=require needs CLIENT_CA_FILE (the CA of the scheduler's client certificate), or TLS_SECRET_NAME, whose CA signs the client certificate it keeps for the scheduler",
+    );
+  }
+  return { kind: 'require', caFile };
+}
+
 export function readConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
   const problems: string[] = [];
   const port = integer(env, 'PORT', { fallback: 8443, min: 0, max: 65535 }, problems);
@@ -106,6 +138,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): C
   const serviceName = dnsLabel(env, 'SERVICE_NAME', 'aci-burst-extender', problems);
   const namespace = dnsLabel(env, 'POD_NAMESPACE', 'aci-burst-system', problems);
   const tls = tlsSource(env, serviceHosts(serviceName, namespace), problems);
+  const auth = clientAuth(env, tls, problems);
   const refreshSeconds = integer(
     env,
     'CERT_REFRESH_SECONDS',
@@ -124,6 +157,7 @@ export function readConfig(env: Readonly<Record<string, string | undefined>>): C
     ok: true,
     config: {
       port,
+      clientAuth: auth,
       bindAddress: env.BIND_ADDRESS || undefined,
       logLevel,
       tls,

@@ -10,6 +10,7 @@ import {
   watchCertificate,
   type CertificateSource,
 } from '../runtime/certificates.ts';
+import { secureContext } from '../runtime/client-auth.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
@@ -17,6 +18,9 @@ import { readConfig, type ExtenderConfig } from './config.ts';
 import { selfSignedCredentials } from './credentials.ts';
 import { watchCluster } from './cluster-view.ts';
 import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from './server.ts';
+
+/** The common name of the client certificate the extender keeps for kube-scheduler. */
+const SCHEDULER_CLIENT_NAME = 'aci-burst-scheduler';
 
 function certificateSource(
   config: ExtenderConfig,
@@ -28,7 +32,8 @@ function certificateSource(
   if (tls.kind === 'secret') {
     return serviceCertificateSource(
       kubeConfig.makeApiClient(CoreV1Api),
-      { component: 'aci-burst-extender', ...config, ...tls },
+      // The second scheduler's client certificate lives beside the serving one.
+      { component: 'aci-burst-extender', ...config, ...tls, clientCommonName: SCHEDULER_CLIENT_NAME },
       config.renewBeforeMs,
     );
   }
@@ -51,11 +56,25 @@ async function serve(config: ExtenderConfig, logger: Logger): Promise<void> {
     const identity = await source();
     const registry = createRegistry({ component: 'extender' });
     const view = watchCluster(kubeConfig, logger, shutdown.signal);
-    const app = createExtenderApp({ view, logger, registry, metrics: createExtenderMetrics(registry) });
+    const { clientAuth } = config;
+    const clientCaFile = clientAuth.kind === 'require' ? clientAuth.caFile : undefined;
+    const fixedClientCa = clientCaFile === undefined ? undefined : await readFile(clientCaFile, 'utf8');
+    // Without CLIENT_CA_FILE the Secret's CA, which signed the scheduler's client certificate, and may change with it.
+    const clientCa = (current: { caPem: string | undefined }): string | undefined =>
+      clientAuth.kind === 'require' ? (fixedClientCa ?? current.caPem) : undefined;
+    const app = createExtenderApp({
+      view,
+      logger,
+      registry,
+      metrics: createExtenderMetrics(registry),
+      requireClientCertificate: clientAuth.kind === 'require',
+    });
+    const clientCaPem = clientCa(identity);
     const { server, port } = await listenHttps(app, {
       port: config.port,
       ...(config.bindAddress !== undefined && { host: config.bindAddress }),
       credentials: identity,
+      ...(clientCaPem !== undefined && { clientCaPem }),
     });
     // A self-signed certificate lives as long as the process; files and the Secret change under it.
     if (config.tls.kind !== 'self-signed') {
@@ -63,7 +82,7 @@ async function serve(config: ExtenderConfig, logger: Logger): Promise<void> {
         source,
         current: identity,
         apply: (next) => {
-          server.setSecureContext({ cert: next.certPem, key: next.keyPem });
+          server.setSecureContext(secureContext(next, clientCa(next)));
           return Promise.resolve();
         },
         intervalMs: config.certificateRefreshMs,
@@ -76,6 +95,7 @@ async function serve(config: ExtenderConfig, logger: Logger): Promise<void> {
         port,
         bindAddress: config.bindAddress ?? 'all',
         tls: config.tls.kind,
+        clientAuth: config.clientAuth.kind,
         ...(config.tls.kind === 'secret' && { secret: config.tls.secretName }),
       },
       'listening',

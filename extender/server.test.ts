@@ -9,8 +9,15 @@ import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { serviceHosts } from './config.ts';
 import { selfSignedCredentials } from './credentials.ts';
+import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../runtime/tls.ts';
 import type { ClusterView, ExtenderFilterResult, HostPriority } from './protocol.ts';
-import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from './server.ts';
+import {
+  closeServer,
+  createExtenderApp,
+  createExtenderMetrics,
+  listenHttps,
+  type ExtenderAppOptions,
+} from './server.ts';
 
 interface RawArgs {
   Pod: V1Pod;
@@ -73,22 +80,33 @@ let failCheck = false;
 let server: Server;
 let port: number;
 
-before(async () => {
+/** An extender on a free loopback port over `view`, with the options given. */
+function serve(
+  options: Partial<ExtenderAppOptions> = {},
+  clientCaPem?: string,
+): Promise<{ server: Server; port: number }> {
   const registry = createRegistry({ component: 'extender', processMetrics: false });
   const app = createExtenderApp({
     view,
     logger: silentLogger(),
     registry,
     metrics: createExtenderMetrics(registry),
+    ...options,
+  });
+  return listenHttps(app, {
+    port: 0,
+    host: '127.0.0.1',
+    credentials: credentials.serving,
+    ...(clientCaPem !== undefined && { clientCaPem }),
+  });
+}
+
+before(async () => {
+  ({ server, port } = await serve({
     check: (pod) => {
       if (failCheck) throw new Error('checker exploded');
       return checkPod(pod);
     },
-  });
-  ({ server, port } = await listenHttps(app, {
-    port: 0,
-    host: '127.0.0.1',
-    credentials: credentials.serving,
   }));
 });
 
@@ -96,16 +114,25 @@ after(async () => {
   await closeServer(server, 1000);
 });
 
-/** An HTTPS call that trusts only the extender's CA and checks its IP SAN, as kube-scheduler does. */
-function call(method: string, path: string, body?: string): Promise<{ status: number; text: string }> {
+/**
+ * An HTTPS call that trusts only the extender's CA and checks its IP SAN, as kube-scheduler does; to
+ * `port` (the shared server by default), presenting `client`'s certificate when given.
+ */
+function call(
+  method: string,
+  path: string,
+  body?: string,
+  options: { port?: number; client?: KeyPairPem | undefined } = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = request(
       {
         host: '127.0.0.1',
-        port,
+        port: options.port ?? port,
         method,
         path,
         ca: credentials.caPem,
+        ...(options.client && { cert: options.client.certPem, key: options.client.keyPem }),
         headers: { 'content-type': 'application/json' },
       },
       (res) => {
@@ -365,4 +392,51 @@ describe('ops routes', () => {
       /aci_burst_extender_prioritize_preferences_total\{preference="real-first",component="extender"\}/,
     );
   });
+});
+
+describe('callers must present a client certificate when required', () => {
+  const callerCa = createCertificateAuthority({ commonName: 'scheduler-ca' });
+  const scheduler = issueCertificate(callerCa, { commonName: 'aci-burst-scheduler' }, 'client');
+  const stranger = issueCertificate(
+    createCertificateAuthority({ commonName: 'other-ca' }),
+    { commonName: 'x' },
+    'client',
+  );
+  let guarded: Server;
+  let guardedPort: number;
+
+  before(async () => {
+    ({ server: guarded, port: guardedPort } = await serve(
+      { requireClientCertificate: true },
+      callerCa.certPem,
+    ));
+  });
+
+  after(async () => {
+    await closeServer(guarded, 1000);
+  });
+
+  function callAs(client: KeyPairPem | undefined, path: string): Promise<{ status: number; text: string }> {
+    const filtering = path === '/filter';
+    return call(filtering ? 'POST' : 'GET', path, filtering ? JSON.stringify(namesArgs) : undefined, {
+      port: guardedPort,
+      client,
+    });
+  }
+
+  const table: { who: string; client: () => KeyPairPem | undefined; path: string; status: number }[] = [
+    { who: 'the scheduler, with its certificate', client: () => scheduler, path: '/filter', status: 200 },
+    { who: 'a caller without a certificate', client: () => undefined, path: '/filter', status: 403 },
+    { who: 'a caller with another CA’s certificate', client: () => stranger, path: '/filter', status: 403 },
+    { who: 'a kubelet probe (no certificate)', client: () => undefined, path: '/healthz', status: 200 },
+    { who: 'Prometheus (no certificate)', client: () => undefined, path: '/metrics', status: 200 },
+  ];
+  for (const { who, client, path, status } of table) {
+    it(`${path} from ${who}: ${status}`, async () => {
+      const response = await callAs(client(), path);
+      assert.equal(response.status, status, response.text);
+      if (status === 403)
+        assert.match(response.text, /client certificate signed by the CA this server trusts/);
+    });
+  }
 });

@@ -11,6 +11,7 @@ import { isVirtualNode, podKey } from '../contract/names.ts';
 import type { KeyPairPem } from '../runtime/tls.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
+import { clientCertificateOptions, requireClientCertificate } from '../runtime/client-auth.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import {
   answerFilter,
@@ -69,6 +70,8 @@ export interface ExtenderAppOptions {
   metrics: ExtenderMetrics;
   /** What ACI cannot run in a pod; the shared contract's check unless a test passes another. */
   check?: (pod: V1Pod) => Problem[];
+  /** Only callers with a verified client certificate may call /filter and /prioritize (health and metrics stay open). */
+  requireClientCertificate?: boolean;
 }
 
 /** Without nodeCacheCapable the scheduler sends every candidate node in full. */
@@ -140,25 +143,36 @@ export function createExtenderApp(options: ExtenderAppOptions): Express {
   app.disable('x-powered-by');
   app.use(opsRouter(options.registry, view));
   for (const verb of ['filter', 'prioritize'] as const) {
-    app.post(`/${verb}`, express.json({ limit: BODY_LIMIT }), (request: Request, response: Response) => {
-      const stopTimer = metrics.duration.startTimer({ verb });
-      try {
-        const decoded = decodeExtenderArgs(request.body);
-        if (!decoded.ok) {
-          fail(verb, 'invalid', decoded.error, response);
-          return;
+    const authenticated = requireClientCertificate(options.requireClientCertificate === true);
+    app.post(
+      `/${verb}`,
+      authenticated,
+      express.json({ limit: BODY_LIMIT }),
+      (request: Request, response: Response) => {
+        const stopTimer = metrics.duration.startTimer({ verb });
+        try {
+          const decoded = decodeExtenderArgs(request.body);
+          if (!decoded.ok) {
+            fail(verb, 'invalid', decoded.error, response);
+            return;
+          }
+          const body = answers[verb](decoded.args);
+          metrics.requests.inc({ verb, outcome: 'answered' });
+          response.json(body);
+        } catch (error) {
+          const notReady = error instanceof NotReadyError;
+          const message = error instanceof Error ? error.message : String(error);
+          fail(
+            verb,
+            notReady ? 'not-ready' : 'error',
+            notReady ? `not ready: ${message}` : message,
+            response,
+          );
+        } finally {
+          stopTimer();
         }
-        const body = answers[verb](decoded.args);
-        metrics.requests.inc({ verb, outcome: 'answered' });
-        response.json(body);
-      } catch (error) {
-        const notReady = error instanceof NotReadyError;
-        const message = error instanceof Error ? error.message : String(error);
-        fail(verb, notReady ? 'not-ready' : 'error', notReady ? `not ready: ${message}` : message, response);
-      } finally {
-        stopTimer();
-      }
-    });
+      },
+    );
   }
   // Body parser failures (malformed JSON, too large) arrive here, before the handlers above.
   app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
@@ -177,6 +191,8 @@ export interface ListenOptions {
   port: number;
   host?: string;
   credentials: KeyPairPem;
+  /** The CA whose client certificates the handshake verifies (runtime/client-auth.ts). */
+  clientCaPem?: string;
 }
 
 /** Serves the app over HTTPS and resolves once it listens; port 0 picks a free port. */
@@ -184,7 +200,14 @@ export async function listenHttps(
   app: Express,
   options: ListenOptions,
 ): Promise<{ server: Server; port: number }> {
-  const server = createServer({ cert: options.credentials.certPem, key: options.credentials.keyPem }, app);
+  const server = createServer(
+    {
+      cert: options.credentials.certPem,
+      key: options.credentials.keyPem,
+      ...clientCertificateOptions(options.clientCaPem),
+    },
+    app,
+  );
   server.listen(options.port, options.host);
   await once(server, 'listening');
   return { server, port: (server.address() as AddressInfo).port };

@@ -225,3 +225,52 @@ describe('watchCertificate', () => {
     assert.deepEqual(applied, [renewed.certPem, renewed.certPem]);
   });
 });
+
+describe('a client certificate beside the serving one', () => {
+  const withClient: CertificatePolicy = { ...policy, clientCommonName: 'aci-burst-scheduler' };
+  const chain = renewChain(undefined, 'new-chain', withClient, now);
+
+  it('is issued by the same CA for client authentication, with the name asked for', () => {
+    assert.ok(chain.client);
+    const ca = forge.pki.certificateFromPem(chain.caCertPem);
+    const client = forge.pki.certificateFromPem(chain.client.certPem);
+    assert.ok(ca.verify(client));
+    assert.equal((client.subject.getField('CN') as { value?: unknown } | null)?.value, 'aci-burst-scheduler');
+    const usage = client.getExtension('extKeyUsage') as { clientAuth?: boolean; serverAuth?: boolean };
+    assert.deepEqual([usage.clientAuth, usage.serverAuth === true], [true, false]);
+    assert.equal(chainStatus(chain, withClient, now), 'valid');
+    assert.equal(renewChain(undefined, 'new-chain', policy, now).client, undefined, 'only when asked for');
+  });
+
+  const table: { name: string; chain: CertificateChain; at?: Date; status: ChainStatus }[] = [
+    {
+      name: 'missing (a Secret from before)',
+      chain: { ...chain, client: undefined },
+      status: 'reissue-serving',
+    },
+    {
+      name: 'signed by another CA',
+      chain: { ...chain, client: renewChain(undefined, 'new-chain', withClient, now).client },
+      status: 'reissue-serving',
+    },
+    { name: 'due for renewal', chain, at: new Date(now.getTime() + 340 * DAY), status: 'reissue-serving' },
+    {
+      name: 'for another name',
+      chain: renewChain(undefined, 'new-chain', { ...withClient, clientCommonName: 'someone' }, now),
+      status: 'reissue-serving',
+    },
+  ];
+  for (const row of table) {
+    it(`${row.name}: ${row.status}`, () => {
+      assert.equal(chainStatus(row.chain, withClient, row.at ?? now), row.status);
+    });
+  }
+
+  it('renewal keeps the CA and reissues the client certificate with the serving one', () => {
+    const later = new Date(now.getTime() + 340 * DAY);
+    const renewed = renewChain(chain, 'reissue-serving', withClient, later);
+    assert.equal(renewed.caCertPem, chain.caCertPem);
+    assert.notEqual(renewed.client?.certPem, chain.client?.certPem);
+    assert.equal(chainStatus(renewed, withClient, later), 'valid');
+  });
+});

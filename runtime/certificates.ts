@@ -2,7 +2,8 @@
 // extender). Either mounted from elsewhere (cert-manager writes the files), or kept in one Secret that
 // every replica reads, so all replicas serve the same chain and clients trust one CA. The CA lives ten
 // years and signs one-year serving certificates, so a renewal normally changes only the serving
-// certificate, not the CA clients were given.
+// certificate, not the CA clients were given. A component whose caller must prove who it is (the
+// extender's scheduler) gets a client certificate from the same CA in the same Secret.
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
 import { ClassifiedError } from './errors.ts';
@@ -15,6 +16,8 @@ export interface CertificateChain {
   caKeyPem: string;
   certPem: string;
   keyPem: string;
+  /** The caller's client certificate, signed by the same CA, when the policy names one. */
+  client?: { certPem: string; keyPem: string };
 }
 
 /** What the HTTPS server presents, and the CA the API server must trust (unknown for mounted files). */
@@ -32,6 +35,8 @@ export interface CertificatePolicy {
   renewBeforeMs: number;
   caValidDays: number;
   servingValidDays: number;
+  /** The common name of a client certificate to keep beside the serving one (same CA and life). */
+  clientCommonName?: string;
 }
 
 /** The lifetimes the header describes, for every component that keeps its chain in a Secret. */
@@ -63,7 +68,31 @@ export function chainStatus(chain: CertificateChain, policy: CertificatePolicy, 
   }
   if (serving.validity.notAfter.getTime() - now.getTime() < policy.renewBeforeMs) return 'reissue-serving';
   const covered = new Set(certificateHosts(serving));
-  return policy.hosts.every((host) => covered.has(host)) ? 'valid' : 'reissue-serving';
+  if (!policy.hosts.every((host) => covered.has(host))) return 'reissue-serving';
+  return clientValid(chain, ca, policy, now) ? 'valid' : 'reissue-serving';
+}
+
+/** The client certificate the policy asks for is there, signed by the CA, for that name, and not due. */
+function clientValid(
+  chain: CertificateChain,
+  ca: forge.pki.Certificate,
+  policy: CertificatePolicy,
+  now: Date,
+): boolean {
+  if (policy.clientCommonName === undefined) return true;
+  if (chain.client === undefined) return false;
+  try {
+    const client = forge.pki.certificateFromPem(chain.client.certPem);
+    forge.pki.privateKeyFromPem(chain.client.keyPem);
+    const name = (client.subject.getField('CN') as { value?: unknown } | null)?.value;
+    return (
+      ca.verify(client) &&
+      name === policy.clientCommonName &&
+      client.validity.notAfter.getTime() - now.getTime() >= policy.renewBeforeMs
+    );
+  } catch {
+    return false;
+  }
 }
 
 /** The DNS names and IP addresses in a certificate's subjectAltName. */
@@ -97,7 +126,21 @@ export function renewChain(
     { commonName: policy.commonName, hosts: policy.hosts, validDays: policy.servingValidDays, now },
     'server',
   );
-  return { caCertPem: ca.certPem, caKeyPem: ca.keyPem, certPem: serving.certPem, keyPem: serving.keyPem };
+  const client =
+    policy.clientCommonName === undefined
+      ? undefined
+      : issueCertificate(
+          ca,
+          { commonName: policy.clientCommonName, validDays: policy.servingValidDays, now },
+          'client',
+        );
+  return {
+    caCertPem: ca.certPem,
+    caKeyPem: ca.keyPem,
+    certPem: serving.certPem,
+    keyPem: serving.keyPem,
+    ...(client !== undefined && { client }),
+  };
 }
 
 /** Where the chain is shared between replicas. `version` is the optimistic-concurrency token. */
@@ -138,9 +181,19 @@ export async function obtainChain(
   );
 }
 
-const SECRET_KEYS = { caCert: 'ca.crt', caKey: 'ca.key', cert: 'tls.crt', key: 'tls.key' } as const;
+const SECRET_KEYS = {
+  caCert: 'ca.crt',
+  caKey: 'ca.key',
+  cert: 'tls.crt',
+  key: 'tls.key',
+  clientCert: 'client.crt',
+  clientKey: 'client.key',
+} as const;
 
-/** The chain in a `kubernetes.io/tls` Secret (plus `ca.crt` and `ca.key`), labelled as its owner's. */
+/**
+ * The chain in a `kubernetes.io/tls` Secret (plus `ca.crt` and `ca.key`, and `client.crt` and
+ * `client.key` when there is a client certificate), labelled as its owner's.
+ */
 export function secretChainStore(
   core: CoreV1Api,
   namespace: string,
@@ -162,6 +215,10 @@ export function secretChainStore(
       [SECRET_KEYS.caKey]: base64(chain.caKeyPem),
       [SECRET_KEYS.cert]: base64(chain.certPem),
       [SECRET_KEYS.key]: base64(chain.keyPem),
+      ...(chain.client !== undefined && {
+        [SECRET_KEYS.clientCert]: base64(chain.client.certPem),
+        [SECRET_KEYS.clientKey]: base64(chain.client.keyPem),
+      }),
     },
   });
   return {
@@ -170,12 +227,14 @@ export function secretChainStore(
       if (secret === undefined) return undefined;
       const data = secret.data ?? {};
       const text = (key: string): string => Buffer.from(data[key] ?? '', 'base64').toString('utf8');
+      const client = { certPem: text(SECRET_KEYS.clientCert), keyPem: text(SECRET_KEYS.clientKey) };
       return {
         chain: {
           caCertPem: text(SECRET_KEYS.caCert),
           caKeyPem: text(SECRET_KEYS.caKey),
           certPem: text(SECRET_KEYS.cert),
           keyPem: text(SECRET_KEYS.key),
+          ...(client.certPem !== '' && { client }),
         },
         version: secret.metadata?.resourceVersion ?? '',
       };
@@ -214,7 +273,15 @@ export function secretCertificateSource(
  */
 export function serviceCertificateSource(
   core: CoreV1Api,
-  service: { component: string; namespace: string; serviceName: string; secretName: string; hosts: string[] },
+  service: {
+    component: string;
+    namespace: string;
+    serviceName: string;
+    secretName: string;
+    hosts: string[];
+    /** A client certificate for this service's caller, kept in the same Secret. */
+    clientCommonName?: string;
+  },
   renewBeforeMs: number,
 ): CertificateSource {
   const store = secretChainStore(core, service.namespace, service.secretName, {
@@ -226,6 +293,7 @@ export function serviceCertificateSource(
     hosts: service.hosts,
     renewBeforeMs,
     ...CHAIN_VALIDITY,
+    ...(service.clientCommonName !== undefined && { clientCommonName: service.clientCommonName }),
   };
   return secretCertificateSource(store, policy, () => new Date());
 }

@@ -3,11 +3,13 @@
 // failed list), so a failure here restarts it with a capped backoff and the last known objects stay
 // served meanwhile. Started by a process's entry point; stopped when `signal` aborts.
 import {
+  CoreV1Api,
   ListWatch,
   Watch,
   type KubeConfig,
   type KubernetesObject,
   type ListPromise,
+  type V1Namespace,
 } from '@kubernetes/client-node';
 import { classifyKubernetesError } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -94,4 +96,19 @@ export function watchResource<T extends KubernetesObject>(
     list: () => [...informer.list()],
     synced: () => synced,
   };
+}
+
+/** Every namespace with its labels and annotations: the extender's preferences, the connector's opt-in. */
+export function watchNamespaces(
+  kubeConfig: KubeConfig,
+  logger: Logger,
+  signal: AbortSignal,
+): WatchedCache<V1Namespace> {
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  return watchResource<V1Namespace>(
+    kubeConfig,
+    { name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() },
+    logger,
+    signal,
+  );
 }

@@ -104,6 +104,25 @@ export function issueCertificate(ca: KeyPairPem, request: CertificateRequest, us
   return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
 }
 
+/**
+ * A new key and a PKCS#10 request for a client certificate that someone else signs (the Kubernetes
+ * certificates API): the key never leaves this process.
+ */
+export function createCertificateSigningRequest(request: { commonName: string; organizations?: string[] }): {
+  csrPem: string;
+  keyPem: string;
+} {
+  const keys = newKeyPair();
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = keys.publicKey;
+  csr.setSubject(subject(request));
+  csr.sign(keys.privateKey, forge.md.sha256.create());
+  return {
+    csrPem: forge.pki.certificationRequestToPem(csr),
+    keyPem: forge.pki.privateKeyToPem(keys.privateKey),
+  };
+}
+
 /** When the certificate stops being valid. */
 export function certificateExpiry(certPem: string): Date {
   return forge.pki.certificateFromPem(certPem).validity.notAfter;

@@ -15,6 +15,8 @@ export interface WebhookConfig {
   tls:
     | { source: 'files'; certFile: string; keyFile: string }
     | { source: 'secret'; secretName: string; hosts: string[] };
+  /** Only callers with a certificate this CA signed get a review (the API server, when it presents one). */
+  clientCaFile: string | undefined;
   certificateRefreshMs: number;
   renewBeforeMs: number;
   shutdownGraceMs: number;
@@ -36,6 +38,8 @@ export const ENVIRONMENT = {
   TLS_KEY_FILE: 'Key of TLS_CERT_FILE.',
   TLS_SECRET_NAME: 'Secret holding the generated CA and serving certificate (default aci-burst-webhook-tls).',
   TLS_EXTRA_HOSTS: 'Extra DNS names or IPs for the generated certificate, comma-separated.',
+  CLIENT_CA_FILE:
+    'CA of the client certificate the API server presents (--admission-control-config-file); when set, reviews from callers without one are refused (default: unset, any caller).',
   CERT_REFRESH_SECONDS: 'How often the certificate is re-read and renewed if due (default 3600).',
   CERT_RENEW_BEFORE_DAYS: 'Renew the serving certificate this many days before it expires (default 30).',
   SHUTDOWN_GRACE_SECONDS: 'How long in-flight reviews may finish after SIGTERM (default 10).',
@@ -91,6 +95,7 @@ export function parseWebhookConfig(env: Env): { config: WebhookConfig; problems:
     url,
     schedulerName: text('ACI_SCHEDULER_NAME'),
     tls,
+    clientCaFile: text('CLIENT_CA_FILE'),
     certificateRefreshMs: integer('CERT_REFRESH_SECONDS', 3600, 1) * 1000,
     renewBeforeMs: integer('CERT_RENEW_BEFORE_DAYS', 30, 1) * DAY_MS,
     shutdownGraceMs: integer('SHUTDOWN_GRACE_SECONDS', 10, 0) * 1000,

@@ -36,6 +36,14 @@ async function main(): Promise<void> {
     return;
   }
   const core = kubeConfig.makeApiClient(CoreV1Api);
+  let clientCaPem: string | undefined;
+  try {
+    clientCaPem = config.clientCaFile === undefined ? undefined : await readFile(config.clientCaFile, 'utf8');
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not read CLIENT_CA_FILE');
+    process.exitCode = 1;
+    return;
+  }
   const configurations = kubernetesWebhookConfigurations(
     kubeConfig.makeApiClient(AdmissionregistrationV1Api),
   );
@@ -46,6 +54,7 @@ async function main(): Promise<void> {
     references: podReferences,
     reader: kubernetesReferenceReader(core, { secretValues: 'blank' }),
     schedulerName: config.schedulerName,
+    ...(clientCaPem !== undefined && { clientCaPem }),
   });
   const shutdown = abortOnSignals(logger);
   shutdown.signal.addEventListener('abort', () => {

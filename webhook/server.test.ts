@@ -31,11 +31,13 @@ interface Outgoing {
   body?: string;
   contentType?: string;
   method?: 'GET' | 'POST';
+  /** A client certificate to present. */
+  client?: { certPem: string; keyPem: string } | undefined;
 }
 
 function send(
   port: number,
-  { path, body = '', contentType = 'application/json', method = 'POST' }: Outgoing,
+  { path, body = '', contentType = 'application/json', method = 'POST', client }: Outgoing,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -46,6 +48,7 @@ function send(
         method,
         ca: ca.certPem,
         agent: false,
+        ...(client && { cert: client.certPem, key: client.keyPem }),
         headers: { 'content-type': contentType },
       },
       (response) => {
@@ -415,4 +418,57 @@ describe('WebhookServer.stop', () => {
     await stopped;
     await assert.rejects(send(port, { path: '/healthz', method: 'GET' }), { code: 'ECONNREFUSED' });
   });
+});
+
+describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate that CA signed', () => {
+  const apiServerCa = createCertificateAuthority({ commonName: 'cluster-ca' });
+  const apiServer = issueCertificate(apiServerCa, { commonName: 'kube-apiserver-webhook-client' }, 'client');
+  const server = new WebhookServer({
+    logger: silentLogger(),
+    registry: createRegistry({ component: 'webhook-test', processMetrics: false }),
+    check: checkPod,
+    references: podReferences,
+    reader: {
+      configMap: () => Promise.resolve(undefined),
+      secret: () => Promise.resolve(undefined),
+      serviceAccount: () => Promise.resolve(undefined),
+    },
+    schedulerName: undefined,
+    clientCaPem: apiServerCa.certPem,
+  });
+  let port = 0;
+  before(async () => {
+    port = await server.start({ port: 0, host: '127.0.0.1', identity: { ...serving, caPem: ca.certPem } });
+  });
+  after(() => server.stop(1000));
+
+  function call(path: string, client: { certPem: string; keyPem: string } | undefined): Promise<Reply> {
+    return path === '/healthz'
+      ? send(port, { path, method: 'GET', client })
+      : send(port, { path, body: JSON.stringify(admissionReview('deployment-pod-create')), client });
+  }
+
+  const table: {
+    who: string;
+    path: string;
+    client: () => { certPem: string; keyPem: string } | undefined;
+    status: number;
+  }[] = [
+    {
+      who: 'the API server with its client certificate',
+      path: '/mutate/burst',
+      client: () => apiServer,
+      status: 200,
+    },
+    { who: 'a caller without a certificate', path: '/mutate/burst', client: () => undefined, status: 403 },
+    { who: 'a caller without a certificate', path: '/mutate/required', client: () => undefined, status: 403 },
+    { who: 'a certificate of another CA', path: '/mutate/burst', client: () => serving, status: 403 },
+    { who: 'a kubelet probe', path: '/healthz', client: () => undefined, status: 200 },
+  ];
+  for (const { who, path, client, status } of table) {
+    it(`${path} from ${who}: ${status}`, async () => {
+      const reply = await call(path, client());
+      assert.equal(reply.status, status, reply.text);
+    });
+  }
 });

@@ -18,6 +18,7 @@ import {
   type Verdict,
   type WebhookEntry,
 } from './decision.ts';
+import { clientCertificateOptions, requireClientCertificate, secureContext } from '../runtime/client-auth.ts';
 import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
 
@@ -37,6 +38,11 @@ export interface WebhookDependencies {
   reader: ReferenceReader;
   schedulerName: string | undefined;
   bodyLimitBytes?: number;
+  /**
+   * When set, only callers presenting a certificate this CA signed (the API server, configured with
+   * --admission-control-config-file) get a review; health and metrics stay open (runtime/client-auth.ts).
+   */
+  clientCaPem?: string;
 }
 
 type ReviewOutcome = Verdict['outcome'] | 'invalid' | 'error';
@@ -82,8 +88,9 @@ export class WebhookServer {
     app.disable('x-powered-by');
     app.use(opsRouter(this.#dependencies.registry, this));
     const json = express.json({ limit: this.#dependencies.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES });
+    const authenticated = requireClientCertificate(this.#dependencies.clientCaPem !== undefined);
     for (const entry of ['burst', 'required'] as const) {
-      app.post(WEBHOOK_PATHS[entry], json, async (request: Request, response: Response) => {
+      app.post(WEBHOOK_PATHS[entry], authenticated, json, async (request: Request, response: Response) => {
         const started = process.hrtime.bigint();
         const reply = await this.review(entry, request.body);
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -181,7 +188,14 @@ export class WebhookServer {
   };
 
   async start(options: { port: number; host: string; identity: ServingIdentity }): Promise<number> {
-    const server = createServer({ cert: options.identity.certPem, key: options.identity.keyPem }, this.app());
+    const server = createServer(
+      {
+        cert: options.identity.certPem,
+        key: options.identity.keyPem,
+        ...clientCertificateOptions(this.#dependencies.clientCaPem),
+      },
+      this.app(),
+    );
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -195,7 +209,7 @@ export class WebhookServer {
 
   /** Serves a renewed certificate to new connections without a restart. */
   setIdentity(identity: ServingIdentity): void {
-    this.#server?.setSecureContext({ cert: identity.certPem, key: identity.keyPem });
+    this.#server?.setSecureContext(secureContext(identity, this.#dependencies.clientCaPem));
   }
 
   /**

@@ -8,7 +8,6 @@ import type { TLSSocket } from 'node:tls';
 import type { V1Pod } from '@kubernetes/client-node';
 import { WebSocketServer } from 'ws';
 import { isSpdyUpgrade, spdyTunnelProtocols } from '../spdy/index.ts';
-import { containerGroupName } from '../../contract/translate.ts';
 import type { Logger } from '../../runtime/logger.ts';
 import { authorize, callerOf, type KubeletAuthorizer } from '../kubelet-auth.ts';
 import type { PodCache } from '../ports.ts';
@@ -53,6 +52,8 @@ export function parseStreamingPath(pathname: string): StreamingRoute | undefined
 
 export interface StreamingOptions {
   cache: PodCache;
+  /** The container group this connector owns for the pod (tagged with its UID), if any. */
+  ownedGroupFor: (pod: V1Pod) => string | undefined;
   authorizer: KubeletAuthorizer;
   sessions: PodSessions;
   terminal: TerminalSessionDeps;
@@ -79,15 +80,20 @@ function reject(socket: Duplex, status: number, message: string, headers: Record
   );
 }
 
-/** Why the pod or container cannot be reached, in the kubelet's words, or the pod itself. */
-function findPod(cache: PodCache, route: StreamingRoute): V1Pod | string {
-  const pod = cache.get(route.namespace, route.pod);
+/** The pod and its container group, or why they cannot be reached (in the kubelet's words where it has them). */
+function findTarget(
+  options: StreamingOptions,
+  route: StreamingRoute,
+): { pod: V1Pod; group: string } | string {
+  const pod = options.cache.get(route.namespace, route.pod);
   if (pod === undefined) return 'pod does not exist';
   if (route.uid !== undefined && pod.metadata?.uid !== route.uid) return 'pod not found';
   if (route.kind !== 'portForward' && !pod.spec?.containers.some((c) => c.name === route.container)) {
     return `container not found (${JSON.stringify(route.container)})`;
   }
-  return pod;
+  const group = options.ownedGroupFor(pod);
+  if (group === undefined) return `pod ${route.namespace}/${route.pod} has no container group on ACI yet`;
+  return { pod, group };
 }
 
 function headerList(value: string | string[] | undefined): string[] {
@@ -132,15 +138,23 @@ export async function handleStreamingUpgrade(
     refuse(authorization.status, authorization.message);
     return;
   }
-  const pod = findPod(options.cache, route);
-  if (typeof pod === 'string') {
-    refuse(404, pod);
+  const target = findTarget(options, route);
+  if (typeof target === 'string') {
+    refuse(404, target);
     return;
   }
+  const { pod, group } = target;
   if ((req.headers.upgrade ?? '').toLowerCase() === 'websocket')
-    acceptWebSocket(options, request, { route, pod, query: url.searchParams, user: caller.user, refuse });
+    acceptWebSocket(options, request, {
+      route,
+      pod,
+      group,
+      query: url.searchParams,
+      user: caller.user,
+      refuse,
+    });
   else if (isSpdyUpgrade(req))
-    acceptSpdy(options, request, { route, pod, query: url.searchParams, user: caller.user, refuse });
+    acceptSpdy(options, request, { route, pod, group, query: url.searchParams, user: caller.user, refuse });
   else
     refuse(
       400,
@@ -151,6 +165,7 @@ export async function handleStreamingUpgrade(
 interface Accepted {
   route: StreamingRoute;
   pod: V1Pod;
+  group: string;
   query: URLSearchParams;
   user: string;
   refuse: Refuse;
@@ -259,7 +274,7 @@ async function runCommand(
   if (route.kind === 'portForward') return;
   const session = options.sessions.start(route.namespace, route.pod);
   const target = {
-    group: containerGroupName(route.namespace, route.pod),
+    group: accepted.group,
     container: route.container,
     signal: session.signal,
   };

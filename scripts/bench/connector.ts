@@ -71,6 +71,7 @@ const controller = new PodController({
     get: (namespace, name) => pods.get(`${namespace}/${name}`),
     list: () => [...pods.values()],
   },
+  namespaces: { synced: true, optedIn: () => true },
   clock,
   logger: silentLogger(),
   metrics,

@@ -29,6 +29,7 @@ const pki: PkiFiles = {
   frontProxyCaCert: '/p/fp-ca.crt',
   frontProxyClientCert: '/p/fp.crt',
   frontProxyClientKey: '/p/fp.key',
+  admissionControlConfig: '/p/admission.json',
 };
 const component = { kubeconfig: '/s/k.kubeconfig', certDir: '/s/certs' };
 
@@ -59,6 +60,8 @@ describe('command lines', () => {
         '--kubelet-client-key=/p/kc.key',
         '--requestheader-client-ca-file=/p/fp-ca.crt',
         '--authorization-mode=Node,RBAC',
+        '--enable-admission-plugins=NodeRestriction',
+        '--admission-control-config-file=/p/admission.json',
       ],
     },
     {
@@ -71,6 +74,8 @@ describe('command lines', () => {
         '--service-account-private-key-file=/p/sa.key',
         '--root-ca-file=/p/ca.crt',
         '--controllers=*',
+        '--cluster-signing-cert-file=/p/ca.crt',
+        '--cluster-signing-key-file=/p/ca.key',
         '--leader-elect=false',
       ],
     },

@@ -46,7 +46,14 @@ export function apiserverArgs(ports: ClusterPorts, pki: PkiFiles): string[] {
     `--client-ca-file=${pki.caCert}`,
     `--service-cluster-ip-range=${SERVICE_CLUSTER_IP_RANGE}`,
     '--allow-privileged=true',
+    // A node's credentials (user system:node:<name>, the connector's too) reach only that node's
+    // pods and what they reference: the Node authorizer decides what a node may read, NodeRestriction
+    // what it may write (its own Node and Lease, status of pods bound to it, pod-bound tokens).
     '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
+    // The apiserver presents a client certificate (signed by the cluster CA) to every admission
+    // webhook, as an operator configures it for a webhook that authenticates its caller.
+    `--admission-control-config-file=${pki.admissionControlConfig}`,
     // The `kubernetes` Service cannot have 127.0.0.1 as an endpoint (loopback is rejected); nothing
     // in this cluster needs its endpoints, so do not keep trying to publish them.
     '--endpoint-reconciler-type=none',
@@ -99,6 +106,8 @@ export function controllerManagerArgs(port: number, paths: ComponentPaths, pki: 
     `--root-ca-file=${pki.caCert}`,
     `--service-account-private-key-file=${pki.serviceAccountKey}`,
     '--use-service-account-credentials=true',
+    // CSRs approved by the csrapproving controller (a virtual node's kubelet client certificate) are
+    // signed with the cluster CA, which the apiserver trusts for client certificates.
     `--cluster-signing-cert-file=${pki.caCert}`,
     `--cluster-signing-key-file=${pki.caKey}`,
     '--controllers=*',

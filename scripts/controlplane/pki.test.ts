@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { createClusterPki, renderKubeconfig } from './pki.ts';
+import {
+  admissionControlConfiguration,
+  createClusterPki,
+  renderKubeconfig,
+  webhookClientKubeconfig,
+} from './pki.ts';
 
 describe('createClusterPki', () => {
   const pki = createClusterPki(new Date('2026-11-25T12:00:00Z'));
@@ -26,6 +31,8 @@ describe('createClusterPki', () => {
     { name: 'controllerManager', subject: /^CN=system:kube-controller-manager$/ },
     { name: 'scheduler', subject: /^CN=system:kube-scheduler$/ },
     { name: 'kubeletClient', subject: /CN=kube-apiserver-kubelet-client/ },
+    // No group: a webhook that checks it learns who calls, the certificate grants nothing in the cluster.
+    { name: 'webhookClient', subject: /^CN=kube-apiserver-webhook-client$/ },
   ] as const;
   for (const { name, subject } of clients) {
     it(`issues the ${name} client certificate from the cluster CA`, () => {
@@ -59,5 +66,30 @@ describe('renderKubeconfig', () => {
       { name: 'admin', user: { 'client-certificate-data': 'Q0VSVA==', 'client-key-data': 'S0VZ' } },
     ]);
     assert.equal(config['current-context'], 'aci-burst-local');
+  });
+});
+
+describe('the admission configuration', () => {
+  it('has both webhook plugins present the client certificate of user * to every webhook', () => {
+    const config = JSON.parse(admissionControlConfiguration('/p/webhook-client.kubeconfig')) as {
+      plugins: { name: string; configuration: { kind: string; kubeConfigFile: string } }[];
+    };
+    assert.deepEqual(
+      config.plugins.map((plugin) => [
+        plugin.name,
+        plugin.configuration.kind,
+        plugin.configuration.kubeConfigFile,
+      ]),
+      [
+        ['ValidatingAdmissionWebhook', 'WebhookAdmissionConfiguration', '/p/webhook-client.kubeconfig'],
+        ['MutatingAdmissionWebhook', 'WebhookAdmissionConfiguration', '/p/webhook-client.kubeconfig'],
+      ],
+    );
+    const kubeconfig = JSON.parse(webhookClientKubeconfig('/p/w.crt', '/p/w.key')) as {
+      users: { name: string; user: Record<string, string> }[];
+    };
+    assert.deepEqual(kubeconfig.users, [
+      { name: '*', user: { 'client-certificate': '/p/w.crt', 'client-key': '/p/w.key' } },
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 // The cluster's certificates, all from runtime/tls.ts: one CA, the apiserver's serving certificate,
 // a client certificate per component (RBAC's bootstrap roles match their common names), the client
-// certificate the apiserver presents to kubelets, and the service-account signing key.
+// certificates the apiserver presents to kubelets and to admission webhooks, and the service-account
+// signing key.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../runtime/tls.ts';
@@ -17,6 +18,8 @@ export const APISERVER_HOSTS = [
 ];
 
 export const FRONT_PROXY_CLIENT = 'front-proxy-client';
+/** The common name of the certificate the apiserver presents to admission webhooks. */
+export const WEBHOOK_CLIENT = 'kube-apiserver-webhook-client';
 
 export interface ClusterPki {
   ca: KeyPairPem;
@@ -26,6 +29,8 @@ export interface ClusterPki {
   scheduler: KeyPairPem;
   /** What the apiserver presents to a kubelet (logs, exec); signed by `ca`. */
   kubeletClient: KeyPairPem;
+  /** What the apiserver presents to every admission webhook (a webhook with CLIENT_CA_FILE checks it). */
+  webhookClient: KeyPairPem;
   /** Signs service-account tokens; the certificate carries the public key the apiserver verifies with. */
   serviceAccount: KeyPairPem;
   /**
@@ -56,6 +61,7 @@ export function createClusterPki(now: Date): ClusterPki {
     controllerManager: client('system:kube-controller-manager'),
     scheduler: client('system:kube-scheduler'),
     kubeletClient: client('kube-apiserver-kubelet-client', ['system:masters']),
+    webhookClient: client(WEBHOOK_CLIENT),
     serviceAccount: issueCertificate(ca, { commonName: 'service-accounts', validDays: 30, now }, 'client'),
     frontProxyCa,
     frontProxyClient: issueCertificate(
@@ -78,6 +84,8 @@ export interface PkiFiles {
   frontProxyCaCert: string;
   frontProxyClientCert: string;
   frontProxyClientKey: string;
+  /** --admission-control-config-file: the webhook client certificate, for every webhook host. */
+  admissionControlConfig: string;
 }
 
 /** Writes the files the binaries read by path (keys 0600); client certificates go into kubeconfigs. */
@@ -100,7 +108,50 @@ export function writePki(dir: string, pki: ClusterPki): PkiFiles {
     frontProxyCaCert: write('front-proxy-ca.crt', pki.frontProxyCa.certPem),
     frontProxyClientCert: write('front-proxy-client.crt', pki.frontProxyClient.certPem),
     frontProxyClientKey: write('front-proxy-client.key', pki.frontProxyClient.keyPem),
+    admissionControlConfig: write(
+      'admission-control.json',
+      admissionControlConfiguration(
+        write(
+          'webhook-client.kubeconfig',
+          webhookClientKubeconfig(
+            write('webhook-client.crt', pki.webhookClient.certPem),
+            write('webhook-client.key', pki.webhookClient.keyPem),
+          ),
+        ),
+      ),
+    ),
   };
+}
+
+/**
+ * The apiserver's admission configuration: both webhook admission plugins authenticate to webhooks
+ * with the users of `kubeconfigPath` (matched by the webhook's host; `*` is every host).
+ */
+export function admissionControlConfiguration(kubeconfigPath: string): string {
+  const webhooks = {
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'WebhookAdmissionConfiguration',
+    kubeConfigFile: kubeconfigPath,
+  };
+  const config = {
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AdmissionConfiguration',
+    plugins: [
+      { name: 'ValidatingAdmissionWebhook', configuration: webhooks },
+      { name: 'MutatingAdmissionWebhook', configuration: webhooks },
+    ],
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
+}
+
+/** The kubeconfig it names: user `*`, so every webhook is presented the same client certificate. */
+export function webhookClientKubeconfig(certPath: string, keyPath: string): string {
+  const config = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    users: [{ name: '*', user: { 'client-certificate': certPath, 'client-key': keyPath } }],
+  };
+  return `${JSON.stringify(config, null, 2)}\n`;
 }
 
 /** A kubeconfig (JSON is valid YAML, and every Kubernetes client reads it) with embedded credentials. */

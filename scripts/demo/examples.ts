@@ -4,7 +4,10 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { DEFAULT_NODE_NAME } from '../../contract/names.ts';
 import { SIMULATED_NODE_NAME } from './simulated-node.ts';
 
-/** Plain examples: not opted in, so they reach ACI only by nodeName or toleration. */
+/**
+ * The 2017 examples, which reach ACI by nodeName or toleration: not labelled (the webhook leaves its
+ * pods alone) but allow-listed (the connector's ACI_ALLOWED_NAMESPACES and the opt-in policy).
+ */
 export const EXAMPLES_NAMESPACE = 'aci-burst-demo';
 /** Labelled azure.com/aci-burst=enabled by the demo. */
 export const BURST_NAMESPACE = 'aci-burst-demo-burst';

@@ -22,6 +22,7 @@ import {
 import { httpsStatus } from '../controlplane/processes.ts';
 import { startScheduler } from '../controlplane/scheduler.ts';
 import { startConnectorProcess } from '../local/connector-process.ts';
+import { installOptInPolicy } from '../local/opt-in-policy.ts';
 import { baseEnvironment, REPO_ROOT, startNodeProcess, type NodeProcess } from '../local/node-process.ts';
 import { localExtender } from '../local/scheduler-extender.ts';
 import {
@@ -59,6 +60,7 @@ import { until } from './wait.ts';
 /** The second scheduler's name, as in manifests/extender/scheduler.yaml; the webhook gives it to opted-in pods. */
 export const BURST_SCHEDULER_NAME = 'aci-burst-scheduler';
 const WEBHOOK_CONFIGURATION_NAME = 'aci-burst-demo-webhook';
+const OPT_IN_POLICY_NAME = 'aci-burst-demo-opt-in';
 const COMPONENT_START_MS = 60_000;
 const SIMULATED_SYNC_MS = 1000;
 const SIMULATED_HEARTBEAT_MS = 10_000;
@@ -203,16 +205,22 @@ async function runSteps(session: Session): Promise<number> {
   );
 
   await prepareNamespaces(session, cluster.core);
+  await enforceOptIn(session, cluster);
   await startWebhook(session, cluster, logDir);
   await startBurstScheduler(session, cluster, logDir);
   const connector = await startConnectorProcess({
-    kubeconfigPath: cluster.state.kubeconfigPath,
+    adminKubeconfigPath: cluster.state.kubeconfigPath,
     kubeletClientCaPath: cluster.state.kubeletClientCaPath,
     azure: emulator,
     nodeName: DEFAULT_NODE_NAME,
     parentEnv: session.environment.env,
     workDir: logDir,
-    env: { LOG_LEVEL: 'info', ACI_LIST_INTERVAL_SECONDS: '2', ACI_REFRESH_INTERVAL_SECONDS: '10' },
+    env: {
+      LOG_LEVEL: 'info',
+      ACI_LIST_INTERVAL_SECONDS: '2',
+      ACI_REFRESH_INTERVAL_SECONDS: '10',
+      ACI_ALLOWED_NAMESPACES: EXAMPLES_NAMESPACE,
+    },
   });
   session.teardown.add(`the connector (pid ${connector.pid()})`, () => connector.stop());
   say(`connector running as virtual node ${DEFAULT_NODE_NAME} (log ${connector.logPath})`);
@@ -272,7 +280,24 @@ async function prepareNamespaces(session: Session, core: CoreV1Api): Promise<voi
     (await Promise.all(DEMO_NAMESPACES.map((name) => hasDefaultServiceAccount(core, name)))).every(Boolean),
   );
   session.say(
-    `namespace ${BURST_NAMESPACE} labelled ${BURST_NAMESPACE_LABEL}=${BURST_NAMESPACE_ENABLED} (bursting on); ${EXAMPLES_NAMESPACE} is not`,
+    `namespace ${BURST_NAMESPACE} labelled ${BURST_NAMESPACE_LABEL}=${BURST_NAMESPACE_ENABLED} (bursting on); ` +
+      `${EXAMPLES_NAMESPACE} is not, but is allow-listed for the 2017 examples, which place pods on ACI themselves`,
+  );
+}
+
+/** The shipped ValidatingAdmissionPolicy: only the two demo namespaces' pods may reach the virtual node. */
+async function enforceOptIn(session: Session, cluster: Cluster): Promise<void> {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(cluster.state.kubeconfigPath);
+  const remove = await installOptInPolicy(kubeConfig, {
+    name: OPT_IN_POLICY_NAME,
+    virtualNodes: [DEFAULT_NODE_NAME],
+    allowedNamespaces: [EXAMPLES_NAMESPACE],
+  });
+  session.teardown.add(`the ValidatingAdmissionPolicy ${OPT_IN_POLICY_NAME}`, remove);
+  session.say(
+    `ValidatingAdmissionPolicy ${OPT_IN_POLICY_NAME}: pods reach ${DEFAULT_NODE_NAME} only from ${BURST_NAMESPACE} (labelled) ` +
+      `and ${EXAMPLES_NAMESPACE} (allow-listed, as is the connector's ACI_ALLOWED_NAMESPACES)`,
   );
 }
 

@@ -1,11 +1,14 @@
 // Runs the real connector (connector/main.ts) as a child process against a local cluster and an ACI
-// emulator, configured only through its environment, exactly as an operator would run it. The
-// end-to-end tests and `npm run demo` both start it through here.
+// emulator, configured only through its environment, exactly as an operator would run it: with the
+// credential of a ServiceAccount bound to the shipped ClusterRole (connector-credentials.ts), from
+// which it obtains its node identity, never with the admin credential. The end-to-end tests and
+// `npm run demo` both start it through here.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeLoopbackPorts } from '../controlplane/processes.ts';
+import { createBootstrapCredential } from './connector-credentials.ts';
 import { baseEnvironment, startNodeProcess, type NodeProcess } from './node-process.ts';
 
 /** Where the connector finds Azure: the emulator's endpoints, identity and CA. */
@@ -22,7 +25,8 @@ export interface AzureTarget {
 }
 
 export interface ConnectorProcessOptions {
-  kubeconfigPath: string;
+  /** The cluster administrator's kubeconfig: used here to create the connector's ServiceAccount, never passed on. */
+  adminKubeconfigPath: string;
   /** The CA of the apiserver's kubelet client certificate (kubectl logs reach the node with it). */
   kubeletClientCaPath: string;
   azure: AzureTarget;
@@ -37,6 +41,9 @@ export interface ConnectorProcessOptions {
 
 export interface RunningConnector {
   nodeName: string;
+  /** The credential the connector starts with (its ServiceAccount's token), and that user's name. */
+  bootstrapKubeconfigPath: string;
+  bootstrapUser: string;
   opsUrl: string;
   kubeletPort: number;
   logPath: string;
@@ -44,7 +51,7 @@ export interface RunningConnector {
   pid(): number;
   /** The connector's JSON log lines so far (all runs of this handle). */
   logText(): string;
-  /** SIGTERM, and waits for a clean exit. */
+  /** SIGTERM, waits for a clean exit, and deletes the ServiceAccount and its rights. */
   stop(): Promise<void>;
   /** SIGKILL: no chance to tidy up. */
   kill(): Promise<void>;
@@ -61,9 +68,14 @@ export async function startConnectorProcess(options: ConnectorProcessOptions): P
   writeFileSync(caFile, azure.caPem);
   const logPath = join(dir, 'connector.log');
   const [opsPort = 0, kubeletPort = 0] = await freeLoopbackPorts(2);
+  const bootstrap = await createBootstrapCredential({
+    adminKubeconfigPath: options.adminKubeconfigPath,
+    nodeName,
+    dir,
+  });
   const env: Record<string, string> = {
     ...baseEnvironment(options.parentEnv ?? {}),
-    KUBECONFIG: options.kubeconfigPath,
+    KUBECONFIG: bootstrap.kubeconfigPath,
     NODE_NAME: nodeName,
     AZURE_SUBSCRIPTION_ID: azure.subscriptionId,
     AZURE_TENANT_ID: azure.tenantId,
@@ -97,9 +109,16 @@ export async function startConnectorProcess(options: ConnectorProcessOptions): P
     await waitReady(opsUrl, started);
   };
 
-  await launch();
+  try {
+    await launch();
+  } catch (error) {
+    await bootstrap.remove().catch(() => undefined);
+    throw error;
+  }
   return {
     nodeName,
+    bootstrapKubeconfigPath: bootstrap.kubeconfigPath,
+    bootstrapUser: bootstrap.user,
     opsUrl,
     kubeletPort,
     logPath,
@@ -107,6 +126,7 @@ export async function startConnectorProcess(options: ConnectorProcessOptions): P
     logText: () => current?.logText() ?? '',
     stop: async () => {
       await current?.stop();
+      await bootstrap.remove();
     },
     kill: async () => {
       await current?.kill();

@@ -15,7 +15,7 @@ import {
   type V1Pod,
   type V1PodSpec,
 } from '@kubernetes/client-node';
-import { ACI_TAINT_KEY, TAGS } from '../../contract/names.ts';
+import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL, TAGS } from '../../contract/names.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
 import { containerGroupName } from '../../contract/translate.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
@@ -29,6 +29,10 @@ const run = promisify(execFile);
 const cluster = await useTestCluster();
 const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
 const nodeName = `aci-e2e-${randomBytes(3).toString('hex')}`;
+/** Pods run on ACI only from namespaces that opted in. */
+const OPTED_IN = { [BURST_NAMESPACE_LABEL]: BURST_NAMESPACE_ENABLED };
+/** The connector's cluster id (no ACI_CLUSTER_ID here): part of every group name. */
+const clusterId = (await core.readNamespace({ name: 'kube-system' })).metadata?.uid ?? '';
 
 function nginx(name: string, extra: Partial<V1PodSpec> = {}): V1Pod {
   const pod: V1Pod = {
@@ -67,8 +71,8 @@ function assertNodeShape(node: V1Node, region: string, kubeletPort: number): voi
   const labels = node.metadata?.labels ?? {};
   const status = node.status ?? {};
   assert.deepEqual(
-    [labels.type, labels['kubernetes.io/role'], labels['kubernetes.io/os'], labels['kubernetes.io/hostname']],
-    ['virtual-kubelet', 'agent', 'linux', nodeName],
+    [labels.type, labels['kubernetes.io/os'], labels['kubernetes.io/hostname']],
+    ['virtual-kubelet', 'linux', nodeName],
   );
   assert.equal(labels['topology.kubernetes.io/region'], region);
   assert.equal(labels['node.kubernetes.io/exclude-from-external-load-balancers'], 'true');
@@ -106,7 +110,7 @@ describe('connector', () => {
       nodeName,
       env: { NODE_STATUS_INTERVAL_SECONDS: '2', ACI_WAIT_RETRY_SECONDS: '2' },
     });
-    namespace = await cluster.createNamespace('connector');
+    namespace = await cluster.createNamespace('connector', OPTED_IN);
   });
 
   after(async () => {
@@ -214,7 +218,7 @@ describe('connector', () => {
   it('deletes the container group with the pod', async () => {
     await core.createNamespacedPod({ namespace, body: nginx('short-lived') });
     await waitForPhase(namespace, 'short-lived', 'Running');
-    const group = containerGroupName(namespace, 'short-lived');
+    const group = containerGroupName(namespace, 'short-lived', clusterId);
     await core.deleteNamespacedPod({ namespace, name: 'short-lived' });
     await eventually('the pod object to be gone', async () =>
       (await readPod(namespace, 'short-lived').catch(() => undefined)) === undefined ? true : undefined,
@@ -302,7 +306,7 @@ describe('connector', () => {
     await core.createNamespacedPod({ namespace, body: pod });
     await waitForPhase(namespace, 'configured', 'Running');
 
-    const group = containerGroupName(namespace, 'configured');
+    const group = containerGroupName(namespace, 'configured', clusterId);
     const put = (await emulator.control.requests()).find(
       (r: RequestLogEntry) => r.method === 'PUT' && r.path.endsWith(`/containerGroups/${group}`),
     );
@@ -327,7 +331,7 @@ describe('connector', () => {
   });
 
   it('survives SIGKILL in the middle of a 50-pod burst: no duplicate, no orphan, all Running', async () => {
-    const burst = await cluster.createNamespace('burst');
+    const burst = await cluster.createNamespace('burst', OPTED_IN);
     const names = Array.from({ length: 50 }, (_, i) => `burst-${i}`);
     await Promise.all(
       names.slice(0, 25).map((name) => core.createNamespacedPod({ namespace: burst, body: nginx(name) })),

@@ -2,12 +2,15 @@
 // TLS_SECRET_NAME, running as a ServiceAccount that has only the Role shipped in
 // manifests/extender/extender.yaml, creates the Secret; a second replica serves the same chain; a
 // serving certificate that no longer fits is renewed in the Secret and swapped into both running
-// servers, the CA kept.
+// servers, the CA kept. With CLIENT_AUTH=require, as shipped, a real kube-scheduler that presents the
+// client certificate the extender keeps in the same Secret schedules through it; a caller without one
+// is refused.
 import assert from 'node:assert/strict';
-import { X509Certificate } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { request } from 'node:https';
 import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import {
@@ -106,6 +109,7 @@ describe('the extender with TLS_SECRET_NAME (the Deployment mode) on a real API 
         BIND_ADDRESS: '127.0.0.1',
         POD_NAMESPACE: namespace,
         TLS_SECRET_NAME: SECRET_NAME,
+        CLIENT_AUTH: 'require',
         CERT_REFRESH_SECONDS: '1',
         LOG_LEVEL: 'info',
       },
@@ -144,7 +148,17 @@ describe('the extender with TLS_SECRET_NAME (the Deployment mode) on a real API 
     const { port } = await startReplica(kubeconfigPath);
     const secret = await readSecret();
     assert.equal(secret.type, 'kubernetes.io/tls');
-    assert.deepEqual(Object.keys(secret.data ?? {}).sort(), ['ca.crt', 'ca.key', 'tls.crt', 'tls.key']);
+    assert.deepEqual(Object.keys(secret.data ?? {}).sort(), [
+      'ca.crt',
+      'ca.key',
+      'client.crt',
+      'client.key',
+      'tls.crt',
+      'tls.key',
+    ]);
+    const client = new X509Certificate(secretText(secret, 'client.crt'));
+    assert.ok(client.verify(new X509Certificate(secretText(secret, 'ca.crt')).publicKey));
+    assert.match(client.subject, /CN=aci-burst-scheduler/);
     assert.equal(secret.metadata?.labels?.['app.kubernetes.io/name'], 'aci-burst-extender');
     const ca = new X509Certificate(secretText(secret, 'ca.crt'));
     const leaf = new X509Certificate(secretText(secret, 'tls.crt'));
@@ -161,6 +175,85 @@ describe('the extender with TLS_SECRET_NAME (the Deployment mode) on a real API 
     assert.equal(second.metadata?.resourceVersion, first.metadata?.resourceVersion);
     const served = await servedCertificate(port, secretText(second, 'ca.crt'), serviceHost);
     assert.equal(served.fingerprint256, new X509Certificate(secretText(second, 'tls.crt')).fingerprint256);
+  });
+
+  it('a real kube-scheduler presenting the Secret’s client certificate schedules through it; a caller without one is refused', async () => {
+    const secret = await readSecret();
+    const data = (key: string): string => secret.data?.[key] ?? '';
+    const [replica] = replicas;
+    assert.ok(replica);
+    const suffix = randomBytes(3).toString('hex');
+    const nodeName = `extender-mtls-${suffix}`;
+    const taint = { key: 'aci-burst.test/dedicated', value: nodeName, effect: 'NoSchedule' };
+    await core.createNode({
+      body: {
+        metadata: { name: nodeName, labels: { 'kubernetes.io/hostname': nodeName } },
+        spec: { taints: [taint] },
+        status: {
+          capacity: { cpu: '4', memory: '8Gi', pods: '20' },
+          allocatable: { cpu: '4', memory: '8Gi', pods: '20' },
+          conditions: [
+            { type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: new Date() },
+          ],
+        },
+      },
+    });
+    const schedulerName = `aci-burst-mtls-${suffix}`;
+    const scheduler = await cluster.startScheduler({
+      schedulerName,
+      extenders: [
+        {
+          urlPrefix: `https://127.0.0.1:${String(replica.port)}`,
+          filterVerb: 'filter',
+          enableHTTPS: true,
+          tlsConfig: { caData: data('ca.crt'), certData: data('client.crt'), keyData: data('client.key') },
+          // The ServiceAccount here has only the Secret Role, so the extender gets whole nodes.
+          nodeCacheCapable: false,
+          // A refused call would fail scheduling instead of being skipped.
+          ignorable: false,
+        },
+      ],
+    });
+    try {
+      await core.createNamespacedPod({
+        namespace,
+        body: {
+          metadata: { name: 'through-the-extender' },
+          spec: {
+            schedulerName,
+            nodeSelector: { 'kubernetes.io/hostname': nodeName },
+            tolerations: [{ ...taint, operator: 'Equal' }],
+            containers: [{ name: 'app', image: 'app:1' }],
+          },
+        },
+      });
+      await eventually('the pod to be bound through the extender', async () => {
+        const pod = await core.readNamespacedPod({ namespace, name: 'through-the-extender' });
+        return pod.spec?.nodeName === nodeName ? true : undefined;
+      });
+    } finally {
+      await scheduler.stop();
+      await core.deleteNode({ name: nodeName }).catch(() => undefined);
+    }
+    const anonymous = await new Promise<number>((resolve, reject) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port: replica.port,
+          method: 'POST',
+          path: '/filter',
+          ca: secretText(secret, 'ca.crt'),
+          servername: serviceHost,
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end('{}');
+    });
+    assert.equal(anonymous, 403);
   });
 
   it('renews a serving certificate that no longer names the Service, in the Secret and in both servers', async () => {

@@ -22,6 +22,7 @@ import { eventually } from '../support/eventually.ts';
 const run = promisify(execFile);
 const cluster = await useTestCluster();
 const core = cluster.kubeConfig.makeApiClient(CoreV1Api);
+const clusterId = (await core.readNamespace({ name: 'kube-system' })).metadata?.uid ?? '';
 const nodeName = `aci-images-${randomBytes(3).toString('hex')}`;
 
 /** The wire shape of a PUT body, as far as these tests read it. */
@@ -73,7 +74,7 @@ describe('images as a kubelet sees them', () => {
 
   /** The PUT the connector sent for the pod's group, or undefined when it sent none. */
   const sentGroup = async (name: string): Promise<SentGroup | undefined> => {
-    const group = containerGroupName(namespace, name);
+    const group = containerGroupName(namespace, name, clusterId);
     const put = (await emulator.control.requests()).find(
       (r: RequestLogEntry) => r.method === 'PUT' && r.path.endsWith(`/containerGroups/${group}`),
     );

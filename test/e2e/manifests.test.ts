@@ -68,11 +68,12 @@ describe('the chart values and the examples (no cluster)', () => {
     ]);
   });
 
-  it('examples/aci-connector.yaml is the namespace, the example Secret and the connector, unchanged', () => {
+  it('examples/aci-connector.yaml is the namespace, the example Secret, the connector and its opt-in policy, unchanged', () => {
     const pieces = [
       join(manifests, 'namespace.yaml'),
       join(manifests, 'connector', 'azure-secret.example.yaml'),
       join(manifests, 'connector', 'connector.yaml'),
+      join(manifests, 'connector', 'opt-in-policy.yaml'),
     ].flatMap(objectsIn);
     assert.deepEqual(objectsIn(join(examples, 'aci-connector.yaml')), pieces);
   });
@@ -262,6 +263,59 @@ describe('server-side dry run on the local control plane', () => {
       AZURE_SUBSCRIPTION_ID: '5f0c6f0e-0000-4000-8000-000000000003',
       AZURE_TENANT_ID: '5f0c6f0e-0000-4000-8000-000000000002',
     });
+  });
+
+  it('the chart writes NODE_NAME and ACI_ALLOWED_NAMESPACES into the opt-in policy, and can leave CSR approval to a person', async () => {
+    const objects = await dryRun(cluster, [
+      '-f',
+      await renderChart({
+        'connector.config.NODE_NAME': 'aci-west',
+        'connector.config.ACI_ALLOWED_NAMESPACES': 'shop\\,batch',
+        'connector.autoApproveNodeCertificates': 'false',
+      }),
+    ]);
+    const policy = objects.find((o) => key(o) === 'ValidatingAdmissionPolicy//aci-burst-opt-in') as
+      (KubernetesObject & { spec: { variables: { name: string; expression: string }[] } }) | undefined;
+    const variable = (name: string): string | undefined =>
+      policy?.spec.variables.find((entry) => entry.name === name)?.expression;
+    assert.equal(variable('virtualNodes'), '["aci-west"]');
+    assert.equal(variable('allowedNamespaces'), '["shop","batch"]');
+    const role = objects.find((o) => key(o) === 'ClusterRole//aci-burst-connector') as
+      (KubernetesObject & { rules: { resources: string[] }[] }) | undefined;
+    const resources = role?.rules.flatMap((rule) => rule.resources) ?? [];
+    assert.ok(resources.includes('certificatesigningrequests'));
+    assert.ok(!resources.includes('certificatesigningrequests/nodeclient'), 'no automatic approval');
+  });
+
+  it('the webhook’s optional NetworkPolicy: the file and the chart’s networkPolicy.enabled agree', async () => {
+    const file = await dryRun(cluster, ['-f', join(manifests, 'webhook', 'networkpolicy.yaml')]);
+    const fromChart = await dryRun(cluster, [
+      '-f',
+      await renderChart({ 'webhook.networkPolicy.enabled': 'true' }),
+    ]);
+    const policy = fromChart.find((o) => key(o) === 'NetworkPolicy/aci-burst-system/aci-burst-webhook');
+    assert.ok(policy, 'rendered when enabled');
+    assert.deepEqual(substance(policy), substance(file[0] as KubernetesObject));
+  });
+
+  it('the chart with webhook.clientCaConfigMap mounts that CA and gives it to the webhook as CLIENT_CA_FILE', async () => {
+    const objects = await dryRun(cluster, [
+      '-f',
+      await renderChart({ 'webhook.clientCaConfigMap': 'apiserver-webhook-ca' }),
+    ]);
+    const webhook = objects.find(
+      (o) => key(o) === 'Deployment/aci-burst-system/aci-burst-webhook',
+    ) as V1Deployment;
+    const pod = webhook.spec?.template.spec;
+    assert.ok(pod);
+    assert.deepEqual(
+      pod.containers[0]?.env?.find((variable) => variable.name === 'CLIENT_CA_FILE')?.value,
+      '/etc/aci-burst/client-ca/ca.crt',
+    );
+    assert.equal(
+      pod.volumes?.find((volume) => volume.name === 'client-ca')?.configMap?.name,
+      'apiserver-webhook-ca',
+    );
   });
 
   it('the chart with workload identity labels the connector pod and annotates its ServiceAccount', async () => {

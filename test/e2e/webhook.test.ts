@@ -54,6 +54,9 @@ async function startReplica(systemNamespace: string, port: number): Promise<Repl
     WEBHOOK_NAMESPACE: systemNamespace,
     WEBHOOK_CONFIGURATION_NAME: configurationName,
     TLS_EXTRA_HOSTS: '127.0.0.1',
+    // The local API server presents a client certificate from the cluster CA to every webhook
+    // (--admission-control-config-file): only it gets reviews.
+    CLIENT_CA_FILE: cluster.caPath,
     ACI_SCHEDULER_NAME: schedulerName,
     SHUTDOWN_GRACE_SECONDS: '2',
     LOG_LEVEL: 'info',
@@ -243,6 +246,30 @@ describe('the admission webhook on a real control plane', { timeout: 120_000 }, 
       );
       assert.equal(pod.spec?.schedulerName, schedulerName);
     }
+  });
+
+  it('answers only the API server: a review from a caller without its client certificate is refused', async () => {
+    const [replica] = replicas;
+    assert.ok(replica);
+    const status = await new Promise<number>((resolve, reject) => {
+      request(
+        {
+          host: '127.0.0.1',
+          port: replica.port,
+          path: '/mutate/required',
+          method: 'POST',
+          rejectUnauthorized: false,
+          agent: false,
+        },
+        (response) => {
+          response.resume();
+          resolve(response.statusCode ?? 0);
+        },
+      )
+        .on('error', reject)
+        .end('{}');
+    });
+    assert.equal(status, 403);
   });
 
   it('a pod labelled azure.com/aci=never is left alone', async () => {

@@ -19,7 +19,7 @@ export function startConnector(options: {
   env?: Record<string, string>;
 }): Promise<RunningConnector> {
   return startConnectorProcess({
-    kubeconfigPath: options.cluster.kubeconfigPath,
+    adminKubeconfigPath: options.cluster.kubeconfigPath,
     kubeletClientCaPath: options.cluster.kubeletClientCaPath,
     azure: options.emulator,
     nodeName: options.nodeName,
