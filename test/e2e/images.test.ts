@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ACI_TAINT_KEY } from '../../contract/names.ts';
+import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/names.ts';
 import { containerGroupName } from '../../contract/translate.ts';
 import type { RequestLogEntry } from '../emulator/request-log.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
@@ -110,7 +110,7 @@ describe('images as a kubelet sees them', () => {
         REGISTRY_TIMEOUT_SECONDS: '3',
       },
     });
-    namespace = await cluster.createNamespace('images');
+    namespace = await cluster.createNamespace('images', { [BURST_NAMESPACE_LABEL]: BURST_NAMESPACE_ENABLED });
   });
 
   after(async () => {

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, AutoscalingV2Api, CoreV1Api, type V1PodSpec } from '@kubernetes/client-node';
-import { ACI_TAINT_KEY } from '../../contract/names.ts';
+import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/names.ts';
 import { parseQuantity } from '../../contract/quantity.ts';
 import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { buildMetricsServer } from '../../scripts/metrics-server/build.ts';
@@ -117,7 +117,9 @@ describe('resource metrics: kubectl top and a HorizontalPodAutoscaler on the vir
         NODE_STATUS_INTERVAL_SECONDS: '2',
       },
     });
-    namespace = await cluster.createNamespace('metrics');
+    namespace = await cluster.createNamespace('metrics', {
+      [BURST_NAMESPACE_LABEL]: BURST_NAMESPACE_ENABLED,
+    });
     metricsServer = await startMetricsServer({ cluster, binary, nodeName, kubeletCaPath: files.ca });
   });
 
