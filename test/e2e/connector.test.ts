@@ -125,9 +125,12 @@ describe('connector', () => {
       return found.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? found : undefined;
     });
     assertNodeShape(node, emulator.region, connector.kubeletPort);
-    const lease = await cluster.kubeConfig
-      .makeApiClient(CoordinationV1Api)
-      .readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' });
+    // The node is registered before its first Lease renewal: the Lease may follow a moment later.
+    const lease = await eventually('the node’s Lease', () =>
+      cluster.kubeConfig
+        .makeApiClient(CoordinationV1Api)
+        .readNamespacedLease({ name: nodeName, namespace: 'kube-node-lease' }),
+    );
     assert.equal(lease.spec?.holderIdentity, nodeName);
   });
 
