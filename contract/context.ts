@@ -10,6 +10,68 @@ export interface Context {
   readonly objects: ReferencedObjects | undefined;
   readonly limits: AciLimits;
   readonly problems: Problem[];
+  /** Values computed once per walk (see `remembered`). */
+  readonly memo: Map<string, Map<unknown, unknown>>;
+  /** The bytes of values the group may still carry (see `spend`). */
+  readonly budget: { remaining: number };
+}
+
+/**
+ * What the container group may carry in environment values, command lines and files, together. A pod
+ * is small (1.5 MiB in etcd), but what it expands into is not: `$(VAR)` references can double a value
+ * at each step, and every file and variable can repeat a 1 MiB ConfigMap. The bound keeps the walk's
+ * time and memory linear in its input, and stays within what one Resource Manager request can carry
+ * (4 MB, a limit documented for ARM requests in general; unconfirmed for container groups).
+ */
+export const MAX_GROUP_CONTENT_BYTES = 4 * 1024 * 1024;
+
+export function newContext(pod: V1Pod, objects: ReferencedObjects | undefined, limits: AciLimits): Context {
+  return {
+    pod,
+    objects,
+    limits,
+    problems: [],
+    memo: new Map(),
+    budget: { remaining: MAX_GROUP_CONTENT_BYTES },
+  };
+}
+
+/**
+ * `compute()` the first time `kind`/`key` is asked for in this walk, the same value afterwards: a pod
+ * may name one container, object or map thousands of times, and each must cost its size once.
+ */
+export function remembered<T>(context: Context, kind: string, key: unknown, compute: () => T): T {
+  let values = context.memo.get(kind);
+  if (!values) {
+    values = new Map();
+    context.memo.set(kind, values);
+  }
+  if (values.has(key)) return values.get(key) as T;
+  const value = compute();
+  values.set(key, value);
+  return value;
+}
+
+/**
+ * Charges `bytes` of content to the group, at `path`. False once the group would carry more than
+ * MAX_GROUP_CONTENT_BYTES: the first overrun is refused there, and callers stop producing content.
+ */
+export function spend(context: Context, path: string, bytes: number): boolean {
+  if (context.budget.remaining < 0) return false;
+  context.budget.remaining -= bytes;
+  if (context.budget.remaining >= 0) return true;
+  refuse(
+    context,
+    path,
+    `the container group would carry more than ${MAX_GROUP_CONTENT_BYTES / 2 ** 20} MiB of environment values, command lines and files (counting every copy of a ConfigMap or Secret and every $(VAR) expansion)`,
+    'mount large ConfigMaps and Secrets once, read big files from an Azure Files share, or expand fewer variables',
+  );
+  return false;
+}
+
+/** What is left of the budget: callers that build one value stop there. */
+export function remainingBudget(context: Context): number {
+  return Math.max(0, context.budget.remaining);
 }
 
 /** Records a field ACI can never run as written. */
@@ -30,7 +92,7 @@ export interface ObjectReference {
 }
 
 /** The object's contents as raw bytes per key (ConfigMap text and binary data, Secret data). */
-function contentsOf(reference: ObjectReference, object: V1ConfigMap | V1Secret): Map<string, Buffer> {
+function decodeContents(reference: ObjectReference, object: V1ConfigMap | V1Secret): Map<string, Buffer> {
   const contents = new Map<string, Buffer>();
   if (reference.kind === 'ConfigMap') {
     const configMap = object as V1ConfigMap;
@@ -59,10 +121,10 @@ export function readObject(
   reference: ObjectReference,
 ): Map<string, Buffer> | undefined {
   if (!context.objects) return undefined;
+  const { objects } = context;
   const name = reference.name ?? '';
-  const object =
-    reference.kind === 'ConfigMap' ? context.objects.configMaps.get(name) : context.objects.secrets.get(name);
-  if (object) return contentsOf(reference, object);
+  const object = reference.kind === 'ConfigMap' ? objects.configMaps.get(name) : objects.secrets.get(name);
+  if (object) return remembered(context, reference.kind, name, () => decodeContents(reference, object));
   if (reference.optional !== true) {
     awaitReference(
       context,
@@ -107,6 +169,15 @@ export function awaitSuppliedValue(context: Context, path: string, what: string)
 /** The object without its undefined fields: ACI's JSON stays as small as what the pod asked for. */
 export function compact<T extends object>(object: T): Partial<T> {
   return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as Partial<T>;
+}
+
+/**
+ * `record[key]` when the record itself has that key. Keys users write (label names, field paths,
+ * resource names) must never reach what every object inherits: `labels['constructor']` is a label that
+ * does not exist, not Object's constructor.
+ */
+export function ownValue<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
 export function namespaceOf(pod: V1Pod): string {

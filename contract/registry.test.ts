@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_ACI_LIMITS } from './capability.ts';
-import type { Context } from './context.ts';
+import { type Context, newContext } from './context.ts';
 import { imageRegistry, registryCredentials, registryServer } from './registry.ts';
 
 describe('imageRegistry', () => {
@@ -71,12 +71,8 @@ describe('registryCredentials', () => {
     // As the webhook reads Secrets: keys and type kept, values removed.
     ['blanked', { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': '' } }],
   ]);
-  const context = (subject: V1Pod): Context => ({
-    pod: subject,
-    objects: { configMaps: new Map(), secrets, serviceAccount: undefined },
-    limits: DEFAULT_ACI_LIMITS,
-    problems: [],
-  });
+  const context = (subject: V1Pod): Context =>
+    newContext(subject, { configMaps: new Map(), secrets, serviceAccount: undefined }, DEFAULT_ACI_LIMITS);
 
   it('sends only the registries the images use, the first secret winning', () => {
     const subject = context(pod(['quay.io/org/a:1', 'nginx'], ['missing', 'json', 'cfg']));

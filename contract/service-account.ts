@@ -43,6 +43,17 @@ export function tokenKey(
 }
 
 /**
+ * The path, trailing slashes ignored. Compared, not trimmed with /\/+$/: that regex rescans a long run
+ * of slashes from each of its characters when something follows it.
+ */
+function isServiceAccountMountPath(path: string): boolean {
+  return (
+    path.startsWith(SERVICE_ACCOUNT_MOUNT_PATH) &&
+    [...path.slice(SERVICE_ACCOUNT_MOUNT_PATH.length)].every((character) => character === '/')
+  );
+}
+
+/**
  * Whether we must add the token volume ourselves: the pod has none (the ServiceAccount admission
  * plugin did not run), automountServiceAccountToken is true on the pod, or unset there and not false
  * on the ServiceAccount, and the ServiceAccount exists (a token needs one).
@@ -57,9 +68,7 @@ export function needsInjectedTokenVolume(pod: V1Pod, serviceAccount: V1ServiceAc
   }
   const injected = (spec?.volumes ?? []).some((volume) => volume.name.startsWith(INJECTED_VOLUME_PREFIX));
   const mounted = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some((container) =>
-    (container.volumeMounts ?? []).some(
-      (mount) => mount.mountPath.replace(/\/+$/, '') === SERVICE_ACCOUNT_MOUNT_PATH,
-    ),
+    (container.volumeMounts ?? []).some((mount) => isServiceAccountMountPath(mount.mountPath)),
   );
   return !injected && !mounted;
 }
