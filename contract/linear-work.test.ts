@@ -191,31 +191,6 @@ const SHAPES: { name: string; input: (n: number) => Input }[] = [
     }),
   },
   {
-    name: 'imagePullSecrets naming the same Secret',
-    input: (n) => ({
-      pod: pod({ imagePullSecrets: range(n).map(() => ({ name: 'registry' })) }),
-      objects: {
-        configMaps: new Map(),
-        secrets: new Map([
-          [
-            'registry',
-            {
-              type: 'kubernetes.io/dockerconfigjson',
-              data: {
-                '.dockerconfigjson': Buffer.from(
-                  JSON.stringify({
-                    auths: Object.fromEntries(range(n).map((i) => [`r${i}.example`, { auth: 'dTpw' }])),
-                  }),
-                ).toString('base64'),
-              },
-            },
-          ],
-        ]),
-        serviceAccount: { metadata: { name: 'default' } },
-      },
-    }),
-  },
-  {
     name: 'containers with ports and probes naming them',
     input: (n) =>
       specOnly(

@@ -96,4 +96,24 @@ describe('registryCredentials', () => {
       ['spec.imagePullSecrets[0]'],
     );
   });
+
+  it('parses a pull secret named many times once', () => {
+    let reads = 0;
+    const config = secrets.get('json');
+    const counted = {
+      ...config,
+      get data() {
+        reads += 1;
+        return config?.data;
+      },
+    };
+    const names = Array.from({ length: 1000 }, () => 'counted');
+    const subject = newContext(
+      pod(['quay.io/org/a:1'], names),
+      { configMaps: new Map(), secrets: new Map([['counted', counted]]), serviceAccount: undefined },
+      DEFAULT_ACI_LIMITS,
+    );
+    assert.equal(registryCredentials(subject).length, 1);
+    assert.equal(reads, 1);
+  });
 });
