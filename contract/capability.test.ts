@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { checkPod, DEFAULT_ACI_LIMITS, describeProblems, podReferences, type Problem } from './capability.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
@@ -270,19 +270,11 @@ describe('hostile pods', () => {
       containers: [{ ...container, env }],
       volumes: [
         { name: 'info', downwardAPI: { items } },
-        { name: 'odd', ['constructor' as 'hostPath']: {} },
+        { name: 'odd', constructor: {} } as unknown as V1Volume,
       ],
     });
-    const translation = toContainerGroup(pod, empty, {
-      region: 'westus',
-      nodeName: 'aci-connector',
-      clusterId: 'c',
-      limits: DEFAULT_ACI_LIMITS,
-    });
-    assert.equal(translation.kind, 'invalid');
     assert.deepEqual(
-      translation.kind === 'invalid' &&
-        translation.problems.map((problem) => [problem.path, problem.message]),
+      checkPod(pod, empty).map((problem) => [problem.path, problem.message]),
       [
         ['spec.volumes[1].constructor', 'volume "odd" is of kind constructor, which ACI cannot mount'],
         [
@@ -295,19 +287,21 @@ describe('hostile pods', () => {
         ],
       ],
     );
-    const valid = podWith({
-      containers: [{ ...container, env: env.slice(0, 1) }],
-      volumes: [{ name: 'info', downwardAPI: { items } }],
-    });
+    const valid = podWith(
+      {
+        containers: [{ ...container, env: env.slice(0, 1) }],
+        volumes: [{ name: 'info', downwardAPI: { items } }],
+      },
+      { labels: { app: 'web' } },
+    );
     const group = toContainerGroup(valid, empty, {
       region: 'westus',
       nodeName: 'aci-connector',
       clusterId: 'c',
       limits: DEFAULT_ACI_LIMITS,
     });
-    assert.equal(group.kind, 'ready');
-    const properties = group.kind === 'ready' ? group.group : undefined;
-    assert.deepEqual(properties?.containers[0]?.environmentVariables, [{ name: 'LABEL', value: '' }]);
-    assert.deepEqual(properties?.volumes?.[0], { name: 'info', secret: { label: '' } });
+    assert.ok(group.kind === 'ready');
+    assert.deepEqual(group.group.containers[0]?.environmentVariables, [{ name: 'LABEL', value: '' }]);
+    assert.deepEqual(group.group.volumes?.[0], { name: 'info', secret: { label: '' } });
   });
 });

@@ -15,6 +15,35 @@ export interface ResolvedVariable {
 
 export type Environment = Map<string, ResolvedVariable>;
 
+interface Token {
+  start: number;
+  end: number;
+  /** `undefined` for `$$`. */
+  name: string | undefined;
+}
+
+/**
+ * The next `$$` or `$(NAME)` at or after `from`. `scan.close` remembers the next ")" (or -1 when none
+ * is left, so no later "$(" can close either): each character is looked at a bounded number of times.
+ */
+function nextToken(text: string, from: number, scan: { close: number }): Token | undefined {
+  let dollar = text.indexOf('$', from);
+  while (dollar !== -1 && dollar < text.length - 1) {
+    const next = text[dollar + 1];
+    if (next === '$') return { start: dollar, end: dollar + 2, name: undefined };
+    if (next === '(' && scan.close !== -1 && scan.close < dollar + 2) {
+      scan.close = text.indexOf(')', dollar + 2);
+    }
+    if (next === '(' && scan.close !== -1) {
+      return { start: dollar, end: scan.close + 1, name: text.slice(dollar + 2, scan.close) };
+    }
+    dollar = text.indexOf('$', dollar + 1);
+  }
+  return undefined;
+}
+
+const ESCAPED_DOLLAR: ResolvedVariable = { value: '$', secure: false };
+
 /**
  * Kubernetes' `$(NAME)` expansion: a defined name is replaced, an undefined one is kept as written,
  * `$$` is a literal `$`. The result is secure when any expanded variable was. A scan, not a regex:
@@ -29,36 +58,22 @@ export function expand(
   let secure = false;
   const parts: string[] = [];
   let length = 0;
-  const append = (part: string): void => {
-    parts.push(part);
-    length += part.length;
-  };
-  let copiedUpTo = 0;
-  let scanFrom = 0;
-  // The first ")" at or after the current reference; -1 once none is left, so no later "$(" closes.
-  let close = -2;
-  while (length <= limit) {
-    const dollar = text.indexOf('$', scanFrom);
-    if (dollar === -1 || dollar === text.length - 1) break;
-    const next = text[dollar + 1];
-    scanFrom = dollar + 1;
-    if (next === '$') {
-      append(text.slice(copiedUpTo, dollar + 1));
-      copiedUpTo = scanFrom = dollar + 2;
-      continue;
-    }
-    if (next !== '(') continue;
-    if (close !== -1 && close < dollar + 2) close = text.indexOf(')', dollar + 2);
-    if (close === -1) continue;
-    const variable = environment.get(text.slice(dollar + 2, close));
-    scanFrom = close + 1;
+  let copied = 0;
+  const scan = { close: -2 };
+  for (
+    let token = nextToken(text, 0, scan);
+    token && length <= limit;
+    token = nextToken(text, token.end, scan)
+  ) {
+    const variable = token.name === undefined ? ESCAPED_DOLLAR : environment.get(token.name);
     secure ||= variable?.secure ?? false;
     if (variable?.value === undefined) continue;
-    append(text.slice(copiedUpTo, dollar));
-    append(variable.value);
-    copiedUpTo = scanFrom;
+    const part = text.slice(copied, token.start) + variable.value;
+    parts.push(part);
+    length += part.length;
+    copied = token.end;
   }
-  if (length <= limit) append(text.slice(copiedUpTo));
+  if (length <= limit) parts.push(text.slice(copied));
   return { text: parts.join(''), secure };
 }
 

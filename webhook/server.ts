@@ -18,6 +18,7 @@ import {
   type Verdict,
   type WebhookEntry,
 } from './decision.ts';
+import { MAX_POD_REFERENCES, referenceCount } from '../contract/references.ts';
 import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
 
@@ -134,7 +135,9 @@ export class WebhookServer {
     };
     let references: PodReferences | undefined;
     try {
-      references = needsReferencedObjects(pod) ? this.#dependencies.references(pod) : undefined;
+      const named = needsReferencedObjects(pod) ? this.#dependencies.references(pod) : undefined;
+      // Past the bound nothing is read: the check refuses the pod from its spec, naming the bound.
+      references = named && referenceCount(pod, named) <= MAX_POD_REFERENCES ? named : undefined;
     } catch (error) {
       return malformed(error);
     }
