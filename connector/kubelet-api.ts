@@ -7,8 +7,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type Request, type Response } from 'express';
 import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
+import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
 import type { Logger } from '../runtime/logger.ts';
-import { parseLogOptions, renderLines, selectLines, splitLog, type LogOptions } from './logs.ts';
+import {
+  parseLogOptions,
+  renderLines,
+  requestQuery,
+  selectLines,
+  splitLog,
+  type LogOptions,
+} from './logs.ts';
 import type { PodCache } from './ports.ts';
 
 export interface ContainerLogsApi {
@@ -48,8 +56,9 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not supported by the ACI virtual node\n');
   });
-  return createServer(
+  const server = createServer(
     {
+      ...HTTPS_LIMITS,
       cert: options.tls.certPem,
       key: options.tls.keyPem,
       minVersion: 'TLSv1.2',
@@ -59,6 +68,7 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
     },
     app,
   );
+  return closeSilentConnections(server);
 }
 
 /**
@@ -92,7 +102,7 @@ async function authorize(options: KubeletApiOptions, req: Request, res: Response
 
 async function serveLogs(options: KubeletApiOptions, req: Request, res: Response): Promise<void> {
   const { namespace = '', pod = '', container = '' } = req.params as Record<string, string | undefined>;
-  const query = new URL(req.originalUrl, 'https://kubelet').searchParams;
+  const query = requestQuery(req.originalUrl);
   const parsed = parseLogOptions(query, new Date());
   if (!parsed.ok) {
     res.status(400).type('text/plain').send(`${parsed.message}\n`);

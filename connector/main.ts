@@ -9,6 +9,7 @@ import express from 'express';
 import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
+import { closeSilentConnections, HTTP_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
@@ -175,7 +176,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       ],
     }),
   );
-  const opsServer = createServer(ops);
+  const opsServer = closeSilentConnections(createServer(HTTP_LIMITS, ops));
   const kubeletServer = createKubeletApi({
     cache: informer,
     logs: aci,

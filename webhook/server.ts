@@ -8,6 +8,7 @@ import type { PodReferences, ReferencedObjects } from '../contract/capability.ts
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
+import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import type { ServingIdentity } from '../runtime/certificates.ts';
 import { WEBHOOK_PATHS } from './configuration.ts';
@@ -184,7 +185,12 @@ export class WebhookServer {
   };
 
   async start(options: { port: number; host: string; identity: ServingIdentity }): Promise<number> {
-    const server = createServer({ cert: options.identity.certPem, key: options.identity.keyPem }, this.app());
+    const server = closeSilentConnections(
+      createServer(
+        { ...HTTPS_LIMITS, cert: options.identity.certPem, key: options.identity.keyPem },
+        this.app(),
+      ),
+    );
     this.#server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
