@@ -2,6 +2,7 @@
 // with a stable identity so a re-read instance view does not repeat what was already forwarded.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { PodEvent } from './ports.ts';
+import { validDate } from './status.ts';
 
 export interface ForwardableEvent {
   id: string;
@@ -12,7 +13,8 @@ export function forwardableEvents(group: ContainerGroup): ForwardableEvent[] {
   const containers = [...(group.initContainers ?? []), ...group.containers];
   return containers.flatMap((container) =>
     (container.instanceView?.events ?? []).map((aci) => {
-      const first = aci.firstTimestamp ? new Date(aci.firstTimestamp).toISOString() : '';
+      // An invalid date made toISOString throw, and the reconcile retry for ever.
+      const first = validDate(aci.firstTimestamp)?.toISOString() ?? '';
       const reason = aci.name ?? 'ACIEvent';
       return {
         // A repeated event (count grows) is forwarded again, as a kubelet's repeated event would be.

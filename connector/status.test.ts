@@ -176,6 +176,19 @@ describe('podStatusFromGroup', () => {
     assert.deepEqual(status.startTime, started);
   });
 
+  it('leaves out dates ACI sent that are not dates', () => {
+    const invalid = new Date('not a date');
+    const view: View = {
+      restartCount: 0,
+      currentState: { state: 'Terminated', startTime: invalid, finishTime: invalid, exitCode: 0 },
+    };
+    const status = podStatusFromGroup(pod('Never'), group('Succeeded', view), context);
+    assert.deepEqual(status.startTime, now);
+    assert.deepEqual(status.containerStatuses?.[0]?.state, {
+      terminated: { exitCode: 0, reason: 'Completed' },
+    });
+  });
+
   it('keeps the previous state and restart count of a crash-looping container', () => {
     const status = podStatusFromGroup(
       pod('Always'),

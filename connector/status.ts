@@ -25,6 +25,16 @@ type AciContainer = Pick<Container, 'name' | 'image' | 'instanceView'> | InitCon
 
 const PROVISIONING_IN_PROGRESS = new Set(['Accepted', 'Pending', 'Creating', 'Updating', 'Repairing']);
 
+/**
+ * The date when it is one: the SDK turns any text ACI sends into a Date, and an invalid one would be
+ * reported as a time that never was (or throw, in toISOString).
+ */
+export function validDate(value: Date | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  return Number.isFinite(date.getTime()) ? date : undefined;
+}
+
 /** True while ACI is still provisioning the group: its containers have not been started yet. */
 export function isProvisioning(group: ContainerGroup): boolean {
   return PROVISIONING_IN_PROGRESS.has(group.provisioningState ?? 'Pending');
@@ -157,17 +167,22 @@ function kubernetesState(
   events: AciEvent[] | undefined,
 ): V1ContainerState {
   switch (state?.state) {
-    case 'Running':
-      return { running: { ...(state.startTime && { startedAt: state.startTime }) } };
-    case 'Terminated':
+    case 'Running': {
+      const startedAt = validDate(state.startTime);
+      return { running: { ...(startedAt && { startedAt }) } };
+    }
+    case 'Terminated': {
+      const startedAt = validDate(state.startTime);
+      const finishedAt = validDate(state.finishTime);
       return {
         terminated: {
           exitCode: state.exitCode ?? 0,
           reason: state.detailStatus || (state.exitCode === 0 ? 'Completed' : 'Error'),
-          ...(state.startTime && { startedAt: state.startTime }),
-          ...(state.finishTime && { finishedAt: state.finishTime }),
+          ...(startedAt && { startedAt }),
+          ...(finishedAt && { finishedAt }),
         },
       };
+    }
     default:
       return { waiting: waitingReason(state, events) };
   }
@@ -191,10 +206,15 @@ function waitingReason(
 
 function earliestStart(group: ContainerGroup): Date | undefined {
   const starts = group.containers
-    .map((c) => c.instanceView?.currentState?.startTime ?? c.instanceView?.previousState?.startTime)
+    .map((c) =>
+      validDate(c.instanceView?.currentState?.startTime ?? c.instanceView?.previousState?.startTime),
+    )
     .filter((d): d is Date => d !== undefined)
-    .map((d) => new Date(d).getTime());
-  return starts.length > 0 ? new Date(Math.min(...starts)) : undefined;
+    .map((d) => d.getTime());
+  // A loop, not Math.min(...starts): spreading a long list overflows the stack.
+  return starts.length > 0
+    ? new Date(starts.reduce((earliest, time) => Math.min(earliest, time)))
+    : undefined;
 }
 
 function failureMessage(group: ContainerGroup): string {
