@@ -1,6 +1,8 @@
 // The Azure edge: the container-group operations the controllers need, over the real
 // @azure/arm-containerinstance client. Every call is timed and counted, every error classified, and a
-// 429's Retry-After holds back all calls (ARM throttles per subscription, not per request).
+// 429's Retry-After holds back all calls (ARM throttles per subscription, not per request), except
+// that a 429 on a log read holds back log reads only: following logs must never stall creates and
+// deletes (log reads have their own budget too, log-followers.ts).
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyAzureError } from '../runtime/errors.ts';
@@ -46,6 +48,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
   private readonly region: string;
   private readonly metrics: ConnectorMetrics;
   private readonly gate: ThrottleGate;
+  private readonly logGate: ThrottleGate;
   private readonly health: AzureHealth;
 
   constructor(options: {
@@ -54,6 +57,8 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     region: string;
     metrics: ConnectorMetrics;
     gate: ThrottleGate;
+    /** Held by a 429 on a log read, and passed by log reads only. */
+    logGate: ThrottleGate;
     health: AzureHealth;
   }) {
     this.client = options.client;
@@ -61,6 +66,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     this.region = options.region;
     this.metrics = options.metrics;
     this.gate = options.gate;
+    this.logGate = options.logGate;
     this.health = options.health;
   }
 
@@ -125,7 +131,9 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
   }
 
   private async call<T>(operation: string, run: () => Promise<T>): Promise<T> {
+    const isLogRead = operation === 'logs';
     await this.gate.pass();
+    if (isLogRead) await this.logGate.pass();
     const timer = this.metrics.armSeconds.startTimer({ operation });
     try {
       const result = await run();
@@ -139,7 +147,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
       // and the quota is only a bound on capacity, so its failures say nothing about serving pods.
       if (operation !== 'usage' && classified.kind !== 'NotFound') this.health.failed(classified);
       if (classified.kind === 'Throttled' && classified.retryAfterMs !== undefined) {
-        this.gate.block(classified.retryAfterMs);
+        (isLogRead ? this.logGate : this.gate).block(classified.retryAfterMs);
       }
       throw classified;
     } finally {

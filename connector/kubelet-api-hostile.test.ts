@@ -8,6 +8,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { silentLogger } from '../runtime/logger.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 import { createKubeletApi } from './kubelet-api.ts';
+import { LogFollowers, LogReadBudget } from './log-followers.ts';
 
 const ca = createCertificateAuthority({ commonName: 'kubelet-test-ca' });
 const serving = issueCertificate(ca, { commonName: 'aci-connector', hosts: ['127.0.0.1'] }, 'server');
@@ -43,11 +44,15 @@ function rawRequest(port: number, target: string): Promise<string> {
 describe('kubelet API, hostile request targets', () => {
   const server = createKubeletApi({
     cache: { synced: true, get: () => pod, list: () => [pod] },
-    logs: { logs: () => Promise.resolve('2026-01-01T00:00:00Z one\n2026-01-01T00:00:01Z two\n') },
+    logs: new LogFollowers({
+      source: { logs: () => Promise.resolve('2026-01-01T00:00:00Z one\n2026-01-01T00:00:01Z two\n') },
+      timers: { now: () => 0, sleep: () => Promise.resolve() },
+      intervalMs: 10,
+      budget: new LogReadBudget(6000, 100),
+    }),
     authorizer: { allowed: () => Promise.resolve(true) },
     logger: silentLogger(),
     tls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: ca.certPem },
-    followIntervalMs: 10,
     shutdown: new AbortController().signal,
   });
   let port = 0;

@@ -3,20 +3,13 @@
 // certificate it signed are refused at the handshake.
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
 import express, { type Request, type Response } from 'express';
 import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
 import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
 import type { Logger } from '../runtime/logger.ts';
-import {
-  parseLogOptions,
-  renderLines,
-  requestQuery,
-  selectLines,
-  splitLog,
-  type LogOptions,
-} from './logs.ts';
+import type { LogFollowers } from './log-followers.ts';
+import { parseLogOptions, renderLines, requestQuery, type LogOptions } from './logs.ts';
 import type { PodCache } from './ports.ts';
 
 export interface ContainerLogsApi {
@@ -34,13 +27,12 @@ export interface KubeletAuthorizer {
 
 export interface KubeletApiOptions {
   cache: PodCache;
-  logs: ContainerLogsApi;
+  /** Reads and follows logs (log-followers.ts: shared polls, a budget of their own). */
+  logs: Pick<LogFollowers, 'read'>;
   authorizer: KubeletAuthorizer;
   logger: Logger;
   /** The client CA is required: the API is never served without verifying who calls it. */
   tls: { certPem: string; keyPem: string; clientCaPem: string };
-  /** How often a followed log is re-read (ACI has no streaming). */
-  followIntervalMs: number;
   /** Ends every followed log when the process shuts down. */
   shutdown: AbortSignal;
 }
@@ -155,26 +147,13 @@ async function streamLogs(
   logOptions: LogOptions,
   res: Response,
 ): Promise<void> {
-  const { signal } = target;
   let budget = logOptions.limitBytes ?? Number.POSITIVE_INFINITY;
-  let after: Date | undefined;
-  let first = true;
   res.status(200).type('text/plain');
-  while (!signal.aborted && budget > 0) {
-    const content = await options.logs.logs(
-      target.group,
-      target.container,
-      first ? logOptions.tailLines : undefined,
-    );
-    const lines = selectLines(splitLog(content), logOptions, after);
-    const last = lines.at(-1)?.time;
-    if (last !== undefined) after = last;
+  for await (const lines of options.logs.read(target, logOptions)) {
     const text = Buffer.from(renderLines(lines, logOptions.timestamps));
     const chunk = text.subarray(0, Math.min(text.length, budget));
     budget -= chunk.length;
     if (chunk.length > 0) res.write(chunk);
-    first = false;
-    if (!logOptions.follow) return;
-    await sleep(options.followIntervalMs, undefined, { signal }).catch(() => undefined);
+    if (budget <= 0) return;
   }
 }

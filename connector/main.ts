@@ -3,6 +3,7 @@
 // endpoints, and shuts them down in order on SIGTERM (container groups keep running).
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Server } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
@@ -18,6 +19,7 @@ import { createAzureClients } from './azure-client.ts';
 import { parseConfig, type ConnectorConfig } from './config.ts';
 import { AzureHealth } from './health.ts';
 import { createKubeletApi } from './kubelet-api.ts';
+import { LogFollowers, LogReadBudget } from './log-followers.ts';
 import {
   KubeEventRecorder,
   KubeNodeApi,
@@ -31,6 +33,8 @@ import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
 
 const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+/** Log reads allowed at once before the per-minute budget spaces them: a few `kubectl logs` together. */
+const LOG_READ_BURST = 10;
 
 function readOptional(path: string | undefined): string | undefined {
   return path === undefined ? undefined : readFileSync(path, 'utf8');
@@ -112,6 +116,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     region: config.azure.region,
     metrics,
     gate: new ThrottleGate(clock),
+    logGate: new ThrottleGate(clock),
     health,
   });
   const clusterId = await resolveClusterId(config, kubeConfig);
@@ -179,11 +184,18 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const opsServer = closeSilentConnections(createServer(HTTP_LIMITS, ops));
   const kubeletServer = createKubeletApi({
     cache: informer,
-    logs: aci,
+    logs: new LogFollowers({
+      source: aci,
+      timers: {
+        now: clock.now,
+        sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+      },
+      intervalMs: 2000,
+      budget: new LogReadBudget(config.timing.logReadsPerMinute, LOG_READ_BURST),
+    }),
     authorizer: new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock }),
     logger: log,
     tls: kubeletTls(config),
-    followIntervalMs: 2000,
     shutdown: shutdown.signal,
   });
   await listen(opsServer, config.opsPort, '0.0.0.0');
