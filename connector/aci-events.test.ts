@@ -28,6 +28,20 @@ describe('forwardableEvents', () => {
     });
   });
 
+  it('forwards events whose fields are not what the SDK types promise (found by npm run fuzz)', () => {
+    const group = groupWithEvent(new Date('2026-11-25T19:59:30Z'));
+    const [container] = group.containers;
+    assert.ok(container?.instanceView?.events?.[0]);
+    Object.assign(container.instanceView.events[0], { name: 5, message: {}, count: 'many' });
+    assert.deepEqual(forwardableEvents(group)[0], {
+      id: 'nginx|ACIEvent|2026-11-25T19:59:30.000Z|1',
+      event: { type: 'Normal', reason: 'ACIEvent', message: 'nginx: ACIEvent' },
+    });
+    assert.deepEqual(forwardableEvents({ ...group, containers: undefined } as unknown as ContainerGroup), []);
+    container.instanceView.events.unshift(null as never);
+    assert.equal(forwardableEvents(group).length, 1);
+  });
+
   it('forwards an event whose date is invalid instead of throwing (which retried for ever)', () => {
     const [event] = forwardableEvents(groupWithEvent(new Date('yesterday-ish')));
     assert.equal(event?.id, 'nginx|Pulling||1');

@@ -75,4 +75,11 @@ describe('kubelet API, hostile request targets', () => {
     assert.match(answer as string, /^HTTP\/1\.1 200 OK/);
     assert.match(answer as string, /\r\n\r\n[^]*one\n[^]*two\n/);
   });
+
+  it('answers a target it cannot decode with a plain 400', async () => {
+    const answer = await rawRequest(port, '/containerLogs/shop/web/%E0%A4%A');
+    assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(answer, /Content-Type: text\/plain/);
+    assert.match(answer, /\r\n\r\nthe request could not be read\n$/);
+  });
 });

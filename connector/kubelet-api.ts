@@ -3,7 +3,7 @@
 // certificate it signed are refused at the handshake.
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import express, { type Request, type Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { containerGroupName } from '../contract/translate.ts';
 import { classifyAzureError } from '../runtime/errors.ts';
 import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
@@ -47,6 +47,14 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
   });
   app.use((_req, res) => {
     res.status(404).type('text/plain').send('not supported by the ACI virtual node\n');
+  });
+  // A target Express cannot decode (`/containerLogs/%E0%A4%A/...`): a plain 400, not its HTML page and a stack on stderr.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: unknown }).status;
+    res
+      .status(typeof status === 'number' && status >= 400 && status < 500 ? status : 500)
+      .type('text/plain')
+      .send('the request could not be read\n');
   });
   const server = createServer(
     {

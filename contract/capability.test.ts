@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { checkPod, DEFAULT_ACI_LIMITS, describeProblems, podReferences, type Problem } from './capability.ts';
+import { MAX_PROBLEM_TEXT } from './context.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
 import { toContainerGroup } from './translate.ts';
 import { CONTAINER_REFUSALS, POD_REFUSALS } from './pod-fields.ts';
@@ -229,6 +230,20 @@ describe('hostile pods', () => {
     }
     const atTheBound = podWith({ containers: [{ ...container, envFrom: envFrom.slice(0, 100) }] });
     assert.equal(checkPod(atTheBound, empty).length, 100, 'each missing ConfigMap is named');
+  });
+
+  it('quotes a bounded part of what the pod says in each problem', () => {
+    const name = 'x'.repeat(60_000);
+    const pod = podWith(
+      { containers: [{ ...container, resources: { limits: { [name]: '1' } } }] },
+      { annotations: { 'azure.com/aci-sku': name } },
+    );
+    const problems = checkPod(pod);
+    assert.equal(problems.length, 2);
+    for (const problem of problems) {
+      assert.ok(problem.path.length <= MAX_PROBLEM_TEXT && problem.message.length <= MAX_PROBLEM_TEXT);
+      assert.ok(problem.message.endsWith('…'));
+    }
   });
 
   it('stops a $(VAR) expansion that doubles at every step at the content budget', () => {

@@ -74,14 +74,34 @@ export function remainingBudget(context: Context): number {
   return Math.max(0, context.budget.remaining);
 }
 
+/**
+ * The longest path, message and fix a problem keeps. They quote what the pod says (a resource name, an
+ * annotation's value), and a pod can say 60,000 characters where a name is expected; every denial,
+ * event and scheduling failure repeats the text.
+ */
+export const MAX_PROBLEM_TEXT = 400;
+
+function shortened(text: string): string {
+  return text.length <= MAX_PROBLEM_TEXT ? text : `${text.slice(0, MAX_PROBLEM_TEXT - 1)}…`;
+}
+
+function record(context: Context, problem: Problem): void {
+  context.problems.push({
+    ...problem,
+    path: shortened(problem.path),
+    message: shortened(problem.message),
+    fix: shortened(problem.fix),
+  });
+}
+
 /** Records a field ACI can never run as written. */
 export function refuse(context: Context, path: string, message: string, fix: string): void {
-  context.problems.push({ path, message, fix, kind: 'unsupported' });
+  record(context, { path, message, fix, kind: 'unsupported' });
 }
 
 /** Records an object the pod needs that does not exist yet: the pod waits, as a kubelet would. */
-function awaitReference(context: Context, path: string, message: string, fix: string): void {
-  context.problems.push({ path, message, fix, kind: 'missing-reference' });
+export function awaitReference(context: Context, path: string, message: string, fix: string): void {
+  record(context, { path, message, fix, kind: 'missing-reference' });
 }
 
 export interface ObjectReference {

@@ -3,7 +3,7 @@
 // when the group is created, so the connector requests the tokens first (the expiry the pod asks for)
 // and the token cannot be refreshed afterwards: a documented limit.
 import type { V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
-import { awaitSuppliedValue, type Context } from './context.ts';
+import { awaitReference, awaitSuppliedValue, type Context } from './context.ts';
 
 /** Where the ServiceAccount admission plugin mounts the token, CA and namespace. */
 export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -130,12 +130,12 @@ export function suppliedToken(
   const token = tokens.get(key);
   if (token !== undefined) return token;
   if (!context.objects.serviceAccount) {
-    context.problems.push({
-      path: 'spec.serviceAccountName',
-      message: `ServiceAccount "${serviceAccountName(context.pod)}" does not exist, so no token can be issued for it`,
-      fix: 'create the ServiceAccount',
-      kind: 'missing-reference',
-    });
+    awaitReference(
+      context,
+      'spec.serviceAccountName',
+      `ServiceAccount "${serviceAccountName(context.pod)}" does not exist, so no token can be issued for it`,
+      'create the ServiceAccount',
+    );
   } else {
     awaitSuppliedValue(
       context,

@@ -221,6 +221,12 @@ describe('unknownNodeVerdict', () => {
     assert.match(verdict.reason, /"worker-9"/);
     assert.equal(verdict.resolvable, true);
   });
+
+  it('does not repeat a name longer than a node name can be (found by npm run fuzz)', () => {
+    const verdict = unknownNodeVerdict('x'.repeat(1_000_000));
+    assert.equal(verdict.pass, false);
+    assert.ok(verdict.reason.length < 400, `${verdict.reason.length} characters`);
+  });
 });
 
 describe('podPreference', () => {

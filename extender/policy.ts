@@ -89,7 +89,9 @@ export function filterNode(pod: PodContext, node: V1Node): Verdict {
 
 /** A node name the scheduler sent that the extender's node cache does not know (yet). */
 export function unknownNodeVerdict(name: string): Verdict {
-  return reject('unknown-node', `node "${name}" is not in the scheduler extender's node cache yet`, true);
+  // A node name is at most 253 characters; a longer one was not sent by a scheduler, and is not repeated.
+  const shown = name.length <= 253 ? name : `${name.slice(0, 252)}…`;
+  return reject('unknown-node', `node "${shown}" is not in the scheduler extender's node cache yet`, true);
 }
 
 // Binary noise (0.1 + 0.2 cores) must not reject a pod that fits the quota exactly.
