@@ -160,6 +160,10 @@ function getSlot(slot: Slot): Json | undefined {
 
 type Mutation = (random: Random, slot: Slot, current: Json | undefined) => void;
 
+/** What one duplicating mutation may add, and what a mutated document may grow to. */
+const MAX_COPIES_BYTES = 2 * 2 ** 20;
+const MAX_DOCUMENT_BYTES = 6 * 2 ** 20;
+
 const MUTATIONS: readonly Mutation[] = [
   (random, slot) => {
     setSlot(slot, randomValue(random));
@@ -172,10 +176,12 @@ const MUTATIONS: readonly Mutation[] = [
     else Reflect.deleteProperty(slot.parent, slot.key);
   },
   (random, slot, current) => {
-    // The same item many times over: a nested scan shows here.
+    // The same item many times over: a nested scan shows here. Up to ~2 MiB, or copies of copies explode.
     if (!Array.isArray(slot.parent)) return;
-    const times = random.chance(0.9) ? random.int(20) : random.int(3_000);
-    slot.parent.push(...Array.from({ length: times }, () => clone(current ?? null)));
+    const item = current ?? null;
+    const fits = Math.floor(MAX_COPIES_BYTES / (JSON.stringify(item).length + 1));
+    const times = Math.min(fits, random.chance(0.9) ? random.int(20) : random.int(3_000));
+    slot.parent.push(...Array.from({ length: times }, () => clone(item)));
   },
   (random, slot, current) => {
     setSlot(
@@ -208,6 +214,10 @@ function mutateOnce(random: Random, root: JsonObject | Json[]): void {
 export function mutate<T extends JsonObject | Json[]>(random: Random, value: T): T {
   const copy = clone(value);
   const times = random.chance(0.8) ? 1 + random.int(3) : 1 + random.int(40);
-  for (let index = 0; index < times; index += 1) mutateOnce(random, copy);
+  for (let index = 0; index < times; index += 1) {
+    mutateOnce(random, copy);
+    // Larger than the API server or any of the servers' body limits would ever pass on: enough.
+    if (JSON.stringify(copy).length > MAX_DOCUMENT_BYTES) break;
+  }
   return copy;
 }
