@@ -20,8 +20,8 @@ export interface Context {
  * What the container group may carry in environment values, command lines and files, together. A pod
  * is small (1.5 MiB in etcd), but what it expands into is not: `$(VAR)` references can double a value
  * at each step, and every file and variable can repeat a 1 MiB ConfigMap. The bound keeps the walk's
- * time and memory linear in its input, and stays within what one Resource Manager request can carry
- * (4 MB, a limit documented for ARM requests in general; unconfirmed for container groups).
+ * time and memory linear in its input. A group that large would be a very large ARM request; whether
+ * and where ARM itself refuses one is unconfirmed.
  */
 export const MAX_GROUP_CONTENT_BYTES = 4 * 1024 * 1024;
 
