@@ -78,7 +78,7 @@ export const ENVIRONMENT = {
   ACI_REFRESH_INTERVAL_SECONDS: 'How often a running group’s instance view is re-read (default 60).',
   ACI_MAX_READS_PER_MINUTE: 'Cap on instance-view reads per minute (default 120).',
   ACI_LOG_READS_PER_MINUTE:
-    'Log reads per minute for kubectl logs, each followed container costing one every 2 s; apart from every other ARM call (default 60).',
+    'Log reads per minute, apart from other ARM calls; a followed container costs one per 2 s (default 60).',
   ACI_WAIT_RETRY_SECONDS:
     'How long a pod waiting for quota or for a missing ConfigMap, Secret or ServiceAccount waits between tries (default 30).',
   ACI_QUOTA_INTERVAL_SECONDS:
