@@ -1,6 +1,7 @@
 // ACI's container events (Pulling, Pulled, Started, Killing, Failed, BackOff) as pod Events, each
 // with a stable identity so a re-read instance view does not repeat what was already forwarded.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
+import { countOf, listOf, textOf, validDate } from './aci-shapes.ts';
 import type { PodEvent } from './ports.ts';
 
 export interface ForwardableEvent {
@@ -9,18 +10,20 @@ export interface ForwardableEvent {
 }
 
 export function forwardableEvents(group: ContainerGroup): ForwardableEvent[] {
-  const containers = [...(group.initContainers ?? []), ...group.containers];
+  const containers = [...listOf(group.initContainers), ...listOf(group.containers)];
   return containers.flatMap((container) =>
-    (container.instanceView?.events ?? []).map((aci) => {
-      const first = aci.firstTimestamp ? new Date(aci.firstTimestamp).toISOString() : '';
-      const reason = aci.name ?? 'ACIEvent';
+    listOf(container.instanceView?.events).map((aci) => {
+      // An invalid date made toISOString throw, and the reconcile retry for ever.
+      const first = validDate(aci.firstTimestamp)?.toISOString() ?? '';
+      const reason = textOf(aci.name) || 'ACIEvent';
+      const name = textOf(container.name) ?? '';
       return {
         // A repeated event (count grows) is forwarded again, as a kubelet's repeated event would be.
-        id: `${container.name}|${reason}|${first}|${aci.count ?? 1}`,
+        id: `${name}|${reason}|${first}|${countOf(aci.count) ?? 1}`,
         event: {
           type: aci.type === 'Warning' ? 'Warning' : 'Normal',
           reason,
-          message: `${container.name}: ${aci.message ?? reason}`,
+          message: `${name}: ${textOf(aci.message) ?? reason}`,
         },
       };
     }),

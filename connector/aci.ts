@@ -1,6 +1,8 @@
 // The Azure edge: the container-group operations the controllers need, over the real
 // @azure/arm-containerinstance client. Every call is timed and counted, every error classified, and a
-// 429's Retry-After holds back all calls (ARM throttles per subscription, not per request).
+// 429's Retry-After holds back all calls (ARM throttles per subscription, not per request), except
+// that a 429 on a log read holds back log reads only: following logs must never stall creates and
+// deletes (log reads have their own budget too, log-followers.ts).
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyAzureError } from '../runtime/errors.ts';
@@ -55,6 +57,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
   private readonly region: string;
   private readonly metrics: ConnectorMetrics;
   private readonly gate: ThrottleGate;
+  private readonly logGate: ThrottleGate;
   private readonly health: AzureHealth;
 
   constructor(options: {
@@ -63,6 +66,8 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     region: string;
     metrics: ConnectorMetrics;
     gate: ThrottleGate;
+    /** Held by a 429 on a log read, and passed by log reads only. */
+    logGate: ThrottleGate;
     health: AzureHealth;
   }) {
     this.client = options.client;
@@ -70,6 +75,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     this.region = options.region;
     this.metrics = options.metrics;
     this.gate = options.gate;
+    this.logGate = options.logGate;
     this.health = options.health;
   }
 
@@ -156,13 +162,20 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
   }
 
   private call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    return armCall({ gate: this.gate, metrics: this.metrics, health: this.health }, operation, run);
+    const ownGate = operation === 'logs' ? this.logGate : undefined;
+    return armCall(
+      { gate: this.gate, ...(ownGate && { ownGate }), metrics: this.metrics, health: this.health },
+      operation,
+      run,
+    );
   }
 }
 
 /** What every ARM call goes through: the shared throttle gate, the call metrics and Azure's health. */
 export interface ArmCallContext {
   gate: ThrottleGate;
+  /** A budget of the call's own (log reads): it waits for this gate too, and its 429s hold back only it. */
+  ownGate?: ThrottleGate;
   metrics: ConnectorMetrics;
   /** Left out by callers whose failures say nothing about serving pods. */
   health?: AzureHealth;
@@ -177,8 +190,9 @@ export async function armCall<T>(
   operation: string,
   run: () => Promise<T>,
 ): Promise<T> {
-  const { gate, metrics, health } = context;
+  const { gate, ownGate, metrics, health } = context;
   await gate.pass();
+  if (ownGate) await ownGate.pass();
   const timer = metrics.armSeconds.startTimer({ operation });
   try {
     const result = await run();
@@ -192,7 +206,7 @@ export async function armCall<T>(
     // and the quota is only a bound on capacity, so its failures say nothing about serving pods.
     if (operation !== 'usage' && classified.kind !== 'NotFound') health?.failed(classified);
     if (classified.kind === 'Throttled' && classified.retryAfterMs !== undefined) {
-      gate.block(classified.retryAfterMs);
+      (ownGate ?? gate).block(classified.retryAfterMs);
     }
     throw classified;
   } finally {

@@ -43,6 +43,8 @@ export interface ConnectorConfig {
     refreshIntervalMs: number;
     /** Cap on instance-view GETs per minute, whatever the pod count. */
     maxReadsPerMinute: number;
+    /** Log reads per minute (kubectl logs, followed logs), a budget apart from every other call. */
+    logReadsPerMinute: number;
     leaseDurationSeconds: number;
     nodeStatusIntervalMs: number;
     quotaIntervalMs: number;
@@ -106,6 +108,8 @@ export const ENVIRONMENT = {
   ACI_LIST_INTERVAL_SECONDS: 'How often the resource group is listed for status (default 10).',
   ACI_REFRESH_INTERVAL_SECONDS: 'How often a running group’s instance view is re-read (default 60).',
   ACI_MAX_READS_PER_MINUTE: 'Cap on instance-view reads per minute (default 120).',
+  ACI_LOG_READS_PER_MINUTE:
+    'Log reads per minute, apart from other ARM calls; a followed container costs one per 2 s (default 60).',
   ACI_WAIT_RETRY_SECONDS:
     'How long a pod waiting for quota or for a missing ConfigMap, Secret or ServiceAccount waits between tries (default 30).',
   ACI_QUOTA_INTERVAL_SECONDS:
@@ -273,6 +277,7 @@ export function parseConfig(env: Env): ParsedConfig {
       listIntervalMs: read.integer('ACI_LIST_INTERVAL_SECONDS', 10) * 1000,
       refreshIntervalMs: read.integer('ACI_REFRESH_INTERVAL_SECONDS', 60) * 1000,
       maxReadsPerMinute: read.integer('ACI_MAX_READS_PER_MINUTE', 120),
+      logReadsPerMinute: read.integer('ACI_LOG_READS_PER_MINUTE', 60),
       leaseDurationSeconds: 40,
       nodeStatusIntervalMs: read.integer('NODE_STATUS_INTERVAL_SECONDS', 30) * 1000,
       quotaIntervalMs: read.integer('ACI_QUOTA_INTERVAL_SECONDS', 300) * 1000,

@@ -13,6 +13,7 @@ import {
   type V1PodStatus,
 } from '@kubernetes/client-node';
 import { podReferences, type ReferencedObjects } from '../contract/capability.ts';
+import { MAX_POD_REFERENCES, referenceCount } from '../contract/references.ts';
 import { serviceAccountTokenRequests } from '../contract/service-account.ts';
 import { ClassifiedError, classifyKubernetesError } from '../runtime/errors.ts';
 import { watchResource } from '../runtime/informer.ts';
@@ -113,7 +114,12 @@ export class KubePodApi implements PodApi {
 
   async fetchReferences(pod: V1Pod): Promise<ReferencedObjects> {
     const { namespace } = podName(pod);
-    const objects = await readReferencedObjects(this.references, namespace, podReferences(pod));
+    const references = podReferences(pod);
+    // Past the bound nothing is read or requested: the translation refuses the pod, naming the bound.
+    if (referenceCount(pod, references) > MAX_POD_REFERENCES) {
+      return { configMaps: new Map(), secrets: new Map(), serviceAccount: undefined };
+    }
+    const objects = await readReferencedObjects(this.references, namespace, references);
     const serviceAccountTokens = new Map<string, string>();
     if (objects.serviceAccount !== undefined) {
       for (const request of serviceAccountTokenRequests(pod, objects.serviceAccount)) {

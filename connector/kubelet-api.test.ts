@@ -86,14 +86,13 @@ describe('kubelet API', () => {
     };
     server = createKubeletApi({
       cache,
-      logs: { logs: () => Promise.resolve('') },
+      logs: { read: async function* () {} },
       // Only a running pod has a group yet.
       ownedGroupFor: (pod) =>
         pod.status?.phase === 'Running' ? `group-of-${pod.metadata?.name ?? ''}` : undefined,
       authorizer,
       logger: silentLogger(),
       tls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: ca.certPem },
-      followIntervalMs: 1000,
       shutdown: shutdown.signal,
       streaming: {
         sessions: new PodSessions(shutdown.signal),

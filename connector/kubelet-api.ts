@@ -3,13 +3,14 @@
 // against the client CA at the handshake, then authorized as a kubelet does (kubelet-auth.ts).
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod } from '@kubernetes/client-node';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import { classifyAzureError } from '../runtime/errors.ts';
+import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { authorize, callerOf, type KubeletAuthorizer } from './kubelet-auth.ts';
-import { parseLogOptions, renderLines, selectLines, splitLog, type LogOptions } from './logs.ts';
+import type { LogFollowers } from './log-followers.ts';
+import { parseLogOptions, renderLines, requestQuery, type LogOptions } from './logs.ts';
 import type { PodCache } from './ports.ts';
 import { handleStreamingUpgrade, type StreamingOptions } from './streaming/upgrade.ts';
 
@@ -24,13 +25,12 @@ export interface KubeletApiOptions {
   cache: PodCache;
   /** The pod's container group when this connector owns one (tagged with this cluster, node and pod UID). */
   ownedGroupFor: (pod: V1Pod) => string | undefined;
-  logs: ContainerLogsApi;
+  /** Reads and follows logs (log-followers.ts: shared polls, a budget of their own). */
+  logs: Pick<LogFollowers, 'read'>;
   authorizer: KubeletAuthorizer;
   logger: Logger;
   /** The client CA is required: the API is never served without verifying who calls it. */
   tls: { certPem: string; keyPem: string; clientCaPem: string };
-  /** How often a followed log is re-read (ACI has no streaming). */
-  followIntervalMs: number;
   /** Ends every followed log when the process shuts down. */
   shutdown: AbortSignal;
   /** exec, attach and port-forward; without it they are not served. */
@@ -67,8 +67,17 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
     }
     res.status(404).type('text/plain').send('not supported by the ACI virtual node\n');
   });
+  // A target Express cannot decode (`/containerLogs/%E0%A4%A/...`): a plain 400, not its HTML page and a stack on stderr.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: unknown }).status;
+    res
+      .status(typeof status === 'number' && status >= 400 && status < 500 ? status : 500)
+      .type('text/plain')
+      .send('the request could not be read\n');
+  });
   const server = createServer(
     {
+      ...HTTPS_LIMITS,
       cert: options.tls.certPem,
       key: options.tls.keyPem,
       minVersion: 'TLSv1.2',
@@ -94,7 +103,7 @@ export function createKubeletApi(options: KubeletApiOptions): Server {
       });
     });
   }
-  return server;
+  return closeSilentConnections(server);
 }
 
 /** The pods as a kubelet lists them: a v1 PodList. */
@@ -121,7 +130,7 @@ async function authorizeRequest(
 
 async function serveLogs(options: KubeletApiOptions, req: Request, res: Response): Promise<void> {
   const { namespace = '', pod = '', container = '' } = req.params as Record<string, string | undefined>;
-  const query = new URL(req.originalUrl, 'https://kubelet').searchParams;
+  const query = requestQuery(req.originalUrl);
   const parsed = parseLogOptions(query, new Date());
   if (!parsed.ok) {
     res.status(400).type('text/plain').send(`${parsed.message}\n`);
@@ -179,26 +188,13 @@ async function streamLogs(
   logOptions: LogOptions,
   res: Response,
 ): Promise<void> {
-  const { signal } = target;
   let budget = logOptions.limitBytes ?? Number.POSITIVE_INFINITY;
-  let after: Date | undefined;
-  let first = true;
   res.status(200).type('text/plain');
-  while (!signal.aborted && budget > 0) {
-    const content = await options.logs.logs(
-      target.group,
-      target.container,
-      first ? logOptions.tailLines : undefined,
-    );
-    const lines = selectLines(splitLog(content), logOptions, after);
-    const last = lines.at(-1)?.time;
-    if (last !== undefined) after = last;
+  for await (const lines of options.logs.read(target, logOptions)) {
     const text = Buffer.from(renderLines(lines, logOptions.timestamps));
     const chunk = text.subarray(0, Math.min(text.length, budget));
     budget -= chunk.length;
     if (chunk.length > 0) res.write(chunk);
-    first = false;
-    if (!logOptions.follow) return;
-    await sleep(options.followIntervalMs, undefined, { signal }).catch(() => undefined);
+    if (budget <= 0) return;
   }
 }

@@ -167,12 +167,11 @@ describe('the kubelet API’s stats routes over TLS', () => {
   const shutdown = new AbortController();
   const server = createKubeletApi({
     cache,
-    logs: { logs: () => Promise.resolve('') },
+    logs: { read: async function* () {} },
     ownedGroupFor: (pod) => `group-of-${pod.metadata?.name ?? ''}`,
     authorizer,
     logger: silentLogger(),
     tls: { ...serving, clientCaPem: ca.certPem },
-    followIntervalMs: 1000,
     shutdown: shutdown.signal,
     statsRoutes: kubeletStatsRouter({
       usage: { snapshot: () => snapshot },

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseLogOptions, renderLines, selectLines, splitLog } from './logs.ts';
+import { parseLogOptions, renderLines, requestQuery, selectLines, splitLog } from './logs.ts';
 
 const now = new Date('2026-11-25T20:00:00Z');
 // As ACI's logs API returns them with timestamps=true.
@@ -10,6 +10,21 @@ const content = [
   '2026-11-25T19:59:59.900000000Z GET /health 200',
   '',
 ].join('\n');
+
+describe('requestQuery', () => {
+  const cases: { target: string; query: string }[] = [
+    { target: '/containerLogs/shop/web/nginx?tailLines=5&follow=true', query: 'tailLines=5&follow=true' },
+    { target: 'https://10.0.0.4:10250/containerLogs/shop/web/nginx?tailLines=5', query: 'tailLines=5' },
+    { target: 'https://host:99999/containerLogs/shop/web/nginx?follow=true', query: 'follow=true' },
+    { target: 'http://[::1/containerLogs/a/b/c', query: '' },
+    { target: '/containerLogs/a/b/c', query: '' },
+  ];
+  for (const { target, query } of cases) {
+    it(`reads ${target}`, () => {
+      assert.equal(requestQuery(target).toString(), query);
+    });
+  }
+});
 
 describe('parseLogOptions', () => {
   it('reads the kubelet’s query', () => {

@@ -21,6 +21,16 @@ function nonNegativeInteger(value: string | null, name: string): number | undefi
   return Number.isInteger(number) && number >= 0 ? number : new Error(`${name} must be a whole number >= 0`);
 }
 
+/**
+ * The query of a request target in any of its forms: `/containerLogs/...?follow=true`, or the
+ * absolute form `https://host:port/containerLogs/...?...` that HTTP/1.1 allows too. Never throws:
+ * `new URL` throws on an absolute-form target with an invalid host, which once crashed the process.
+ */
+export function requestQuery(target: string): URLSearchParams {
+  const start = target.indexOf('?');
+  return new URLSearchParams(start === -1 ? '' : target.slice(start + 1));
+}
+
 export function parseLogOptions(query: URLSearchParams, now: Date): ParsedLogOptions {
   const tailLines = nonNegativeInteger(query.get('tailLines'), 'tailLines');
   const limitBytes = nonNegativeInteger(query.get('limitBytes'), 'limitBytes');

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, type Server } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
@@ -15,6 +16,7 @@ import { namespaceOptedIn } from '../contract/names.ts';
 import { watchNamespaces } from '../runtime/informer.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
+import { closeSilentConnections, HTTP_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
@@ -24,6 +26,7 @@ import { parseConfig, type ConnectorConfig } from './config.ts';
 import { AzureHealth } from './health.ts';
 import { createKubeletApi } from './kubelet-api.ts';
 import { kubeletStatsRouter } from './kubelet-stats.ts';
+import { LogFollowers, LogReadBudget } from './log-followers.ts';
 import {
   KubeEventRecorder,
   KubeNodeApi,
@@ -48,6 +51,8 @@ import { ImageConfigResolver, LOOKUP_DEADLINE_MS, MAX_CACHED, NODE_TIMERS } from
 import { httpsTransport } from './registry/transport.ts';
 
 const IN_CLUSTER_CA = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+/** Log reads allowed at once before the per-minute budget spaces them: a few `kubectl logs` together. */
+const LOG_READ_BURST = 10;
 
 function readOptional(path: string | undefined): string | undefined {
   return path === undefined ? undefined : readFileSync(path, 'utf8');
@@ -128,7 +133,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const readiness = { reasons: (): string[] => ['the node certificate has not been issued yet'] };
   const ops = express();
   ops.use(opsRouter(registry, { notReadyReasons: () => readiness.reasons() }));
-  const opsServer = createServer(ops);
+  const opsServer = closeSilentConnections(createServer(HTTP_LIMITS, ops));
   await listen(opsServer, config.opsPort, '0.0.0.0');
   const bootstrap = new KubeConfig();
   bootstrap.loadFromDefault();
@@ -176,6 +181,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     region: config.azure.region,
     metrics,
     gate,
+    logGate: new ThrottleGate(clock),
     health,
   });
   const clusterId = await resolveClusterId(config, bootstrap);
@@ -287,11 +293,18 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const kubeletServer = createKubeletApi({
     cache: informer,
     ownedGroupFor: (pod) => controller.ownedGroupFor(pod),
-    logs: aci,
+    logs: new LogFollowers({
+      source: aci,
+      timers: {
+        now: clock.now,
+        sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+      },
+      intervalMs: 2000,
+      budget: new LogReadBudget(config.timing.logReadsPerMinute, LOG_READ_BURST),
+    }),
     authorizer,
     logger: log,
     tls: kubeletTls(config),
-    followIntervalMs: 2000,
     shutdown: shutdown.signal,
     streaming: {
       sessions,

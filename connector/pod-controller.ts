@@ -29,6 +29,7 @@ import {
 import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE, isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
+import { listOf, textOf } from './aci-shapes.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
 import type {
@@ -572,15 +573,15 @@ export class PodController {
 
 function provisioningFailure(group: ContainerGroup): ClassifiedError {
   const events = [
-    ...(group.instanceView?.events ?? []),
-    ...group.containers.flatMap((c) => c.instanceView?.events ?? []),
+    ...listOf(group.instanceView?.events),
+    ...listOf(group.containers).flatMap((c) => listOf(c.instanceView?.events)),
   ];
-  const warning = events.reverse().find((e) => e.type === 'Warning');
-  const text = `${warning?.name ?? ''} ${warning?.message ?? ''}`;
-  const message = `ACI could not provision the container group: ${warning?.message ?? 'no reason given'}`;
-  return /InaccessibleImage|pull/i.test(text)
+  const warning = events.findLast((e) => e.type === 'Warning');
+  const [name, reason] = [textOf(warning?.name), textOf(warning?.message)];
+  const message = `ACI could not provision the container group: ${reason ?? 'no reason given'}`;
+  return /InaccessibleImage|pull/i.test(`${name ?? ''} ${reason ?? ''}`)
     ? new ClassifiedError('ImagePullFailed', message, { code: INACCESSIBLE_IMAGE })
-    : new ClassifiedError('Transient', message, { code: warning?.name ?? 'ProvisioningFailed' });
+    : new ClassifiedError('Transient', message, { code: name ?? 'ProvisioningFailed' });
 }
 
 /** An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed). */

@@ -176,6 +176,51 @@ describe('podStatusFromGroup', () => {
     assert.deepEqual(status.startTime, started);
   });
 
+  it('leaves out dates ACI sent that are not dates', () => {
+    const invalid = new Date('not a date');
+    const view: View = {
+      restartCount: 0,
+      currentState: { state: 'Terminated', startTime: invalid, finishTime: invalid, exitCode: 0 },
+    };
+    const status = podStatusFromGroup(pod('Never'), group('Succeeded', view), context);
+    assert.deepEqual(status.startTime, now);
+    assert.deepEqual(status.containerStatuses?.[0]?.state, {
+      terminated: { exitCode: 0, reason: 'Completed' },
+    });
+  });
+
+  it('reads answers whose values are not what the SDK types promise (found by npm run fuzz)', () => {
+    const strange = {
+      ...group('Succeeded', {
+        restartCount: 'x' as unknown as number,
+        currentState: {
+          state: 'Terminated',
+          exitCode: '1' as unknown as number,
+          detailStatus: 7 as unknown as string,
+        },
+        events: { 0: 'not a list' } as unknown as [],
+      }),
+      ipAddress: { type: 'Public', ip: 'not-an-address', ports: [] },
+    } as ContainerGroup;
+    const status = podStatusFromGroup(pod('Never'), strange, context);
+    assert.equal(status.podIP, undefined);
+    const [first] = status.containerStatuses ?? [];
+    assert.ok(first);
+    assert.equal(first.restartCount, 0);
+    assert.deepEqual(first.state, {
+      terminated: { exitCode: 0, reason: 'Completed' },
+    });
+    const noContainers = {
+      ...strange,
+      containers: undefined,
+      initContainers: 5,
+    } as unknown as ContainerGroup;
+    assert.deepEqual(podStatusFromGroup(pod('Never'), noContainers, context).containerStatuses, []);
+    const unnamed = { ...strange, containers: [null, { name: 3, image: {} }] } as unknown as ContainerGroup;
+    const [named] = podStatusFromGroup(pod('Never'), unnamed, context).containerStatuses ?? [];
+    assert.deepEqual([named?.name, named?.image], ['', '']);
+  });
+
   it('keeps the previous state and restart count of a crash-looping container', () => {
     const status = podStatusFromGroup(
       pod('Always'),

@@ -14,6 +14,7 @@ import type {
   V1PodCondition,
   V1PodStatus,
 } from '@kubernetes/client-node';
+import { addressOf, countOf, integerOf, listOf, textOf, validDate } from './aci-shapes.ts';
 
 export interface StatusContext {
   /** The virtual node's InternalIP, reported as hostIP. */
@@ -32,13 +33,13 @@ export function isProvisioning(group: ContainerGroup): boolean {
 
 /** How the pod should look, given its group as ACI last reported it. */
 export function podStatusFromGroup(pod: V1Pod, group: ContainerGroup, context: StatusContext): V1PodStatus {
-  const containers = (group.containers as AciContainer[]).map((c) => containerStatus(c, pod, 'containers'));
-  const initContainers = (group.initContainers ?? []).map((c) => containerStatus(c, pod, 'initContainers'));
+  const containers = listOf<AciContainer>(group.containers).map((c) => containerStatus(c, pod, 'containers'));
+  const initContainers = listOf(group.initContainers).map((c) => containerStatus(c, pod, 'initContainers'));
   const phase = podPhase(group, containers, initContainers, pod.spec?.restartPolicy ?? 'Always');
   const startTime = pod.status?.startTime ?? earliestStart(group) ?? context.now;
   const initialized = initContainers.every((c) => c.state?.terminated?.exitCode === 0);
   const containersReady = phase === 'Running' && containers.every((c) => c.ready);
-  const ip = group.ipAddress?.ip;
+  const ip = addressOf(group.ipAddress?.ip);
   return {
     phase,
     ...(phase === 'Failed' && { reason: 'ProviderFailed', message: failureMessage(group) }),
@@ -132,17 +133,18 @@ function containerStatus(
   kind: 'containers' | 'initContainers',
 ): V1ContainerStatus {
   const view = container.instanceView;
-  const state = kubernetesState(view?.currentState, view?.events);
-  const lastState = view?.previousState ? kubernetesState(view.previousState, undefined) : {};
-  const specImage = pod.spec?.[kind]?.find((c) => c.name === container.name)?.image;
+  const state = kubernetesState(view?.currentState, listOf(view?.events));
+  const lastState = view?.previousState ? kubernetesState(view.previousState, []) : {};
+  const name = textOf(container.name) ?? '';
+  const specImage = pod.spec?.[kind]?.find((c) => c.name === name)?.image;
   return {
-    name: container.name,
-    image: container.image ?? specImage ?? '',
+    name,
+    image: textOf(container.image) ?? specImage ?? '',
     imageID: '',
     // ACI does not report readiness-probe results; a running container is the best truth it offers.
     ready: state.running !== undefined,
     started: state.running !== undefined,
-    restartCount: view?.restartCount ?? 0,
+    restartCount: countOf(view?.restartCount) ?? 0,
     state,
     lastState,
   };
@@ -152,22 +154,25 @@ type AciEvent = NonNullable<NonNullable<Container['instanceView']>['events']>[nu
 
 const PULL_FAILURE = /pull|inaccessible|not found|manifest unknown|unauthorized/i;
 
-function kubernetesState(
-  state: ContainerState | undefined,
-  events: AciEvent[] | undefined,
-): V1ContainerState {
+function kubernetesState(state: ContainerState | undefined, events: readonly AciEvent[]): V1ContainerState {
   switch (state?.state) {
-    case 'Running':
-      return { running: { ...(state.startTime && { startedAt: state.startTime }) } };
-    case 'Terminated':
+    case 'Running': {
+      const startedAt = validDate(state.startTime);
+      return { running: { ...(startedAt && { startedAt }) } };
+    }
+    case 'Terminated': {
+      const startedAt = validDate(state.startTime);
+      const finishedAt = validDate(state.finishTime);
+      const exitCode = integerOf(state.exitCode) ?? 0;
       return {
         terminated: {
-          exitCode: state.exitCode ?? 0,
-          reason: state.detailStatus || (state.exitCode === 0 ? 'Completed' : 'Error'),
-          ...(state.startTime && { startedAt: state.startTime }),
-          ...(state.finishTime && { finishedAt: state.finishTime }),
+          exitCode,
+          reason: textOf(state.detailStatus) || (exitCode === 0 ? 'Completed' : 'Error'),
+          ...(startedAt && { startedAt }),
+          ...(finishedAt && { finishedAt }),
         },
       };
+    }
     default:
       return { waiting: waitingReason(state, events) };
   }
@@ -175,34 +180,38 @@ function kubernetesState(
 
 function waitingReason(
   state: ContainerState | undefined,
-  events: AciEvent[] | undefined,
+  events: readonly AciEvent[],
 ): { reason: string; message?: string } {
-  const lastWarning = [...(events ?? [])].reverse().find((e) => e.type === 'Warning');
-  if (lastWarning && PULL_FAILURE.test(`${lastWarning.name ?? ''} ${lastWarning.message ?? ''}`)) {
+  const lastWarning = events.findLast((e) => e.type === 'Warning');
+  const message = textOf(lastWarning?.message);
+  if (lastWarning && PULL_FAILURE.test(`${textOf(lastWarning.name) ?? ''} ${message ?? ''}`)) {
     // Kubernetes says ErrImagePull on the first failure and ImagePullBackOff once it keeps failing.
-    const reason = (lastWarning.count ?? 1) > 1 ? 'ImagePullBackOff' : 'ErrImagePull';
-    return { reason, ...(lastWarning.message && { message: lastWarning.message }) };
+    const reason = (countOf(lastWarning.count) ?? 1) > 1 ? 'ImagePullBackOff' : 'ErrImagePull';
+    return { reason, ...(message && { message }) };
   }
-  if (lastWarning?.name === 'BackOff')
-    return { reason: 'CrashLoopBackOff', message: lastWarning.message ?? '' };
-  const detail = state?.detailStatus;
-  return { reason: detail && detail.length > 0 ? detail : 'ContainerCreating' };
+  if (lastWarning?.name === 'BackOff') return { reason: 'CrashLoopBackOff', message: message ?? '' };
+  return { reason: textOf(state?.detailStatus) || 'ContainerCreating' };
 }
 
 function earliestStart(group: ContainerGroup): Date | undefined {
-  const starts = group.containers
-    .map((c) => c.instanceView?.currentState?.startTime ?? c.instanceView?.previousState?.startTime)
+  const starts = listOf(group.containers)
+    .map((c) =>
+      validDate(c.instanceView?.currentState?.startTime ?? c.instanceView?.previousState?.startTime),
+    )
     .filter((d): d is Date => d !== undefined)
-    .map((d) => new Date(d).getTime());
-  return starts.length > 0 ? new Date(Math.min(...starts)) : undefined;
+    .map((d) => d.getTime());
+  // A loop, not Math.min(...starts): spreading a long list overflows the stack.
+  return starts.length > 0
+    ? new Date(starts.reduce((earliest, time) => Math.min(earliest, time)))
+    : undefined;
 }
 
 function failureMessage(group: ContainerGroup): string {
-  const events = group.instanceView?.events ?? [];
-  const warning = [...events].reverse().find((e) => e.type === 'Warning');
-  if (warning?.message) return `ACI: ${warning.message}`;
+  const warning = listOf(group.instanceView?.events).findLast((e) => e.type === 'Warning');
+  const message = textOf(warning?.message);
+  if (message) return `ACI: ${message}`;
   if (group.provisioningState === 'Failed') return 'ACI could not provision the container group';
-  return `ACI reports the container group as ${group.instanceView?.state ?? 'failed'}`;
+  return `ACI reports the container group as ${textOf(group.instanceView?.state) ?? 'failed'}`;
 }
 
 interface ConditionFacts {

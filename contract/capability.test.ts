@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { checkPod, DEFAULT_ACI_LIMITS, describeProblems, podReferences, type Problem } from './capability.ts';
 import { IMAGE_DEPENDENT_FIELDS } from './image-config.ts';
+import { MAX_PROBLEM_TEXT } from './context.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
 import { toContainerGroup } from './translate.ts';
 import { CONTAINER_REFUSALS, POD_REFUSALS } from './pod-fields.ts';
@@ -117,6 +118,23 @@ describe('checkPod', () => {
 });
 
 describe('describeProblems', () => {
+  it('lists at most its maximum and counts the rest', () => {
+    const problems: Problem[] = Array.from({ length: 5 }, (_, index) => ({
+      path: `spec.containers[${index}].tty`,
+      message: 'no terminal',
+      fix: 'remove tty',
+      kind: 'unsupported',
+    }));
+    assert.equal(
+      describeProblems(problems, 2),
+      'spec.containers[0].tty: no terminal; remove tty\nspec.containers[1].tty: no terminal; remove tty\n... and 3 more problems',
+    );
+    assert.equal(
+      describeProblems(Array.from({ length: 60_000 }, () => problems[0] as Problem)).split('\n').length,
+      51,
+    );
+  });
+
   it('writes one line per problem: path, message, fix', () => {
     const problems: Problem[] = [
       { path: 'spec.hostNetwork', message: 'no host', fix: 'remove it', kind: 'unsupported' },
@@ -191,5 +209,121 @@ describe('README pod-field table', () => {
   it('documents every ACI annotation', () => {
     for (const annotation of Object.values(ACI_ANNOTATIONS))
       assert.ok(section.includes(`\`${annotation}\``), annotation);
+  });
+});
+
+describe('hostile pods', () => {
+  const container = { name: 'app', image: 'app:1' };
+  const podWith = (spec: Partial<NonNullable<V1Pod['spec']>>, metadata: V1Pod['metadata'] = {}): V1Pod => ({
+    metadata: { name: 'p', namespace: 'shop', ...metadata },
+    spec: { containers: [container], ...spec },
+  });
+  const empty = { configMaps: new Map(), secrets: new Map(), serviceAccount: undefined };
+
+  it('refuses a pod naming more objects than are read for one pod, and resolves none of them', () => {
+    const envFrom = Array.from({ length: 60_000 }, (_, index) => ({
+      configMapRef: { name: `map-${index}` },
+    }));
+    const pod = podWith({ containers: [{ ...container, envFrom }] });
+    for (const problems of [checkPod(pod), checkPod(pod, empty)]) {
+      assert.deepEqual(
+        problems.map((problem) => [problem.path, problem.kind]),
+        [['spec', 'unsupported']],
+      );
+      assert.match(
+        problems[0]?.message ?? '',
+        /references 60000 ConfigMaps, Secrets and service-account tokens, and at most 100 are read/,
+      );
+    }
+    const atTheBound = podWith({ containers: [{ ...container, envFrom: envFrom.slice(0, 100) }] });
+    assert.equal(checkPod(atTheBound, empty).length, 100, 'each missing ConfigMap is named');
+  });
+
+  it('quotes a bounded part of what the pod says in each problem', () => {
+    const name = 'x'.repeat(60_000);
+    const pod = podWith(
+      { containers: [{ ...container, resources: { limits: { [name]: '1' } } }] },
+      { annotations: { 'azure.com/aci-sku': name } },
+    );
+    const problems = checkPod(pod);
+    assert.equal(problems.length, 2);
+    for (const problem of problems) {
+      assert.ok(problem.path.length <= MAX_PROBLEM_TEXT && problem.message.length <= MAX_PROBLEM_TEXT);
+      assert.ok(problem.message.endsWith('…'));
+    }
+  });
+
+  it('stops a $(VAR) expansion that doubles at every step at the content budget', () => {
+    const env = [{ name: 'V0', value: 'x'.repeat(64) }];
+    for (let step = 1; step < 64; step += 1)
+      env.push({ name: `V${step}`, value: `$(V${step - 1})$(V${step - 1})` });
+    const problems = checkPod(podWith({ containers: [{ ...container, env, command: ['echo', '$(V63)'] }] }));
+    assert.deepEqual(
+      problems.map((problem) => problem.path),
+      ['spec.containers[0].env[16]'],
+    );
+    assert.match(
+      problems[0]?.message ?? '',
+      /more than 4 MiB of environment values, command lines and files/,
+    );
+  });
+
+  it('stops files that repeat a large map at the content budget', () => {
+    const annotations = { 'example.com/big': 'x'.repeat(200_000) };
+    const items = Array.from({ length: 100 }, (_, index) => ({
+      path: `copy-${index}`,
+      fieldRef: { fieldPath: 'metadata.annotations' },
+    }));
+    const pod = podWith({ volumes: [{ name: 'info', downwardAPI: { items } }] }, { annotations });
+    assert.deepEqual(
+      checkPod(pod, empty).map((problem) => problem.path),
+      ['spec.volumes[0].downwardAPI.items[20]'],
+    );
+  });
+
+  it('reads label and field names as the pod’s own, never what every object inherits', () => {
+    const env = [
+      { name: 'LABEL', valueFrom: { fieldRef: { fieldPath: "metadata.labels['constructor']" } } },
+      { name: 'FIELD', valueFrom: { fieldRef: { fieldPath: 'constructor' } } },
+      { name: 'RESOURCE', valueFrom: { resourceFieldRef: { resource: 'constructor' } } },
+    ];
+    const items = [{ path: 'label', fieldRef: { fieldPath: "metadata.labels['toString']" } }];
+    const pod = podWith({
+      containers: [{ ...container, env }],
+      volumes: [
+        { name: 'info', downwardAPI: { items } },
+        { name: 'odd', constructor: {} } as unknown as V1Volume,
+      ],
+    });
+    assert.deepEqual(
+      checkPod(pod, empty).map((problem) => [problem.path, problem.message]),
+      [
+        ['spec.volumes[1].constructor', 'volume "odd" is of kind constructor, which ACI cannot mount'],
+        [
+          'spec.containers[0].env[1].valueFrom.fieldRef',
+          'the field "constructor" cannot be passed to a container',
+        ],
+        [
+          'spec.containers[0].env[2].valueFrom.resourceFieldRef',
+          'the resource "constructor" cannot be passed to a container on ACI',
+        ],
+      ],
+    );
+    const valid = podWith(
+      {
+        containers: [{ ...container, env: env.slice(0, 1) }],
+        volumes: [{ name: 'info', downwardAPI: { items } }],
+      },
+      { labels: { app: 'web' } },
+    );
+    const group = toContainerGroup(valid, empty, {
+      region: 'westus',
+      nodeName: 'aci-connector',
+      clusterId: 'c',
+      limits: DEFAULT_ACI_LIMITS,
+    });
+    assert.ok(group.kind === 'ready');
+    assert.deepEqual(group.group.containers[0]?.environmentVariables, [{ name: 'LABEL', value: '' }]);
+    assert.deepEqual(group.group.volumes?.[0], { name: 'info', secret: { label: '' } });
   });
 });

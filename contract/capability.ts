@@ -93,7 +93,19 @@ export interface PodReferences {
   optionalSecrets: string[];
 }
 
+/**
+ * More problems than this are counted, not listed: a hostile pod can have hundreds of thousands, and
+ * every denial, event and scheduling failure carries the text.
+ */
+export const MAX_DESCRIBED_PROBLEMS = 50;
+
 /** One line per problem, the form users see in a denial, an event or a scheduling failure. */
-export function describeProblems(problems: readonly Problem[]): string {
-  return problems.map((problem) => `${problem.path}: ${problem.message}; ${problem.fix}`).join('\n');
+export function describeProblems(problems: readonly Problem[], max = MAX_DESCRIBED_PROBLEMS): string {
+  const lines = problems
+    .slice(0, max)
+    .map((problem) => `${problem.path}: ${problem.message}; ${problem.fix}`);
+  const more = problems.length - lines.length;
+  return more > 0
+    ? [...lines, `... and ${more} more ${more === 1 ? 'problem' : 'problems'}`].join('\n')
+    : lines.join('\n');
 }

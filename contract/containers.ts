@@ -9,7 +9,7 @@ import type {
   VolumeMount,
 } from '@azure/arm-containerinstance';
 import type { V1Container } from '@kubernetes/client-node';
-import { compact, type Context, refuse } from './context.ts';
+import { compact, type Context, refuse, remainingBudget, spend } from './context.ts';
 import { type Environment, expand, resolveEnvironment, toEnvironmentVariables } from './environment.ts';
 import { applyImageConfig } from './image-config.ts';
 import { applyRefusals, CONTAINER_REFUSALS } from './pod-fields.ts';
@@ -41,7 +41,8 @@ function commandLine(
     ...(args ?? []).map((part, index) => ({ part, at: `args[${index}]` })),
   ];
   const own = parts.map(({ part, at }) => {
-    const { text, secure } = expand(part, environment);
+    const { text, secure } = expand(part, environment, remainingBudget(context));
+    if (!spend(context, `${path}.${at}`, text.length)) return '';
     if (secure) {
       refuse(
         context,

@@ -2,7 +2,7 @@
 // group's environment and files at creation, so only what is known before the group exists can be
 // passed; the pod and host IP are assigned by ACI afterwards and are refused.
 import type { V1Container, V1Pod, V1ResourceFieldSelector } from '@kubernetes/client-node';
-import { type Context, namespaceOf, refuse } from './context.ts';
+import { type Context, namespaceOf, ownValue, refuse, remembered } from './context.ts';
 import { parseQuantity } from './quantity.ts';
 import { limitAmounts, requestedAmounts } from './resources.ts';
 import { serviceAccountName } from './service-account.ts';
@@ -31,13 +31,15 @@ const POD_MAPS: Record<string, (pod: V1Pod) => Record<string, string> | undefine
   'metadata.annotations': (pod) => pod.metadata?.annotations,
 };
 
-function podField(pod: V1Pod, fieldPath: string, wholeMapsAllowed: boolean): string | undefined {
+function podField(context: Context, fieldPath: string, wholeMapsAllowed: boolean): string | undefined {
+  const { pod } = context;
   const entry = MAP_ENTRY.exec(fieldPath);
-  if (entry) return POD_MAPS[`metadata.${entry[1] ?? ''}`]?.(pod)?.[entry[2] ?? ''] ?? '';
-  const field = POD_FIELDS[fieldPath];
+  if (entry) return ownValue(ownValue(POD_MAPS, `metadata.${entry[1] ?? ''}`)?.(pod), entry[2] ?? '') ?? '';
+  const field = ownValue(POD_FIELDS, fieldPath);
   if (field) return field(pod) ?? '';
-  const map = wholeMapsAllowed ? POD_MAPS[fieldPath] : undefined;
-  return map && formatMap(map(pod) ?? {});
+  const map = wholeMapsAllowed ? ownValue(POD_MAPS, fieldPath) : undefined;
+  // Formatted once per walk: every file of the same map holds the same text.
+  return map && remembered(context, 'formatted map', fieldPath, () => formatMap(map(pod) ?? {}));
 }
 
 /**
@@ -50,7 +52,7 @@ export function fieldValue(
   fieldPath: string,
   wholeMapsAllowed: boolean,
 ): string | undefined {
-  const value = podField(context.pod, fieldPath, wholeMapsAllowed);
+  const value = podField(context, fieldPath, wholeMapsAllowed);
   if (value !== undefined) return value;
   if (fieldPath.startsWith('status.')) {
     refuse(
@@ -70,7 +72,8 @@ export function fieldValue(
   return undefined;
 }
 
-function resourceAmount(container: V1Container, resource: string): number | undefined {
+/** The amounts a container's resourceFieldRefs may name, in base units. */
+function resourceAmounts(container: V1Container): Record<string, number> {
   const requested = requestedAmounts(container);
   const limited = { ...requested, ...limitAmounts(container) };
   const amounts: Record<string, number> = {
@@ -79,13 +82,12 @@ function resourceAmount(container: V1Container, resource: string): number | unde
     'requests.memory': requested.memoryInGB * 1e9,
     'limits.memory': limited.memoryInGB * 1e9,
   };
-  const storage = parseQuantity(
-    container.resources?.[resource.startsWith('limits') ? 'limits' : 'requests']?.['ephemeral-storage'],
-  );
-  // ACI gives each group 50 GB of storage; a container that names no amount may use all of it.
-  amounts['requests.ephemeral-storage'] = storage ?? 50e9;
-  amounts['limits.ephemeral-storage'] = storage ?? 50e9;
-  return amounts[resource];
+  const storage = (kind: 'requests' | 'limits'): number =>
+    // ACI gives each group 50 GB of storage; a container that names no amount may use all of it.
+    parseQuantity(container.resources?.[kind]?.['ephemeral-storage']) ?? 50e9;
+  amounts['requests.ephemeral-storage'] = storage('requests');
+  amounts['limits.ephemeral-storage'] = storage('limits');
+  return amounts;
 }
 
 /**
@@ -98,7 +100,9 @@ export function resourceValue(
   container: V1Container | undefined,
   selector: V1ResourceFieldSelector,
 ): string | undefined {
-  const amount = container && resourceAmount(container, selector.resource);
+  const amounts =
+    container && remembered(context, 'resource amounts', container, () => resourceAmounts(container));
+  const amount = ownValue(amounts, selector.resource);
   if (amount === undefined) {
     refuse(
       context,

@@ -18,6 +18,11 @@ describe('expand', () => {
     { input: '$$(HOST) is escaped', text: '$(HOST) is escaped', secure: false },
     { input: 'cost: $$5, $5', text: 'cost: $5, $5', secure: false },
     { input: 'unclosed $(HOST', text: 'unclosed $(HOST', secure: false },
+    { input: 'unclosed $( then $$ and $(HOST', text: 'unclosed $( then $ and $(HOST', secure: false },
+    { input: '$(HOST$(HOST)', text: '$(HOST$(HOST)', secure: false },
+    { input: '$(HOST)$(HOST) $', text: 'db.exampledb.example $', secure: false },
+    { input: '$(', text: '$(', secure: false },
+    { input: '$$$(HOST)', text: '$db.example', secure: false },
     // Checking the spec only, a Secret's value is unknown but its secrecy still counts.
     { input: '--token=$(UNRESOLVED_SECRET)', text: '--token=$(UNRESOLVED_SECRET)', secure: true },
   ];
@@ -26,6 +31,11 @@ describe('expand', () => {
       assert.deepEqual(expand(input, environment), { text, secure });
     });
   }
+
+  it('stops growing past its limit', () => {
+    const { text } = expand('$(HOST)'.repeat(1000), environment, 25);
+    assert.equal(text, 'db.exampledb.exampledb.example');
+  });
 });
 
 describe('variable sources ACI cannot deliver', () => {

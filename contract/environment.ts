@@ -3,7 +3,7 @@
 // comes from a Secret (directly or through an expansion) goes as `secureValue`, never as `value`.
 import type { EnvironmentVariable } from '@azure/arm-containerinstance';
 import type { V1Container, V1EnvFromSource, V1EnvVar, V1EnvVarSource } from '@kubernetes/client-node';
-import { type Context, readKey, readObject, refuse } from './context.ts';
+import { type Context, readKey, readObject, refuse, remainingBudget, remembered, spend } from './context.ts';
 import { fieldValue, resourceValue } from './downward.ts';
 
 export interface ResolvedVariable {
@@ -15,30 +15,91 @@ export interface ResolvedVariable {
 
 export type Environment = Map<string, ResolvedVariable>;
 
-/**
- * Kubernetes' `$(NAME)` expansion: a defined name is replaced, an undefined one is kept as written,
- * `$$` is a literal `$`. The result is secure when any expanded variable was.
- */
-export function expand(text: string, environment: Environment): { text: string; secure: boolean } {
-  let secure = false;
-  const expanded = text.replace(/\$\$|\$\(([^)]*)\)/g, (match, name: string | undefined) => {
-    if (name === undefined) return '$';
-    const variable = environment.get(name);
-    if (variable?.value === undefined) {
-      secure ||= variable?.secure ?? false;
-      return match;
-    }
-    secure ||= variable.secure;
-    return variable.value;
-  });
-  return { text: expanded, secure };
+interface Token {
+  start: number;
+  end: number;
+  /** `undefined` for `$$`. */
+  name: string | undefined;
 }
 
+/**
+ * The next `$$` or `$(NAME)` at or after `from`. `scan.close` remembers the next ")" (or -1 when none
+ * is left, so no later "$(" can close either): each character is looked at a bounded number of times.
+ */
+function nextToken(text: string, from: number, scan: { close: number }): Token | undefined {
+  let dollar = text.indexOf('$', from);
+  while (dollar !== -1 && dollar < text.length - 1) {
+    const next = text[dollar + 1];
+    if (next === '$') return { start: dollar, end: dollar + 2, name: undefined };
+    if (next === '(' && scan.close !== -1 && scan.close < dollar + 2) {
+      scan.close = text.indexOf(')', dollar + 2);
+    }
+    if (next === '(' && scan.close !== -1) {
+      return { start: dollar, end: scan.close + 1, name: text.slice(dollar + 2, scan.close) };
+    }
+    dollar = text.indexOf('$', dollar + 1);
+  }
+  return undefined;
+}
+
+const ESCAPED_DOLLAR: ResolvedVariable = { value: '$', secure: false };
+
+/**
+ * Kubernetes' `$(NAME)` expansion: a defined name is replaced, an undefined one is kept as written,
+ * `$$` is a literal `$`. The result is secure when any expanded variable was. A scan, not a regex:
+ * `$(` without a closing `)` would make a regex rescan the rest of the text from every `$(`. The text
+ * stops growing once it is longer than `limit` (the caller refuses it then).
+ */
+export function expand(
+  text: string,
+  environment: Environment,
+  limit = Number.POSITIVE_INFINITY,
+): { text: string; secure: boolean } {
+  let secure = false;
+  const parts: string[] = [];
+  let length = 0;
+  let copied = 0;
+  const scan = { close: -2 };
+  for (
+    let token = nextToken(text, 0, scan);
+    token && length <= limit;
+    token = nextToken(text, token.end, scan)
+  ) {
+    const variable = token.name === undefined ? ESCAPED_DOLLAR : environment.get(token.name);
+    secure ||= variable?.secure ?? false;
+    if (variable?.value === undefined) continue;
+    const part = text.slice(copied, token.start) + variable.value;
+    parts.push(part);
+    length += part.length;
+    copied = token.end;
+  }
+  if (length <= limit) parts.push(text.slice(copied));
+  return { text: parts.join(''), secure };
+}
+
+/** The first container or init container of that name (indexed once per walk). */
 export function containerNamed(context: Context, name: string): V1Container | undefined {
-  const spec = context.pod.spec;
-  return [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].find(
-    (container) => container.name === name,
-  );
+  const byName = remembered(context, 'containers by name', undefined, () => {
+    const spec = context.pod.spec;
+    const index = new Map<string, V1Container>();
+    for (const container of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+      if (!index.has(container.name)) index.set(container.name, container);
+    }
+    return index;
+  });
+  return byName.get(name);
+}
+
+/** Sets a variable, charging its size to the group's content budget; nothing is set past the budget. */
+function setVariable(
+  context: Context,
+  environment: Environment,
+  at: { path: string; name: string },
+  variable: ResolvedVariable,
+): void {
+  if (spend(context, at.path, at.name.length + (variable.value?.length ?? 0))) {
+    environment.set(at.name, variable);
+  }
 }
 
 function addFromSource(
@@ -57,11 +118,28 @@ function addFromSource(
   if (!reference) return;
   const contents = readObject(context, path, reference);
   for (const [key, bytes] of contents ?? []) {
-    environment.set(`${source.prefix ?? ''}${key}`, {
-      value: bytes.toString('utf8'),
-      secure: reference.kind === 'Secret',
-    });
+    const variable = { value: bytes.toString('utf8'), secure: reference.kind === 'Secret' };
+    setVariable(context, environment, { path, name: `${source.prefix ?? ''}${key}` }, variable);
+    if (remainingBudget(context) === 0) return;
   }
+}
+
+/**
+ * The envFrom entries that decide the environment. Of entries naming the same object with the same
+ * prefix, the first sets the variables' order and the last their values; those between change
+ * nothing, so a list repeating one ConfigMap costs that ConfigMap twice, not once per entry.
+ */
+function decisiveSources(sources: readonly V1EnvFromSource[]): Set<number> {
+  const identity = (source: V1EnvFromSource): string =>
+    JSON.stringify([source.configMapRef?.name, source.secretRef?.name, source.prefix]);
+  const first = new Map<string, number>();
+  const last = new Map<string, number>();
+  sources.forEach((source, index) => {
+    const key = identity(source);
+    if (!first.has(key)) first.set(key, index);
+    last.set(key, index);
+  });
+  return new Set([...first.values(), ...last.values()]);
 }
 
 function valueFromSource(
@@ -121,18 +199,21 @@ export function resolveEnvironment(
   containerPath: string,
 ): Environment {
   const environment: Environment = new Map();
-  (container.envFrom ?? []).forEach((source, index) => {
-    addFromSource(context, environment, source, `${containerPath}.envFrom[${index}]`);
+  const sources = container.envFrom ?? [];
+  const decisive = decisiveSources(sources);
+  sources.forEach((source, index) => {
+    if (decisive.has(index))
+      addFromSource(context, environment, source, `${containerPath}.envFrom[${index}]`);
   });
   (container.env ?? []).forEach((variable, index) => {
-    const path = `${containerPath}.env[${index}]`;
+    const at = { path: `${containerPath}.env[${index}]`, name: variable.name };
     if (variable.valueFrom) {
-      const resolved = valueFromSource(context, variable, path, container);
-      if (resolved) environment.set(variable.name, resolved);
+      const resolved = valueFromSource(context, variable, at.path, container);
+      if (resolved) setVariable(context, environment, at, resolved);
       return;
     }
-    const { text, secure } = expand(variable.value ?? '', environment);
-    environment.set(variable.name, { value: text, secure });
+    const { text, secure } = expand(variable.value ?? '', environment, remainingBudget(context));
+    setVariable(context, environment, at, { value: text, secure });
   });
   return environment;
 }

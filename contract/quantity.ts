@@ -22,7 +22,9 @@ const SUFFIXES: Record<string, number> = {
   Ei: 2 ** 60,
 };
 
-const QUANTITY = /^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/;
+// Unambiguous, so it fails in one pass: `\d+\.?\d*` could split a run of digits between its two
+// halves in every way, and a 40,000-digit value that does not match took seconds.
+const QUANTITY = /^([+-]?(?:\d+(?:\.\d*)?|\.\d+))(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/;
 
 /** The quantity's value in base units (cores, bytes), or undefined when it is not a valid quantity. */
 export function parseQuantity(quantity: string | number | undefined): number | undefined {

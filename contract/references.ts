@@ -1,7 +1,14 @@
 // The objects a pod references, so the webhook and the connector fetch exactly those.
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
 import type { PodReferences } from './capability.ts';
-import { serviceAccountName } from './service-account.ts';
+import { serviceAccountName, serviceAccountTokenRequests } from './service-account.ts';
+
+/**
+ * The most ConfigMaps, Secrets and service-account tokens read for one pod. A kubelet has no such
+ * bound, but it reads only for pods already admitted; the webhook reads for any pod created, so a pod
+ * naming 60,000 objects would cost 60,000 reads. Real pods name a handful.
+ */
+export const MAX_POD_REFERENCES = 100;
 
 interface Reference {
   name: string;
@@ -74,4 +81,17 @@ export function podReferences(pod: V1Pod): PodReferences {
     optionalConfigMaps: configMaps.optional,
     optionalSecrets: secrets.optional,
   };
+}
+
+/**
+ * What reading the pod's references costs: its distinct ConfigMaps and Secrets, and the distinct
+ * tokens its projected volumes ask for (the automounted one is not counted: it needs the
+ * ServiceAccount read first). Compared with MAX_POD_REFERENCES by every reader and by the check.
+ */
+export function referenceCount(pod: V1Pod, references: PodReferences = podReferences(pod)): number {
+  return (
+    references.configMaps.length +
+    references.secrets.length +
+    serviceAccountTokenRequests(pod, undefined).length
+  );
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_ACI_LIMITS } from './capability.ts';
-import type { Context } from './context.ts';
+import { type Context, newContext } from './context.ts';
 import { imageRegistry, registryCredentials, registryServer } from './registry.ts';
 
 describe('imageRegistry', () => {
@@ -72,13 +72,12 @@ describe('registryCredentials', () => {
     // As the webhook reads Secrets: keys and type kept, values removed.
     ['blanked', { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': '' } }],
   ]);
-  const context = (subject: V1Pod): Context => ({
-    pod: subject,
-    objects: { configMaps: new Map(), secrets, serviceAccount: undefined },
-    limits: DEFAULT_ACI_LIMITS,
-    workingDirShell: undefined,
-    problems: [],
-  });
+  const context = (subject: V1Pod): Context =>
+    newContext(
+      subject,
+      { configMaps: new Map(), secrets, serviceAccount: undefined },
+      { limits: DEFAULT_ACI_LIMITS },
+    );
 
   it('sends only the registries the images use, the first secret winning', () => {
     const subject = context(pod(['quay.io/org/a:1', 'nginx'], ['missing', 'json', 'cfg']));
@@ -101,5 +100,25 @@ describe('registryCredentials', () => {
       subject.problems.map((problem) => problem.path),
       ['spec.imagePullSecrets[0]'],
     );
+  });
+
+  it('parses a pull secret named many times once', () => {
+    let reads = 0;
+    const config = secrets.get('json');
+    const counted = {
+      ...config,
+      get data() {
+        reads += 1;
+        return config?.data;
+      },
+    };
+    const names = Array.from({ length: 1000 }, () => 'counted');
+    const subject = newContext(
+      pod(['quay.io/org/a:1'], names),
+      { configMaps: new Map(), secrets: new Map([['counted', counted]]), serviceAccount: undefined },
+      { limits: DEFAULT_ACI_LIMITS },
+    );
+    assert.equal(registryCredentials(subject).length, 1);
+    assert.equal(reads, 1);
   });
 });

@@ -3,7 +3,7 @@
 // credentials than containers (MoreImageRegistryCredentialsThanContainers).
 import type { ImageRegistryCredential } from '@azure/arm-containerinstance';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
-import { type Context, refuse } from './context.ts';
+import { type Context, ownValue, refuse } from './context.ts';
 
 const DOCKER_HUB = 'index.docker.io';
 const DOCKER_HUB_ALIASES = new Set([
@@ -47,7 +47,7 @@ export function imageRegistry(image: string): string {
  * parse has had its values removed (the webhook reads Secrets without values): no credentials then.
  */
 function credentialsFromSecret(secret: V1Secret): Map<string, DockerAuth> {
-  const key = CONFIG_KEYS[secret.type ?? ''] ?? '';
+  const key = ownValue(CONFIG_KEYS, secret.type ?? '') ?? '';
   const text = Buffer.from(secret.data?.[key] ?? '', 'base64').toString('utf8');
   let parsed: Record<string, unknown>;
   try {
@@ -78,11 +78,14 @@ export function pullSecretCredentials(
   wrongType: (index: number, name: string, secret: V1Secret) => void = () => undefined,
 ): Map<string, ImageRegistryCredential> {
   const credentials = new Map<string, ImageRegistryCredential>();
+  // A Secret named again adds nothing (the first naming of a registry wins), and is not parsed again.
+  const seen = new Set<string>();
   (pod.spec?.imagePullSecrets ?? []).forEach((reference, index) => {
     const name = reference.name ?? '';
-    const secret = secrets.get(name);
+    const secret = seen.has(name) ? undefined : secrets.get(name);
+    seen.add(name);
     if (!secret) return;
-    if (!(secret.type && secret.type in CONFIG_KEYS)) {
+    if (ownValue(CONFIG_KEYS, secret.type ?? '') === undefined) {
       wrongType(index, name, secret);
       return;
     }

@@ -95,6 +95,20 @@ describe('needsInjectedTokenVolume', () => {
       serviceAccount: account,
       needed: false,
     },
+    {
+      name: 'a pod that mounts something beside it (a longer path)',
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'c',
+            volumeMounts: [{ name: 'x', mountPath: '/var/run/secrets/kubernetes.io/serviceaccounts//' }],
+          },
+        ],
+      },
+      serviceAccount: account,
+      needed: true,
+    },
   ];
   for (const { name, spec, serviceAccount, needed } of cases) {
     it(`${needed ? 'adds' : 'does not add'} one for ${name}`, () => {

@@ -3,7 +3,7 @@
 // when the group is created, so the connector requests the tokens first (the expiry the pod asks for)
 // and the token cannot be refreshed afterwards: a documented limit.
 import type { V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
-import { awaitSuppliedValue, type Context } from './context.ts';
+import { awaitReference, awaitSuppliedValue, type Context } from './context.ts';
 
 /** Where the ServiceAccount admission plugin mounts the token, CA and namespace. */
 export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -43,6 +43,17 @@ export function tokenKey(
 }
 
 /**
+ * The path, trailing slashes ignored. Compared, not trimmed with /\/+$/: that regex rescans a long run
+ * of slashes from each of its characters when something follows it.
+ */
+function isServiceAccountMountPath(path: string): boolean {
+  return (
+    path.startsWith(SERVICE_ACCOUNT_MOUNT_PATH) &&
+    [...path.slice(SERVICE_ACCOUNT_MOUNT_PATH.length)].every((character) => character === '/')
+  );
+}
+
+/**
  * Whether we must add the token volume ourselves: the pod has none (the ServiceAccount admission
  * plugin did not run), automountServiceAccountToken is true on the pod, or unset there and not false
  * on the ServiceAccount, and the ServiceAccount exists (a token needs one).
@@ -57,9 +68,7 @@ export function needsInjectedTokenVolume(pod: V1Pod, serviceAccount: V1ServiceAc
   }
   const injected = (spec?.volumes ?? []).some((volume) => volume.name.startsWith(INJECTED_VOLUME_PREFIX));
   const mounted = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].some((container) =>
-    (container.volumeMounts ?? []).some(
-      (mount) => mount.mountPath.replace(/\/+$/, '') === SERVICE_ACCOUNT_MOUNT_PATH,
-    ),
+    (container.volumeMounts ?? []).some((mount) => isServiceAccountMountPath(mount.mountPath)),
   );
   return !injected && !mounted;
 }
@@ -121,12 +130,12 @@ export function suppliedToken(
   const token = tokens.get(key);
   if (token !== undefined) return token;
   if (!context.objects.serviceAccount) {
-    context.problems.push({
-      path: 'spec.serviceAccountName',
-      message: `ServiceAccount "${serviceAccountName(context.pod)}" does not exist, so no token can be issued for it`,
-      fix: 'create the ServiceAccount',
-      kind: 'missing-reference',
-    });
+    awaitReference(
+      context,
+      'spec.serviceAccountName',
+      `ServiceAccount "${serviceAccountName(context.pod)}" does not exist, so no token can be issued for it`,
+      'create the ServiceAccount',
+    );
   } else {
     awaitSuppliedValue(
       context,

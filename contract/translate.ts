@@ -13,10 +13,11 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { aciFeatures, gpuResource } from './aci-features.ts';
 import type { AciLimits, Problem, ReferencedObjects } from './capability.ts';
 import { translateContainer, translateInitContainer } from './containers.ts';
-import { type Context, namespaceOf, refuse } from './context.ts';
+import { type Context, namespaceOf, newContext, refuse } from './context.ts';
 import type { ImageConfig } from './image-config.ts';
 import { TAGS } from './names.ts';
 import { applyRefusals, POD_REFUSALS } from './pod-fields.ts';
+import { MAX_POD_REFERENCES, referenceCount } from './references.ts';
 import { registryCredentials } from './registry.ts';
 import { checkGroupTotals, gpuCount } from './resources.ts';
 import { planVolumes, translateMounts } from './volumes.ts';
@@ -151,11 +152,22 @@ export function analysePod(
   objects: ReferencedObjects | undefined,
   settings: AnalysisSettings,
 ): Analysis {
-  const { limits, workingDirShell } = settings;
-  const context: Context = { pod, objects, limits, workingDirShell, problems: [] };
+  // Past the bound, no reader fetched the objects (runtime/references.ts), so none are resolved.
+  const references = referenceCount(pod);
+  const withinBound = references <= MAX_POD_REFERENCES;
+  const context = newContext(pod, withinBound ? objects : undefined, settings);
+  if (!withinBound) {
+    refuse(
+      context,
+      'spec',
+      `the pod references ${references} ConfigMaps, Secrets and service-account tokens, and at most ${MAX_POD_REFERENCES} are read for one pod`,
+      'gather the values into fewer ConfigMaps and Secrets (one object holds many keys), or split the pod',
+    );
+  }
   const spec = pod.spec ?? { containers: [] };
   if (spec.containers.length === 0)
     refuse(context, 'spec.containers', 'the pod has no containers', 'add a container');
+  const { limits } = settings;
   if (spec.containers.length > limits.maxContainersPerGroup) {
     refuse(
       context,

@@ -2,7 +2,7 @@
 // creation). ConfigMap, Secret, projected and downward-API volumes become secret volumes holding the
 // files a kubelet would write; Azure Files shares are mounted by account name and key from their
 // Secret; everything that needs a host or a disk is refused with a way out.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Volume, VolumeMount } from '@azure/arm-containerinstance';
 import type {
   V1Container,
@@ -17,9 +17,12 @@ import {
   type Context,
   namespaceOf,
   type ObjectReference,
+  ownValue,
   readKey,
   readObject,
   refuse,
+  remembered,
+  spend,
 } from './context.ts';
 import { fieldValue, resourceValue } from './downward.ts';
 import { containerNamed } from './environment.ts';
@@ -38,6 +41,16 @@ const ACCOUNT_NAME_KEY = 'azurestorageaccountname';
 const ACCOUNT_KEY_KEY = 'azurestorageaccountkey';
 
 type Files = Map<string, Buffer>;
+
+/** Adds a file, charging its size to the group's content budget; nothing is added past the budget. */
+function addFile(
+  context: Context,
+  files: Files,
+  path: string,
+  file: { name: string; content: Buffer },
+): void {
+  if (spend(context, path, file.name.length + file.content.length)) files.set(file.name, file.content);
+}
 
 interface PlannedVolume {
   /** Secret-file volumes are read-only in Kubernetes; their mounts stay so on ACI. */
@@ -81,7 +94,7 @@ function sourceKind(source: object, ignored: readonly string[]): string {
 
 function refuseKind(context: Context, volume: V1Volume, index: number): void {
   const kind = sourceKind(volume, ['name']);
-  const known = REFUSED_KINDS[kind];
+  const known = ownValue(REFUSED_KINDS, kind);
   refuse(
     context,
     `spec.volumes[${index}].${kind}`,
@@ -121,7 +134,9 @@ function addObjectFiles(
 ): void {
   if (!source.items) {
     // Object keys cannot contain "/", so every key is a top-level file.
-    for (const [name, content] of readObject(context, path, source) ?? []) files.set(name, content);
+    for (const [name, content] of readObject(context, path, source) ?? []) {
+      addFile(context, files, path, { name, content });
+    }
     return;
   }
   source.items.forEach((item, index) => {
@@ -129,7 +144,7 @@ function addObjectFiles(
     refuseMode(context, `${itemPath}.mode`, item.mode);
     if (!isTopLevel(context, `${itemPath}.path`, item.path)) return;
     const content = readKey(context, itemPath, { ...source, key: item.key });
-    if (content) files.set(item.path, content);
+    if (content) addFile(context, files, itemPath, { name: item.path, content });
   });
 }
 
@@ -152,7 +167,8 @@ function addDownwardFiles(
     refuseMode(context, `${itemPath}.mode`, item.mode);
     if (!isTopLevel(context, `${itemPath}.path`, item.path)) return;
     const value = downwardValue(context, item, itemPath);
-    if (value !== undefined) files.set(item.path, Buffer.from(value));
+    if (value !== undefined)
+      addFile(context, files, itemPath, { name: item.path, content: Buffer.from(value) });
   });
 }
 
@@ -166,8 +182,9 @@ function addProjection(context: Context, files: Files, source: V1VolumeProjectio
   } else if (source.serviceAccountToken) {
     const { audience, expirationSeconds, path: name } = source.serviceAccountToken;
     if (!isTopLevel(context, `${path}.serviceAccountToken.path`, name)) return;
-    const token = suppliedToken(context, `${path}.serviceAccountToken`, audience, expirationSeconds);
-    if (token !== undefined) files.set(name, Buffer.from(token));
+    const at = `${path}.serviceAccountToken`;
+    const token = suppliedToken(context, at, audience, expirationSeconds);
+    if (token !== undefined) addFile(context, files, at, { name, content: Buffer.from(token) });
   } else {
     const kind = sourceKind(source, []);
     refuse(
@@ -280,15 +297,30 @@ function azureFileVolume(context: Context, volume: V1Volume, path: string): Volu
 }
 
 function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 8);
+  // The one-shot hash: a pod may name thousands of subPaths, and a Hash object per name costs 5x.
+  return hash('sha256', text, 'hex').slice(0, 8);
+}
+
+/** Every container's and init container's mounts, by volume name (indexed once per walk). */
+function mountsOf(context: Context, name: string): V1VolumeMount[] {
+  const byVolume = remembered(context, 'mounts by volume', undefined, () => {
+    const spec = context.pod.spec;
+    const index = new Map<string, V1VolumeMount[]>();
+    for (const container of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) {
+      for (const mount of container.volumeMounts ?? []) {
+        const mounts = index.get(mount.name) ?? [];
+        mounts.push(mount);
+        index.set(mount.name, mounts);
+      }
+    }
+    return index;
+  });
+  return byVolume.get(name) ?? [];
 }
 
 /** Which subPaths of each emptyDir the containers mount, and whether any mounts it whole. */
 function emptyDirSubPaths(context: Context, name: string): Map<string, string> | undefined {
-  const spec = context.pod.spec;
-  const mounts = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]
-    .flatMap((container) => container.volumeMounts ?? [])
-    .filter((mount) => mount.name === name);
+  const mounts = mountsOf(context, name);
   if (mounts.length === 0 || mounts.some((mount) => !mount.subPath)) return undefined;
   return new Map(
     mounts.map((mount) => [mount.subPath ?? '', `${name.slice(0, 54)}-${shortHash(mount.subPath ?? '')}`]),

@@ -12,7 +12,15 @@ import {
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
 } from '../contract/names.ts';
-import { filterNode, podPreference, scoreNode, unknownNodeVerdict, type Preference } from './policy.ts';
+import {
+  filterNode,
+  MAX_REASON_PROBLEMS,
+  podContext,
+  podPreference,
+  scoreNode,
+  unknownNodeVerdict,
+  type Preference,
+} from './policy.ts';
 
 function realNode(name = 'worker-1'): V1Node {
   return {
@@ -158,7 +166,7 @@ describe('filterNode', () => {
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const verdict = filterNode(c.pod, c.node, { problems: checkPod(c.pod) });
+      const verdict = filterNode(podContext(c.pod, checkPod(c.pod)), c.node);
       if (c.code === undefined) {
         assert.deepEqual(verdict, { pass: true });
         return;
@@ -171,16 +179,17 @@ describe('filterNode', () => {
   }
 
   it('ignores problems that are only missing references', () => {
-    const verdict = filterNode(pod(), virtualNode(), {
-      problems: [
+    const verdict = filterNode(
+      podContext(pod(), [
         {
           path: 'spec.volumes[0].secret',
           message: 'secret "tls" does not exist',
           fix: 'create it',
           kind: 'missing-reference',
         },
-      ],
-    });
+      ]),
+      virtualNode(),
+    );
     assert.deepEqual(verdict, { pass: true });
   });
 
@@ -188,10 +197,19 @@ describe('filterNode', () => {
     const twoVolumes = pod({
       volumes: [hostPath, { name: 'docker', hostPath: { path: '/var/run/docker.sock' } }],
     });
-    const verdict = filterNode(twoVolumes, virtualNode(), { problems: checkPod(twoVolumes) });
+    const verdict = filterNode(podContext(twoVolumes, checkPod(twoVolumes)), virtualNode());
     assert.equal(verdict.pass, false);
     assert.match(verdict.reason, /spec\.volumes\[0\]\.hostPath/);
     assert.match(verdict.reason, /spec\.volumes\[1\]\.hostPath/);
+  });
+
+  it('names a few problems of a pod with thousands and counts the rest, whatever the node count', () => {
+    const volumes = Array.from({ length: 5000 }, (_, index) => ({ ...hostPath, name: `v${index}` }));
+    const many = pod({ volumes });
+    const verdict = filterNode(podContext(many, checkPod(many)), virtualNode());
+    assert.equal(verdict.pass, false);
+    assert.equal(verdict.reason.split('\n').length, MAX_REASON_PROBLEMS + 1);
+    assert.match(verdict.reason, /\.\.\. and \d+ more problems$/);
   });
 });
 
@@ -202,6 +220,12 @@ describe('unknownNodeVerdict', () => {
     assert.equal(verdict.code, 'unknown-node');
     assert.match(verdict.reason, /"worker-9"/);
     assert.equal(verdict.resolvable, true);
+  });
+
+  it('does not repeat a name longer than a node name can be (found by npm run fuzz)', () => {
+    const verdict = unknownNodeVerdict('x'.repeat(1_000_000));
+    assert.equal(verdict.pass, false);
+    assert.ok(verdict.reason.length < 400, `${verdict.reason.length} characters`);
   });
 });
 

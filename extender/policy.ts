@@ -40,13 +40,37 @@ function reject(code: RejectionCode, reason: string, resolvable: boolean): Verdi
 
 /** What the filter learns about a pod once per request rather than once per node. */
 export interface PodContext {
-  /** The capability check's answer for the pod spec alone (contract/capability.ts `checkPod(pod)`). */
-  problems: readonly Problem[];
+  placement: ReturnType<typeof podPlacement>;
+  /** Why ACI cannot run the pod, or undefined when it can (missing references do not count). */
+  unsupported: string | undefined;
+  /** The cores the pod needs, for the quota filter. */
+  cores: number;
 }
 
-/** Whether `pod` may be placed on `node`, and if not, why. */
-export function filterNode(pod: V1Pod, node: V1Node, context: PodContext): Verdict {
-  const placement = podPlacement(pod);
+/**
+ * The filter's reason names this many problems and counts the rest: the scheduler repeats it for
+ * every virtual node, in its answer and in the pod's FailedScheduling event.
+ */
+export const MAX_REASON_PROBLEMS = 5;
+
+/** `problems`: the capability check's answer for the pod spec alone (contract/capability.ts `checkPod(pod)`). */
+export function podContext(pod: V1Pod, problems: readonly Problem[]): PodContext {
+  // Missing references (a Secret not created yet) are the connector's to wait for, not a reason to
+  // keep the pod off ACI; checkPod without objects reports none anyway.
+  const unsupported = problems.filter((problem) => problem.kind === 'unsupported');
+  return {
+    placement: podPlacement(pod),
+    unsupported:
+      unsupported.length > 0
+        ? `ACI cannot run this pod: ${describeProblems(unsupported, MAX_REASON_PROBLEMS)}`
+        : undefined,
+    cores: podResources(pod, DEFAULT_CONTAINER_RESOURCES).cpu,
+  };
+}
+
+/** Whether the pod may be placed on `node`, and if not, why. */
+export function filterNode(pod: PodContext, node: V1Node): Verdict {
+  const { placement } = pod;
   if (!isVirtualNode(node)) {
     return placement === 'required'
       ? reject('requires-aci', `the pod is labelled ${PLACEMENT_LABEL}=required and runs only on ACI`, false)
@@ -59,30 +83,26 @@ export function filterNode(pod: V1Pod, node: V1Node, context: PodContext): Verdi
       false,
     );
   }
-  // Missing references (a Secret not created yet) are the connector's to wait for, not a reason to
-  // keep the pod off ACI; checkPod without objects reports none anyway.
-  const unsupported = context.problems.filter((problem) => problem.kind === 'unsupported');
-  if (unsupported.length > 0) {
-    return reject('unsupported', `ACI cannot run this pod: ${describeProblems(unsupported)}`, false);
-  }
-  return quotaVerdict(pod, node);
+  if (pod.unsupported !== undefined) return reject('unsupported', pod.unsupported, false);
+  return quotaVerdict(pod.cores, node);
 }
 
 /** A node name the scheduler sent that the extender's node cache does not know (yet). */
 export function unknownNodeVerdict(name: string): Verdict {
-  return reject('unknown-node', `node "${name}" is not in the scheduler extender's node cache yet`, true);
+  // A node name is at most 253 characters; a longer one was not sent by a scheduler, and is not repeated.
+  const shown = name.length <= 253 ? name : `${name.slice(0, 252)}…`;
+  return reject('unknown-node', `node "${shown}" is not in the scheduler extender's node cache yet`, true);
 }
 
 // Binary noise (0.1 + 0.2 cores) must not reject a pod that fits the quota exactly.
 const CORES_EPSILON = 1e-9;
 
-function quotaVerdict(pod: V1Pod, node: V1Node): Verdict {
+function quotaVerdict(needed: number, node: V1Node): Verdict {
   const groups = remainingQuota(node, REMAINING_GROUPS_ANNOTATION);
   if (groups !== undefined && groups < 1) {
     return reject('quota-groups', 'the ACI container group quota of the region is used up', true);
   }
   const cores = remainingQuota(node, REMAINING_CORES_ANNOTATION);
-  const needed = podResources(pod, DEFAULT_CONTAINER_RESOURCES).cpu;
   if (cores !== undefined && needed > cores + CORES_EPSILON) {
     return reject(
       'quota-cores',

@@ -5,6 +5,7 @@ import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { Problem } from '../contract/capability.ts';
 import {
   filterNode,
+  podContext,
   podPreference,
   scoreNode,
   unknownNodeVerdict,
@@ -125,11 +126,11 @@ export function answerFilter(
   view: ClusterView,
   check: (pod: V1Pod) => Problem[],
 ): { result: ExtenderFilterResult; verdicts: NodeVerdict[] } {
-  const context = { problems: check(args.pod) };
+  const pod = podContext(args.pod, check(args.pod));
   const verdicts = resolveNodes(args.nodes, view).map(({ name, node }) => ({
     name,
     node,
-    verdict: node ? filterNode(args.pod, node, context) : unknownNodeVerdict(name),
+    verdict: node ? filterNode(pod, node) : unknownNodeVerdict(name),
   }));
   const result: ExtenderFilterResult = {
     Nodes: null,

@@ -15,6 +15,7 @@ import {
   closeServer,
   createExtenderApp,
   createExtenderMetrics,
+  DEFAULT_BODY_LIMIT_BYTES,
   listenHttps,
   type ExtenderAppOptions,
 } from './server.ts';
@@ -292,6 +293,12 @@ describe('POST /filter', () => {
       error: /Nodes\.items is not a list of nodes/,
     },
     { name: 'a JSON array', body: '[]', error: /not an ExtenderArgs JSON object/ },
+    {
+      name: 'a body over 5 MiB (Nodes mode in a large cluster)',
+      body: JSON.stringify({ Pod: namesArgs.Pod, NodeNames: ['x'.repeat(DEFAULT_BODY_LIMIT_BYTES)] }),
+      error:
+        /^the request body is larger than 5242880 bytes; with more than a few hundred nodes, configure the extender with nodeCacheCapable: true$/,
+    },
   ];
   for (const c of badRequests) {
     it(`answers ${c.name} with 200 and Error`, async () => {

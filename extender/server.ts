@@ -12,6 +12,7 @@ import type { KeyPairPem } from '../runtime/tls.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
 import { clientCertificateOptions, requireClientCertificate } from '../runtime/client-auth.ts';
+import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import {
   answerFilter,
@@ -72,10 +73,17 @@ export interface ExtenderAppOptions {
   check?: (pod: V1Pod) => Problem[];
   /** Only callers with a verified client certificate may call /filter and /prioritize (health and metrics stay open). */
   requireClientCertificate?: boolean;
+  /** DEFAULT_BODY_LIMIT_BYTES unless a test passes another. */
+  bodyLimitBytes?: number;
 }
 
-/** Without nodeCacheCapable the scheduler sends every candidate node in full. */
-const BODY_LIMIT = '50mb';
+/**
+ * With nodeCacheCapable (as shipped) a call carries the pod and node names: the largest pod's 3 MiB
+ * as JSON (1.5 MiB in etcd, twice that as text) plus 5,000 names of up to 253 characters. Without
+ * it the scheduler sends every candidate node in full, ~5-20 KiB each, so this fits a few hundred
+ * nodes; larger clusters must use nodeCacheCapable. A 50 MB body once blocked the process 11.7 s.
+ */
+export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 
 function filterFailure(message: string): ExtenderFilterResult {
   return { Nodes: null, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: message };
@@ -97,7 +105,10 @@ function nodeType(entry: NodeVerdict): string {
   return isVirtualNode(entry.node) ? 'virtual' : 'real';
 }
 
-export function createExtenderApp(options: ExtenderAppOptions): Express {
+/** Answers one scheduler call whose body has been parsed; never throws. The HTTP layer only serialises. */
+export type SchedulerCallHandler = (verb: Verb, body: unknown) => unknown;
+
+export function createSchedulerCallHandler(options: ExtenderAppOptions): SchedulerCallHandler {
   const { view, logger, metrics } = options;
   const check = options.check ?? ((pod: V1Pod) => checkPod(pod));
 
@@ -133,46 +144,54 @@ export function createExtenderApp(options: ExtenderAppOptions): Express {
     },
   };
 
-  function fail(verb: Verb, outcome: Outcome, message: string, response: Response): void {
-    metrics.requests.inc({ verb, outcome });
-    logger.warn({ verb, outcome, error: message }, 'scheduler call not answered');
-    response.status(200).json(FAILURE_REPLY[verb](message));
-  }
+  return (verb, body) => {
+    const stopTimer = metrics.duration.startTimer({ verb });
+    try {
+      const decoded = decodeExtenderArgs(body);
+      if (!decoded.ok) return failure(options, verb, 'invalid', decoded.error);
+      const reply = answers[verb](decoded.args);
+      metrics.requests.inc({ verb, outcome: 'answered' });
+      return reply;
+    } catch (error) {
+      const notReady = error instanceof NotReadyError;
+      const message = error instanceof Error ? error.message : String(error);
+      return failure(
+        options,
+        verb,
+        notReady ? 'not-ready' : 'error',
+        notReady ? `not ready: ${message}` : message,
+      );
+    } finally {
+      stopTimer();
+    }
+  };
+}
 
+function failure(options: ExtenderAppOptions, verb: Verb, outcome: Outcome, message: string): unknown {
+  options.metrics.requests.inc({ verb, outcome });
+  options.logger.warn({ verb, outcome, error: message }, 'scheduler call not answered');
+  return FAILURE_REPLY[verb](message);
+}
+
+/** Why a body never reached the handler: too large (naming the limit), or not JSON. */
+function bodyError(error: unknown, limit: number): string {
+  if ((error as { type?: unknown }).type === 'entity.too.large') {
+    return `the request body is larger than ${limit} bytes; with more than a few hundred nodes, configure the extender with nodeCacheCapable: true`;
+  }
+  return `the request body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+export function createExtenderApp(options: ExtenderAppOptions): Express {
+  const handle = createSchedulerCallHandler(options);
+  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
   const app = express();
   app.disable('x-powered-by');
-  app.use(opsRouter(options.registry, view));
+  app.use(opsRouter(options.registry, options.view));
   for (const verb of ['filter', 'prioritize'] as const) {
     const authenticated = requireClientCertificate(options.requireClientCertificate === true);
-    app.post(
-      `/${verb}`,
-      authenticated,
-      express.json({ limit: BODY_LIMIT }),
-      (request: Request, response: Response) => {
-        const stopTimer = metrics.duration.startTimer({ verb });
-        try {
-          const decoded = decodeExtenderArgs(request.body);
-          if (!decoded.ok) {
-            fail(verb, 'invalid', decoded.error, response);
-            return;
-          }
-          const body = answers[verb](decoded.args);
-          metrics.requests.inc({ verb, outcome: 'answered' });
-          response.json(body);
-        } catch (error) {
-          const notReady = error instanceof NotReadyError;
-          const message = error instanceof Error ? error.message : String(error);
-          fail(
-            verb,
-            notReady ? 'not-ready' : 'error',
-            notReady ? `not ready: ${message}` : message,
-            response,
-          );
-        } finally {
-          stopTimer();
-        }
-      },
-    );
+    app.post(`/${verb}`, authenticated, express.json({ limit }), (request: Request, response: Response) => {
+      response.status(200).json(handle(verb, request.body));
+    });
   }
   // Body parser failures (malformed JSON, too large) arrive here, before the handlers above.
   app.use((error: unknown, request: Request, response: Response, next: NextFunction) => {
@@ -181,8 +200,7 @@ export function createExtenderApp(options: ExtenderAppOptions): Express {
       next(error);
       return;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    fail(verb, 'invalid', `the request body is not valid JSON: ${message}`, response);
+    response.status(200).json(failure(options, verb, 'invalid', bodyError(error, limit)));
   });
   return app;
 }
@@ -200,13 +218,16 @@ export async function listenHttps(
   app: Express,
   options: ListenOptions,
 ): Promise<{ server: Server; port: number }> {
-  const server = createServer(
-    {
-      cert: options.credentials.certPem,
-      key: options.credentials.keyPem,
-      ...clientCertificateOptions(options.clientCaPem),
-    },
-    app,
+  const server = closeSilentConnections(
+    createServer(
+      {
+        ...HTTPS_LIMITS,
+        cert: options.credentials.certPem,
+        key: options.credentials.keyPem,
+        ...clientCertificateOptions(options.clientCaPem),
+      },
+      app,
+    ),
   );
   server.listen(options.port, options.host);
   await once(server, 'listening');

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiException, type CoreV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { ClassifiedError } from './errors.ts';
+import { MAX_POD_REFERENCES } from '../contract/references.ts';
 import {
+  CONCURRENT_READS,
   kubernetesReferenceReader,
   readReferencedObjects,
   withoutSecretValues,
@@ -53,6 +55,56 @@ describe('readReferencedObjects', () => {
     assert.deepEqual([...objects.configMaps.keys()], ['nginx-conf']);
     assert.deepEqual([...objects.secrets.keys()], ['db']);
     assert.equal(objects.serviceAccount, undefined);
+  });
+
+  it('reads a few at a time', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const slow = async (): Promise<undefined> => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight -= 1;
+      return undefined;
+    };
+    const reader: ReferenceReader = {
+      configMap: slow,
+      secret: slow,
+      serviceAccount: () => Promise.resolve(undefined),
+    };
+    const names = Array.from({ length: 40 }, (_, index) => `object-${index}`);
+    await readReferencedObjects(reader, 'batch', {
+      configMaps: names,
+      secrets: names,
+      serviceAccountName: 'default',
+      optionalConfigMaps: [],
+      optionalSecrets: [],
+    });
+    assert.equal(most, CONCURRENT_READS);
+  });
+
+  it('reads nothing for a pod naming more objects than the bound, and says which bound', async () => {
+    const calls: string[] = [];
+    const names = Array.from({ length: 60_000 }, (_, index) => `map-${index % (MAX_POD_REFERENCES + 1)}`);
+    await assert.rejects(
+      readReferencedObjects(recordingReader(calls), 'batch', {
+        configMaps: names,
+        secrets: [],
+        serviceAccountName: 'default',
+        optionalConfigMaps: [],
+        optionalSecrets: [],
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof ClassifiedError);
+        assert.equal(error.kind, 'InvalidInput');
+        assert.match(
+          error.message,
+          /references 101 ConfigMaps and Secrets, and at most 100 are read for one pod/,
+        );
+        return true;
+      },
+    );
+    assert.deepEqual(calls, []);
   });
 });
 

@@ -226,6 +226,24 @@ describe('WebhookServer over HTTPS', () => {
     assert.match(answer.response.status?.message ?? '', /ServiceAccount "builder" does not exist/);
   });
 
+  it('reads nothing for a required pod naming 60,000 objects, and denies it naming the bound', async () => {
+    reads.length = 0;
+    const body = requiredNginx();
+    const container = body.request.object.spec?.containers[0];
+    assert.ok(container);
+    container.envFrom = Array.from({ length: 60_000 }, (_, index) => ({
+      configMapRef: { name: `map-${index}` },
+    }));
+    const answer = await review(port, '/mutate/required', body);
+    assert.equal(answer.response.allowed, false);
+    assert.equal(answer.response.status?.code, 403);
+    assert.match(
+      answer.response.status.message,
+      /references 60002 ConfigMaps, Secrets and service-account tokens, and at most 100 are read for one pod/,
+    );
+    assert.deepEqual(reads, []);
+  });
+
   it('denies with 503 when the referenced objects cannot be read, so the user can retry', async () => {
     failReads = true;
     try {

@@ -8,6 +8,7 @@ import type { PodReferences, ReferencedObjects } from '../contract/capability.ts
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
+import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import type { ServingIdentity } from '../runtime/certificates.ts';
 import { WEBHOOK_PATHS } from './configuration.ts';
@@ -19,6 +20,7 @@ import {
   type WebhookEntry,
 } from './decision.ts';
 import { clientCertificateOptions, requireClientCertificate, secureContext } from '../runtime/client-auth.ts';
+import { MAX_POD_REFERENCES, referenceCount } from '../contract/references.ts';
 import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
 
@@ -141,7 +143,9 @@ export class WebhookServer {
     };
     let references: PodReferences | undefined;
     try {
-      references = needsReferencedObjects(pod) ? this.#dependencies.references(pod) : undefined;
+      const named = needsReferencedObjects(pod) ? this.#dependencies.references(pod) : undefined;
+      // Past the bound nothing is read: the check refuses the pod from its spec, naming the bound.
+      references = named && referenceCount(pod, named) <= MAX_POD_REFERENCES ? named : undefined;
     } catch (error) {
       return malformed(error);
     }
@@ -188,13 +192,16 @@ export class WebhookServer {
   };
 
   async start(options: { port: number; host: string; identity: ServingIdentity }): Promise<number> {
-    const server = createServer(
-      {
-        cert: options.identity.certPem,
-        key: options.identity.keyPem,
-        ...clientCertificateOptions(this.#dependencies.clientCaPem),
-      },
-      this.app(),
+    const server = closeSilentConnections(
+      createServer(
+        {
+          ...HTTPS_LIMITS,
+          cert: options.identity.certPem,
+          key: options.identity.keyPem,
+          ...clientCertificateOptions(this.#dependencies.clientCaPem),
+        },
+        this.app(),
+      ),
     );
     this.#server = server;
     await new Promise<void>((resolve, reject) => {

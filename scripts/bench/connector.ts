@@ -50,6 +50,7 @@ const controller = new PodController({
     region: emulator.region,
     metrics,
     gate: new ThrottleGate(clock),
+    logGate: new ThrottleGate(clock),
     health: new AzureHealth(),
   }),
   pods: {

@@ -2,7 +2,7 @@
 // environment, against the shared real control plane and an in-process ACI emulator reached through
 // the real Azure SDK and Entra ID flow over HTTPS.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -150,6 +150,55 @@ describe('connector', () => {
     ]);
     assert.ok(stdout.trim().split('\n').length <= 2, stdout);
     assert.notEqual(stdout.trim(), '');
+  });
+
+  it('follows one log for two kubectl logs -f at once: each line once to each, reads shared and tailed', async () => {
+    const pod = nginx('ticker');
+    const container = pod.spec?.containers[0];
+    assert.ok(container);
+    container.command = ['sh', '-c', 'echo one; sleep 4; echo two; sleep 4; echo three; sleep infinity'];
+    await core.createNamespacedPod({ namespace, body: pod });
+    await waitForPhase(namespace, 'ticker', 'Running');
+    await emulator.control.clearRequests();
+    const started = Date.now();
+    const followers = [0, 1].map(() => {
+      const child = spawn(cluster.kubectlPath, [
+        '--kubeconfig',
+        cluster.kubeconfigPath,
+        'logs',
+        '-f',
+        '-n',
+        namespace,
+        'ticker',
+      ]);
+      const follower = { child, output: '' };
+      child.stdout.setEncoding('utf8');
+      child.stdout.on('data', (chunk: string) => (follower.output += chunk));
+      return follower;
+    });
+    try {
+      await eventually(
+        'both followers to see the third line',
+        () => Promise.resolve(followers.every((f) => f.output.includes('three')) || undefined),
+        60_000,
+      );
+    } finally {
+      for (const { child } of followers) child.kill();
+    }
+    const elapsedMs = Date.now() - started;
+    for (const { output } of followers) assert.deepEqual(output.trim().split('\n'), ['one', 'two', 'three']);
+    const reads = (await emulator.control.requests()).filter((r: RequestLogEntry) =>
+      r.path.endsWith(
+        `/containerGroups/${containerGroupName(namespace, 'ticker', clusterId)}/containers/nginx/logs`,
+      ),
+    );
+    // Each follower reads once to start; then one shared poll every 2 s, each asking for the last lines only.
+    const polls = reads.slice(2);
+    assert.ok(polls.length <= Math.ceil(elapsedMs / 2000) + 1, `${polls.length} polls in ${elapsedMs} ms`);
+    assert.ok(
+      polls.every((r) => /(^|&)tail=\d+/.test(r.query)),
+      polls.map((r) => r.query).join(', '),
+    );
   });
 
   it('shows ACI’s container events on the pod, as kubectl describe does', async () => {

@@ -156,6 +156,14 @@ describe('parseGroupSpec', () => {
       code: 'InvalidContainerPort',
     },
     {
+      // Found by npm run fuzz: String() of such an object threw a TypeError instead.
+      name: 'port that is an object whose toString is no function',
+      change: (b) => {
+        firstContainerProperties(b)['ports'] = [{ port: [JSON.parse('{"toString": 1, "valueOf": 2}')] }];
+      },
+      code: 'InvalidContainerPort',
+    },
+    {
       name: 'ipAddress port no container exposes',
       change: (b) => {
         properties(b)['ipAddress'] = { type: 'Public', ports: [{ port: 80 }, { port: 443 }] };

@@ -245,7 +245,12 @@ function parsePort(item: unknown, path: string): { port: number; protocol: strin
   const port = item['port'];
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
     // Code unconfirmed; the range is the documented one.
-    throw new ArmError(400, 'InvalidContainerPort', `The port '${String(port)}' is invalid. Path '${path}'.`);
+    // JSON, not String(): an object whose own toString is not a function cannot be made a string.
+    throw new ArmError(
+      400,
+      'InvalidContainerPort',
+      `The port '${JSON.stringify(port)}' is invalid. Path '${path}'.`,
+    );
   }
   const protocol = item['protocol'];
   return { port, protocol: typeof protocol === 'string' ? protocol.toUpperCase() : 'TCP' };

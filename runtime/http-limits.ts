@@ -1,0 +1,48 @@
+// What every HTTP server of the project allows one client, however slow, idle or malicious: a few
+// seconds to finish the TLS handshake, to send a request line and headers, and to send the whole
+// request. Without them one client holds a connection (and its memory) for ever; Node's defaults
+// give a connection that never sends a byte no limit at all. Responses may take longer: a followed
+// log streams for as long as the caller reads it.
+import type { IncomingMessage, ServerOptions as HttpServerOptions, Server as HttpServer } from 'node:http';
+import type { ServerOptions as HttpsServerOptions, Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+
+/** The request line and headers must arrive within this; Node answers 408 otherwise. */
+export const HEADERS_TIMEOUT_MS = 10_000;
+/** The whole request, body included. */
+export const REQUEST_TIMEOUT_MS = 30_000;
+/** A connection that has not completed its TLS handshake, or sent a request, within this is closed. */
+export const CONNECTION_SETUP_TIMEOUT_MS = 10_000;
+
+export const HTTP_LIMITS = {
+  headersTimeout: HEADERS_TIMEOUT_MS,
+  requestTimeout: REQUEST_TIMEOUT_MS,
+} as const satisfies HttpServerOptions;
+
+export const HTTPS_LIMITS = {
+  ...HTTP_LIMITS,
+  handshakeTimeout: CONNECTION_SETUP_TIMEOUT_MS,
+} as const satisfies HttpsServerOptions;
+
+/**
+ * Closes connections that send no request within CONNECTION_SETUP_TIMEOUT_MS of being opened (or of
+ * their TLS handshake). Once a request starts, Node's own timeouts take over: headers, request, and
+ * keep-alive between requests. Returns the server.
+ */
+export function closeSilentConnections<T extends HttpServer | HttpsServer>(
+  server: T,
+  timeoutMs = CONNECTION_SETUP_TIMEOUT_MS,
+): T {
+  const opened = (socket: Socket): void => {
+    socket.setTimeout(timeoutMs, () => {
+      socket.destroy();
+    });
+  };
+  // A TLS server's requests arrive on the TLS socket, which exists once the handshake is done.
+  if ('setSecureContext' in server) server.on('secureConnection', opened);
+  else server.on('connection', opened);
+  server.on('request', (request: IncomingMessage) => {
+    request.socket.setTimeout(0);
+  });
+  return server;
+}
