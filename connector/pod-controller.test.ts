@@ -5,6 +5,7 @@ import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_ACI_LIMITS, type ImageConfig, type ReferencedObjects } from '../contract/capability.ts';
 import { TAGS } from '../contract/names.ts';
+import { DEFAULT_NETWORK_SETTINGS } from '../contract/network.ts';
 import { containerGroupName } from '../contract/translate.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
@@ -180,7 +181,13 @@ function setup(options: { createsPerWindow?: number; podsSynced?: boolean } = {}
     clock: { now: () => now },
     logger: silentLogger(),
     metrics: createConnectorMetrics(createRegistry({ component: 'test', processMetrics: false })),
-    settings: { region: 'westus', nodeName: NODE, clusterId: CLUSTER, limits: DEFAULT_ACI_LIMITS },
+    settings: {
+      region: 'westus',
+      nodeName: NODE,
+      clusterId: CLUSTER,
+      limits: DEFAULT_ACI_LIMITS,
+      network: { ...DEFAULT_NETWORK_SETTINGS, exposePortsPublicly: true },
+    },
     hostIP: '10.0.0.4',
     pacer: new CreatePacer([{ limit: options.createsPerWindow ?? 100, windowMs: 300_000 }]),
     timing: {
