@@ -8,6 +8,8 @@ import { connect, type Server } from 'node:net';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
+import type { NetworkSettings } from '../contract/network.ts';
+import { classifyKubernetesError, isNotFound } from '../runtime/errors.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { opsRouter } from '../runtime/ops.ts';
@@ -16,7 +18,7 @@ import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts'
 import { AciContainerGroups, ThrottleGate } from './aci.ts';
 import { createAzureClients } from './azure-client.ts';
 import { parseConfig, type ConnectorConfig } from './config.ts';
-import { AzureHealth } from './health.ts';
+import { allOf, AzureHealth } from './health.ts';
 import { createKubeletApi } from './kubelet-api.ts';
 import { kubeletStatsRouter } from './kubelet-stats.ts';
 import {
@@ -31,6 +33,7 @@ import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
+import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
 import { aciTerminalDialer } from './streaming/aci-terminal.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
@@ -60,6 +63,36 @@ async function resolveClusterId(config: ConnectorConfig, kubeConfig: KubeConfig)
   if (config.clusterId !== undefined) return config.clusterId;
   const namespace = await kubeConfig.makeApiClient(CoreV1Api).readNamespace({ name: 'kube-system' });
   return namespace.metadata?.uid ?? 'unknown';
+}
+
+/**
+ * The network settings of the groups. In the subnet, ClusterFirst needs the cluster DNS Service's IP:
+ * KUBE_DNS_IP, else the kube-dns Service's clusterIP (read once, at start).
+ */
+async function networkSettings(
+  config: ConnectorConfig,
+  kubeConfig: KubeConfig,
+  logger: Logger,
+): Promise<NetworkSettings> {
+  const { subnet, exposePortsPublicly, clusterDomain } = config.network;
+  const settings = { subnetId: subnet?.id, exposePortsPublicly, clusterDomain };
+  if (subnet === undefined || config.network.clusterDnsIP !== undefined) {
+    return { ...settings, clusterDnsIP: config.network.clusterDnsIP };
+  }
+  try {
+    const service = await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
+    const ip = service.spec?.clusterIP;
+    if (ip !== undefined && ip !== '' && ip !== 'None') return { ...settings, clusterDnsIP: ip };
+  } catch (error) {
+    const classified = classifyKubernetesError(error);
+    if (!isNotFound(classified)) logger.warn({ err: classified }, 'reading the kube-dns Service failed');
+  }
+  logger.warn(
+    'no kube-dns Service in kube-system and no KUBE_DNS_IP: ClusterFirst pods use Azure’s resolver (set KUBE_DNS_IP, or restart once the Service exists)',
+  );
+  return { ...settings, clusterDnsIP: undefined };
 }
 
 function kubeletTls(config: ConnectorConfig): {
@@ -113,7 +146,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   const azureCaPem = readOptional(config.azure.caFile);
-  const { client, monitor } = createAzureClients({
+  const { client, monitor, endpoint } = createAzureClients({
     subscriptionId: config.azure.subscriptionId,
     ...(config.azure.tenantId !== undefined && { tenantId: config.azure.tenantId }),
     ...(config.azure.clientId !== undefined && { clientId: config.azure.clientId }),
@@ -137,6 +170,19 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   });
   const clusterId = await resolveClusterId(config, kubeConfig);
   const log = logger.child({ node: config.nodeName, clusterId });
+  const network = await networkSettings(config, kubeConfig, log);
+  const subnet =
+    config.network.subnet === undefined
+      ? undefined
+      : new SubnetCheck({
+          api: new ArmVirtualNetworks({ client, endpoint }),
+          subnet: config.network.subnet,
+          region: config.azure.region,
+          clock,
+          logger: log,
+          recheckMs: config.timing.quotaIntervalMs,
+        });
+  await subnet?.refresh();
 
   const images = new ImageConfigResolver({
     client: new RegistryClient({
@@ -180,9 +226,11 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       clusterId,
       limits: DEFAULT_ACI_LIMITS,
       workingDirShell: config.workingDirShell,
+      network,
     },
     hostIP: config.node.internalIP,
     pacer: new CreatePacer(config.createLimits),
+    subnet,
     timing: {
       listIntervalMs: config.timing.listIntervalMs,
       refreshIntervalMs: config.timing.refreshIntervalMs,
@@ -212,7 +260,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const node = new NodeController({
     api: new KubeNodeApi(kubeConfig),
     quota: aci,
-    health,
+    health: subnet === undefined ? health : allOf([health, subnet]),
     clock,
     logger: log,
     settings: {
@@ -276,6 +324,10 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const queueGauge = setInterval(() => {
     metrics.queueDepth.set(controller.queueDepth);
   }, 5000);
+  // Read again each quota interval while usable, each status interval while not (SubnetCheck decides).
+  const subnetTimer = setInterval(() => {
+    void subnet?.refresh();
+  }, config.timing.nodeStatusIntervalMs);
 
   await node.start();
   controller.start();
@@ -290,6 +342,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     });
   }
   clearInterval(queueGauge);
+  clearInterval(subnetTimer);
   node.stop();
   await usage?.stop();
   await controller.shutdown();

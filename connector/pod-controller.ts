@@ -23,9 +23,16 @@ import {
   type GroupSettings,
   type Translation,
 } from '../contract/translate.ts';
-import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE, isNotFound } from '../runtime/errors.ts';
+import {
+  ClassifiedError,
+  classifyAzureError,
+  INACCESSIBLE_IMAGE,
+  isNotFound,
+  isSetupError,
+} from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
+import type { ConditionSource } from './health.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
 import type {
@@ -68,6 +75,8 @@ export interface PodControllerDeps {
   hostIP: string;
   timing: PodControllerTiming;
   pacer: CreatePacer;
+  /** With ACI_SUBNET_ID: whether groups can go into the subnet; while not, pods wait Pending. */
+  subnet?: ConditionSource | undefined;
   concurrency?: number;
   random?: () => number;
 }
@@ -327,10 +336,9 @@ export class PodController {
       return;
     }
     const now = this.deps.clock.now();
-    const wait = this.deps.pacer.tryAcquire(now);
-    if (wait > 0) {
-      const message = `waiting ${Math.ceil(wait / 1000)}s for ACI's container-group create limit`;
-      await this.wait(pod, { reason: 'CreatePaced', message }, wait);
+    const hold = this.holdCreate(now);
+    if (hold !== undefined) {
+      await this.wait(pod, hold, hold.retryMs);
       return;
     }
     try {
@@ -354,11 +362,26 @@ export class PodController {
       reason: 'ContainerGroupCreated',
       message: `created ACI container group ${groupName}`,
     });
+    for (const notice of translation.notices) this.deps.events.record(pod, notice);
     log.info('created container group');
     await this.writeStatus(
       pod,
       pendingPodStatus(pod, { reason: 'ContainerCreating', message: 'ACI is provisioning' }, this.context()),
     );
+  }
+
+  /** Why a pod ACI can run is not created now: an unusable subnet, or ACI's create limit (a slot is taken otherwise). */
+  private holdCreate(now: number): { reason: string; message: string; retryMs: number } | undefined {
+    const subnet = this.deps.subnet?.condition;
+    if (subnet !== undefined && !subnet.ok) {
+      // The operator's fix makes the pod runnable as it is: it waits, as for a missing Secret.
+      const message = `waiting for the virtual node's subnet: ${subnet.message}`;
+      return { reason: 'SubnetNotReady', message, retryMs: this.deps.timing.waitRetryMs };
+    }
+    const wait = this.deps.pacer.tryAcquire(now);
+    if (wait <= 0) return undefined;
+    const message = `waiting ${Math.ceil(wait / 1000)}s for ACI's container-group create limit`;
+    return { reason: 'CreatePaced', message, retryMs: wait };
   }
 
   /**
@@ -495,9 +518,12 @@ function provisioningFailure(group: ContainerGroup): ClassifiedError {
     : new ClassifiedError('Transient', message, { code: warning?.name ?? 'ProvisioningFailed' });
 }
 
-/** An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed). */
+/**
+ * An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed; a
+ * missing resource group or subnet is the operator's to fix).
+ */
 function isFinalRefusal(error: ClassifiedError): boolean {
-  return error.kind === 'InvalidInput' && error.code !== 'ResourceGroupNotFound';
+  return error.kind === 'InvalidInput' && !isSetupError(error);
 }
 
 function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {
