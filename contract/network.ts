@@ -39,7 +39,14 @@ export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = {
  * AKS virtual-node provider applies too: glibc reads 3 name servers, and 6 search domains in 256
  * characters). Beyond them a pod is refused, never silently cut.
  */
-export const ACI_DNS_LIMITS = { nameServers: 3, searchDomains: 6, searchLineLength: 256 } as const;
+export const ACI_DNS_LIMITS: AciDnsLimits = { nameServers: 3, searchDomains: 6, searchLineLength: 256 };
+
+export interface AciDnsLimits {
+  nameServers: number;
+  searchDomains: number;
+  /** Characters of the search domains joined by spaces. */
+  searchLineLength: number;
+}
 
 /**
  * ACI refuses an IP address without ports (MissingIpAddressPorts) and wants each port on a container.

@@ -6,11 +6,15 @@
 //   the group's address (a tiny responder, see respond()). Linux routes all of 127/8 to lo.
 // - `documentation`: fake addresses that route nowhere (RFC 5737 TEST-NETs for public groups, 10.0.x.y
 //   for private ones), stable per group, and no listeners.
+// A group in a subnet (virtual-networks.ts) gets an address of the subnet's range instead, from a
+// random point per emulator, skipping those its other groups hold; in loopback mode the subnet's prefix
+// lies in 127/8 (the fixture rule), so the address is claimed and served like any other.
 import { createSocket, type Socket } from 'node:dgram';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../../runtime/logger.ts';
 import type { RequestLog } from './request-log.ts';
+import { type AddressPool, numberToIp, poolSize } from './virtual-networks.ts';
 
 export type AddressMode = 'loopback' | 'documentation';
 
@@ -91,11 +95,47 @@ export class GroupNetwork {
     this.next = Math.floor(deps.random() * LOOPBACK_SPACE);
   }
 
-  /** A new address for a group that asks for one. */
-  async claim(groupId: string, type: 'Public' | 'Private'): Promise<string> {
+  /** A new address for a group that asks for one; from `subnet`'s pool (minus `taken`) for a group in a subnet. */
+  async claim(
+    groupId: string,
+    type: 'Public' | 'Private',
+    subnet?: { pool: AddressPool; taken: ReadonlySet<string> },
+  ): Promise<string> {
+    if (subnet !== undefined) return this.claimFrom(subnet.pool, subnet.taken);
     if (this.mode === 'documentation') return documentationAddress(groupId, type);
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const address = loopbackAddress(this.next++);
+    return this.claimAmong(
+      (attempt) => (attempt < CLAIM_ATTEMPTS ? loopbackAddress(this.next++) : undefined),
+      () => loopbackAddress(this.next++),
+    );
+  }
+
+  /** Every address of the pool once, from a random point; the caller (state.ts) knows one is free. */
+  private claimFrom(pool: AddressPool, taken: ReadonlySet<string>): Promise<string> {
+    const size = poolSize(pool);
+    const start = Math.floor(this.deps.random() * size);
+    let tried = 0;
+    const next = (): string | undefined => {
+      while (tried < size) {
+        const address = numberToIp(pool.first + ((start + tried++) % size));
+        if (!taken.has(address) && !this.claims.has(address)) return address;
+      }
+      return undefined;
+    };
+    if (this.mode === 'loopback') return this.claimAmong(next, () => numberToIp(pool.first + start));
+    // Documentation addresses are never dialled: nothing to bind, only to keep apart.
+    const address = next() ?? numberToIp(pool.first);
+    this.claims.set(address, undefined);
+    return Promise.resolve(address);
+  }
+
+  /** Claims the first candidate no one holds; when they run out, `fallback()`, unclaimed (and logged). */
+  private async claimAmong(
+    next: (attempt: number) => string | undefined,
+    fallback: () => string,
+  ): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const address = next(attempt);
+      if (address === undefined) break;
       if (this.claims.has(address)) continue;
       this.claims.set(address, undefined);
       const claim = await bindClaim(address);
@@ -110,8 +150,8 @@ export class GroupNetwork {
         return address;
       }
     }
-    const address = loopbackAddress(this.next++);
-    this.reportFailure(address, CLAIM_PORT, new Error(`${CLAIM_ATTEMPTS} addresses in a row were claimed`));
+    const address = fallback();
+    this.reportFailure(address, CLAIM_PORT, new Error('every address tried was claimed'));
     this.claims.set(address, undefined);
     return address;
   }
