@@ -9,7 +9,7 @@ import type {
   DnsConfiguration,
   Port,
 } from '@azure/arm-containerinstance';
-import type { V1PodDNSConfig } from '@kubernetes/client-node';
+import type { V1Pod, V1PodDNSConfig } from '@kubernetes/client-node';
 import { type Context, namespaceOf, refuse } from './context.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
 
@@ -73,9 +73,26 @@ export interface GroupNetwork {
   notices: NetworkNotice[];
 }
 
+/** What decides whether a pod's ports go on a public IP; the webhook knows these two as the connector does. */
+export interface ExposureSettings {
+  /** A subnet is configured (ACI_SUBNET_ID): never public. */
+  subnet: boolean;
+  exposePortsPublicly: boolean;
+}
+
+/**
+ * Whether the pod's declared ports go on a public IP: never in a subnet nor without ports; else when
+ * the pod asks, or by the operator's default unless the pod says `"false"`.
+ */
+export function exposesPublicly(pod: V1Pod, hasPorts: boolean, settings: ExposureSettings): boolean {
+  if (settings.subnet || !hasPorts) return false;
+  const declined = pod.metadata?.annotations?.[ACI_ANNOTATIONS.publicIP] === 'false';
+  return asksForPublicIP(pod) || (settings.exposePortsPublicly && !declined);
+}
+
 /** The pod asks for a public IP: the annotation set to `true`, or a DNS name label (which only a public IP has). */
-export function asksForPublicIP(context: Context): boolean {
-  const annotations = context.pod.metadata?.annotations ?? {};
+export function asksForPublicIP(pod: V1Pod): boolean {
+  const annotations = pod.metadata?.annotations ?? {};
   return annotations[ACI_ANNOTATIONS.publicIP] === 'true' || ACI_ANNOTATIONS.dnsNameLabel in annotations;
 }
 
@@ -96,7 +113,7 @@ export function groupNetwork(
   if (settings === undefined) return { properties: {}, containers: [...containers], notices };
   const dnsConfig = dns ? { dnsConfig: dns } : {};
   if (settings.subnetId !== undefined) {
-    if (asksForPublicIP(context)) {
+    if (asksForPublicIP(context.pod)) {
       notices.push({
         type: 'Warning',
         reason: 'PublicIPNotAllowed',
@@ -119,10 +136,8 @@ export function groupNetwork(
       notices,
     };
   }
-  // `"false"` keeps a pod off the operator's default.
-  const declined = context.pod.metadata?.annotations?.[ACI_ANNOTATIONS.publicIP] === 'false';
-  const exposed = asksForPublicIP(context) || (settings.exposePortsPublicly && !declined);
-  if (ports.length > 0 && exposed) {
+  const exposure = { subnet: false, exposePortsPublicly: settings.exposePortsPublicly };
+  if (exposesPublicly(context.pod, ports.length > 0, exposure)) {
     return {
       properties: {
         ipAddress: { type: 'Public', ports: [...ports], ...(dnsNameLabel ? { dnsNameLabel } : {}) },

@@ -46,6 +46,7 @@ async function main(): Promise<void> {
     references: podReferences,
     reader: kubernetesReferenceReader(core, { secretValues: 'blank' }),
     schedulerName: config.schedulerName,
+    exposure: config.exposure,
   });
   const shutdown = abortOnSignals(logger);
   shutdown.signal.addEventListener('abort', () => {
