@@ -130,7 +130,7 @@ export interface EmulatorControl {
   createResourceGroup(name: string): Promise<void>;
   /**
    * Creates or replaces a virtual network fixture (resource group and location default to the
-   * emulator's); in loopback address mode subnet prefixes lie in 127.1.0.0-127.255.255.255.
+   * emulator's); see EmulatorOptions.virtualNetworks for which prefixes are served.
    */
   putVirtualNetwork(network: VirtualNetworkInput): Promise<VirtualNetworkFixture>;
   killContainer(resourceGroup: string, group: string, container: string): Promise<void>;

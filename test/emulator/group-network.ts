@@ -7,14 +7,16 @@
 // - `documentation`: fake addresses that route nowhere (RFC 5737 TEST-NETs for public groups, 10.0.x.y
 //   for private ones), stable per group, and no listeners.
 // A group in a subnet (virtual-networks.ts) gets an address of the subnet's range instead, from a
-// random point per emulator, skipping those its other groups hold; in loopback mode the subnet's prefix
-// lies in 127/8 (the fixture rule), so the address is claimed and served like any other.
+// random point per emulator, skipping those its other groups hold. In loopback mode a subnet in
+// 127.1.0.0-127.255.255.255 is claimed and served like any other address; a subnet elsewhere (a
+// private range, which EndpointSlices need: Kubernetes refuses loopback endpoints) is only handed out:
+// no claim, no listeners, nothing the emulator dials.
 import { createSocket, type Socket } from 'node:dgram';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../../runtime/logger.ts';
 import type { RequestLog } from './request-log.ts';
-import { type AddressPool, numberToIp, poolSize } from './virtual-networks.ts';
+import { type AddressPool, numberToIp, poolSize, servedOnLoopback } from './virtual-networks.ts';
 
 export type AddressMode = 'loopback' | 'documentation';
 
@@ -86,6 +88,8 @@ export class GroupNetwork {
   private readonly claims = new Map<string, Socket | undefined>();
   /** `address:port` -> its server. */
   private readonly listeners = new Map<string, { spec: ListenerSpec; server: Server }>();
+  /** Handed-out subnet addresses outside the loopback range: never bound, never served. */
+  private readonly unserved = new Set<string>();
   /** `address:port` whose bind failed, with the run it failed for: not retried during that run. */
   private readonly failed = new Map<string, number>();
 
@@ -121,10 +125,13 @@ export class GroupNetwork {
       }
       return undefined;
     };
-    if (this.mode === 'loopback') return this.claimAmong(next, () => numberToIp(pool.first + start));
-    // Documentation addresses are never dialled: nothing to bind, only to keep apart.
+    if (this.mode === 'loopback' && servedOnLoopback(pool)) {
+      return this.claimAmong(next, () => numberToIp(pool.first + start));
+    }
+    // Addresses never dialled: nothing to bind, only to keep apart.
     const address = next() ?? numberToIp(pool.first);
     this.claims.set(address, undefined);
+    if (this.mode === 'loopback') this.unserved.add(address);
     return Promise.resolve(address);
   }
 
@@ -161,6 +168,7 @@ export class GroupNetwork {
     for (const [address, socket] of this.claims) {
       if (inUse.has(address)) continue;
       this.claims.delete(address);
+      this.unserved.delete(address);
       socket?.close();
       this.setListeners(address, []);
     }
@@ -173,6 +181,7 @@ export class GroupNetwork {
       if (listener.spec.address === address && !keep.has(key)) this.closeListener(key);
     }
     const opening: Promise<void>[] = [];
+    if (this.unserved.has(address)) return opening;
     for (const spec of wanted) {
       const key = `${spec.address}:${spec.port}`;
       if (this.listeners.has(key) || this.failed.get(key) === spec.run) continue;
@@ -230,5 +239,6 @@ export class GroupNetwork {
     for (const key of [...this.listeners.keys()]) this.closeListener(key);
     for (const socket of this.claims.values()) socket?.close();
     this.claims.clear();
+    this.unserved.clear();
   }
 }

@@ -29,7 +29,7 @@ import { MONITOR_TIMINGS, UsageScript, type MonitorTiming } from './monitor.ts';
 import { type RegistryAuth, type RunningRegistry, startRegistry } from './registry.ts';
 import { RequestLog } from './request-log.ts';
 import { EmulatorState, type EmulatorConfig } from './state.ts';
-import { loopbackPrefixProblem, parseVirtualNetwork } from './virtual-networks.ts';
+import { parseVirtualNetwork } from './virtual-networks.ts';
 
 export interface EmulatorOptions {
   /** `fast` (default: Succeeded ~150 ms after a PUT), `realistic` (~30 s), or your own. */
@@ -60,7 +60,8 @@ export interface EmulatorOptions {
   addresses?: AddressMode;
   /**
    * Virtual networks with subnets (prefix, delegations) that groups may join; more via the control API.
-   * In `loopback` address mode their prefixes must lie in 127.1.0.0-127.255.255.255.
+   * In `loopback` address mode a prefix in 127.1.0.0-127.255.255.255 is served like other group
+   * addresses; any other (a private range, for EndpointSlices) is handed out and never dialled.
    */
   virtualNetworks?: VirtualNetworkInput[];
   /** Bounds of exec and attach sessions (count, idle time, output). */
@@ -124,11 +125,8 @@ function resolveConfig(options: EmulatorOptions): {
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
     seed: options.seed ?? 1,
   };
-  const prefixRule =
-    (options.addresses ?? 'loopback') === 'loopback' ? loopbackPrefixProblem : () => undefined;
-  config.prefixRule = prefixRule;
   config.virtualNetworks = (options.virtualNetworks ?? []).map((network) =>
-    parseVirtualNetwork(network, { resourceGroup, location: region }, prefixRule),
+    parseVirtualNetwork(network, { resourceGroup, location: region }),
   );
   config.resourceGroups = [
     ...new Set([...config.resourceGroups, ...config.virtualNetworks.map((n) => n.resourceGroup)]),

@@ -60,8 +60,6 @@ export interface EmulatorConfig {
   canPull?: SpecContext['canPull'];
   /** Virtual networks there at the start (and after a reset); more come from the control API. */
   virtualNetworks?: readonly VirtualNetworkFixture[];
-  /** Why a subnet prefix cannot be used in this address mode (virtual-networks.ts loopbackPrefixProblem). */
-  prefixRule?: (prefix: string) => string | undefined;
 }
 
 export type ArmCategory = 'reads' | 'writes' | 'deletes';
@@ -161,14 +159,10 @@ export class EmulatorState {
 
   /** Control API: creates or replaces a virtual network fixture (its resource group is created too). */
   putVirtualNetwork(body: unknown): VirtualNetworkFixture {
-    const network = parseVirtualNetwork(
-      body,
-      {
-        resourceGroup: this.config.resourceGroups[0] ?? 'aci-burst',
-        location: this.config.regions[0] ?? 'westus',
-      },
-      this.config.prefixRule ?? (() => undefined),
-    );
+    const network = parseVirtualNetwork(body, {
+      resourceGroup: this.config.resourceGroups[0] ?? 'aci-burst',
+      location: this.config.regions[0] ?? 'westus',
+    });
     this.createResourceGroup(network.resourceGroup);
     this.networks.set(key(network.resourceGroup, network.name), network);
     return network;

@@ -10,8 +10,9 @@ import {
   checkDnsConfig,
   checkGroupSubnet,
   inPool,
-  loopbackPrefixProblem,
   parsePrefix,
+  prefixProblem,
+  servedOnLoopback,
   type VirtualNetworkFixture,
 } from './virtual-networks.ts';
 
@@ -55,16 +56,18 @@ describe('prefixes and pools', () => {
     });
   }
 
-  const loopback: { prefix: string; ok: boolean }[] = [
-    { prefix: '127.42.7.0/24', ok: true },
-    { prefix: '127.255.255.248/29', ok: true },
-    { prefix: '127.0.0.0/24', ok: false },
-    { prefix: '127.0.0.0/8', ok: false },
-    { prefix: '10.241.0.0/24', ok: false },
+  const served: { prefix: string; served: boolean; refused?: boolean }[] = [
+    { prefix: '127.42.7.0/24', served: true },
+    { prefix: '127.255.255.248/29', served: true },
+    { prefix: '10.241.0.0/24', served: false },
+    { prefix: '127.0.0.0/24', served: false, refused: true },
+    { prefix: '127.0.0.0/8', served: false, refused: true },
   ];
-  for (const row of loopback) {
-    it(`loopback mode ${row.ok ? 'takes' : 'refuses'} ${row.prefix}`, () => {
-      assert.equal(loopbackPrefixProblem(row.prefix) === undefined, row.ok);
+  for (const row of served) {
+    it(`${row.prefix}: ${row.refused ? 'refused (127.0.0.1 is the machine’s)' : row.served ? 'served on loopback' : 'handed out, never dialled'}`, () => {
+      assert.equal(prefixProblem(row.prefix) !== undefined, row.refused === true);
+      const pool = addressPool(row.prefix);
+      if (pool && !row.refused) assert.equal(servedOnLoopback(pool), row.served);
     });
   }
 });
@@ -316,11 +319,27 @@ describe('subnets through the emulator (loopback)', { timeout: 30_000 }, () => {
     assert.equal(await codeOf(create('noports', noPorts)), 'MissingIpAddressPorts');
   });
 
-  it('refuses a fixture outside the loopback range in loopback mode', async () => {
+  it('hands out a private range’s addresses without serving them, and refuses 127.0.0.0/16', async () => {
+    await harness.emulator.control.putVirtualNetwork({
+      name: 'private',
+      resourceGroup: 'net',
+      subnets: [
+        {
+          name: 'aci',
+          addressPrefix: '10.241.0.0/24',
+          delegations: ['Microsoft.ContainerInstance/containerGroups'],
+        },
+      ],
+    });
+    const created = await create('private', inSubnet(id('aci').replace('/vnet/', '/private/')));
+    const pool = addressPool('10.241.0.0/24');
+    assert.ok(pool && inPool(pool, created.ipAddress?.ip ?? ''), created.ipAddress?.ip);
+    const listens = (await harness.emulator.control.requests()).filter((r) => r.method === 'LISTEN');
+    assert.deepEqual(listens, [], 'no bind was tried on the private address');
     await assert.rejects(
       harness.emulator.control.putVirtualNetwork({
-        name: 'real',
-        subnets: [{ name: 'a', addressPrefix: '10.1.0.0/24' }],
+        name: 'own',
+        subnets: [{ name: 'a', addressPrefix: '127.0.0.0/24' }],
       }),
       /InvalidVirtualNetwork/,
     );

@@ -9,7 +9,7 @@ export const ACI_DELEGATION = 'Microsoft.ContainerInstance/containerGroups';
 
 export interface SubnetFixture {
   name: string;
-  /** IPv4 CIDR, e.g. 127.42.7.0/24 (loopback address mode) or 10.241.0.0/24. */
+  /** IPv4 CIDR: 127.42.7.0/24 (served on this machine in loopback mode) or 10.241.0.0/24 (never dialled). */
   addressPrefix: string;
   /** Services the subnet is delegated to; ACI needs ACI_DELEGATION. */
   delegations: string[];
@@ -70,20 +70,29 @@ export function inPool(pool: AddressPool, address: string): boolean {
   return value !== undefined && value >= pool.first && value <= pool.last;
 }
 
+const LOOPBACK_FIRST = ipToNumber('127.1.0.0') ?? 0;
+const LOOPBACK_LAST = ipToNumber('127.255.255.255') ?? 0;
+const RESERVED_LOOPBACK = parsePrefix('127.0.0.0/16') ?? { base: 0, bits: 16 };
+
 /**
- * In loopback address mode groups' listeners are real, so a subnet's addresses must be on this machine:
- * inside 127.0.0.0/8 and clear of 127.0.0.0/16 (so never 127.0.0.1). Other prefixes go with the
- * `documentation` mode, whose addresses are never dialled.
+ * Whether the pool's addresses are this machine's own (127.1.0.0-127.255.255.255): in loopback address
+ * mode those are claimed and served like any group address. Any other pool (a real private range such
+ * as 10.241.0.0/24, which Kubernetes needs for EndpointSlices: it refuses loopback endpoints) is only
+ * handed out, never bound nor dialled by the emulator.
  */
-export function loopbackPrefixProblem(prefix: string): string | undefined {
+export function servedOnLoopback(pool: AddressPool): boolean {
+  return pool.first >= LOOPBACK_FIRST && pool.last <= LOOPBACK_LAST;
+}
+
+/** A prefix that reaches into 127.0.0.0/16 would hand out the machine's own 127.0.0.1: refused. */
+export function prefixProblem(prefix: string): string | undefined {
   const parsed = parsePrefix(prefix);
-  const lowest = ipToNumber('127.1.0.0') ?? 0;
-  const highest = ipToNumber('127.255.255.255') ?? 0;
   if (parsed === undefined) return undefined;
   const end = parsed.base + 2 ** (32 - parsed.bits) - 1;
-  return parsed.base >= lowest && end <= highest
+  const reservedEnd = RESERVED_LOOPBACK.base + 2 ** (32 - RESERVED_LOOPBACK.bits) - 1;
+  return end < RESERVED_LOOPBACK.base || parsed.base > reservedEnd
     ? undefined
-    : `in loopback address mode a subnet's prefix must lie in 127.1.0.0-127.255.255.255 (got '${prefix}'); use the documentation address mode for other prefixes`;
+    : `the prefix '${prefix}' reaches into 127.0.0.0/16, where this machine's own 127.0.0.1 is; use 127.1.0.0-127.255.255.255 or a private range`;
 }
 
 function fixtureError(message: string): ArmError {
@@ -94,7 +103,6 @@ function fixtureError(message: string): ArmError {
 export function parseVirtualNetwork(
   body: unknown,
   defaults: { resourceGroup: string; location: string },
-  prefixRule: (prefix: string) => string | undefined,
 ): VirtualNetworkFixture {
   if (!isObject(body))
     throw fixtureError('Expected {"name", "resourceGroup"?, "location"?, "subnets": [...]}.');
@@ -120,7 +128,7 @@ export function parseVirtualNetwork(
           `subnets[${index}].addressPrefix '${addressPrefix}' is not an IPv4 CIDR of /29 or larger.`,
         );
       }
-      const problem = prefixRule(addressPrefix);
+      const problem = prefixProblem(addressPrefix);
       if (problem !== undefined) throw fixtureError(`subnets[${index}]: ${problem}`);
       const services = Array.isArray(delegations) ? delegations.filter((d) => typeof d === 'string') : [];
       return { name: subnetName, addressPrefix, delegations: services };
