@@ -122,44 +122,63 @@ async function ensureKubeDns(): Promise<{ ip: string; created: boolean }> {
   return { ip: ipOf(created), created: true };
 }
 
-describe('networking with a delegated subnet', () => {
-  const nodeName = `aci-net-${randomBytes(3).toString('hex')}`;
-  let emulator: RunningEmulator;
-  let connector: RunningConnector;
-  let namespace: string;
-  let kubeDns: { ip: string; created: boolean };
-  let pool: AddressPool;
-
+/**
+ * One virtual node for a describe block: an emulator (with the network fixture or without), the
+ * connector with `env` (given the emulator), a namespace; all stopped and deleted after the block.
+ */
+function virtualNode(options: {
+  prefix: string;
+  network: boolean;
+  env: (emulator: RunningEmulator) => Record<string, string>;
+}): { nodeName: string; emulator: () => RunningEmulator; namespace: () => string } {
+  const nodeName = `aci-${options.prefix}-${randomBytes(3).toString('hex')}`;
+  let emulator: RunningEmulator | undefined;
+  let connector: RunningConnector | undefined;
+  let namespace = '';
   before(async () => {
-    kubeDns = await ensureKubeDns();
-    assert.match(kubeDns.ip, /^\d+\.\d+\.\d+\.\d+$/);
-    pool = addressPool(prefix) ?? assert.fail(prefix);
-    emulator = await startNetworkEmulator();
+    emulator = options.network ? await startNetworkEmulator() : await startEmulator();
     connector = await startConnector({
       cluster,
       emulator,
       nodeName,
-      env: {
-        ACI_SUBNET_ID: subnetId(emulator, 'aci'),
-        ACI_EXPOSE_PORTS_PUBLICLY: 'false',
-        NODE_STATUS_INTERVAL_SECONDS: '2',
-      },
+      env: { NODE_STATUS_INTERVAL_SECONDS: '2', ...options.env(emulator) },
     });
-    namespace = await cluster.createNamespace('network');
-    await nodeReady(nodeName);
+    namespace = await cluster.createNamespace(options.prefix);
   });
-
   after(async () => {
-    await connector.stop();
+    await connector?.stop();
     await core.deleteNode({ name: nodeName }).catch(() => undefined);
-    await emulator.close();
+    await emulator?.close();
+  });
+  return {
+    nodeName,
+    emulator: () => emulator ?? assert.fail('the emulator has not started'),
+    namespace: () => namespace,
+  };
+}
+
+describe('networking with a delegated subnet', () => {
+  let kubeDns: { ip: string; created: boolean } = { ip: '', created: false };
+  let pool: AddressPool;
+  before(async () => {
+    kubeDns = await ensureKubeDns();
+    assert.match(kubeDns.ip, /^\d+\.\d+\.\d+\.\d+$/);
+    pool = addressPool(prefix) ?? assert.fail(prefix);
+  });
+  after(async () => {
     if (kubeDns.created) await core.deleteNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
   });
+  const node = virtualNode({
+    prefix: 'network',
+    network: true,
+    env: (emulator) => ({ ACI_SUBNET_ID: subnetId(emulator, 'aci'), ACI_EXPOSE_PORTS_PUBLICLY: 'false' }),
+  });
+  before(() => nodeReady(node.nodeName));
 
   it("gives a Deployment's pods private IPs from the subnet, which its Service's EndpointSlice lists", async () => {
     const labels = { app: 'web' };
     await apps.createNamespacedDeployment({
-      namespace,
+      namespace: node.namespace(),
       body: {
         metadata: { name: 'web' },
         spec: {
@@ -168,7 +187,7 @@ describe('networking with a delegated subnet', () => {
           template: {
             metadata: { labels },
             spec: {
-              nodeSelector: { 'kubernetes.io/hostname': nodeName },
+              nodeSelector: { 'kubernetes.io/hostname': node.nodeName },
               tolerations: [toleration],
               containers: [{ name: 'web', image: 'nginx', ports: [{ containerPort: 8080 }] }],
             },
@@ -177,7 +196,7 @@ describe('networking with a delegated subnet', () => {
       },
     });
     await core.createNamespacedService({
-      namespace,
+      namespace: node.namespace(),
       body: {
         metadata: { name: 'web' },
         spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
@@ -186,7 +205,7 @@ describe('networking with a delegated subnet', () => {
     const podIPs = await eventually(
       'two Running pods with IPs',
       async () => {
-        const pods = await core.listNamespacedPod({ namespace, labelSelector: 'app=web' });
+        const pods = await core.listNamespacedPod({ namespace: node.namespace(), labelSelector: 'app=web' });
         const ips = pods.items
           .filter((p) => p.status?.phase === 'Running' && p.status.podIP)
           .map((p) => p.status?.podIP ?? '');
@@ -197,7 +216,7 @@ describe('networking with a delegated subnet', () => {
     for (const ip of podIPs) assert.ok(inPool(pool, ip), `${ip} is in ${prefix}`);
     const listed = await eventually('the EndpointSlice to list both pods, ready', async () => {
       const slices = await discovery.listNamespacedEndpointSlice({
-        namespace,
+        namespace: node.namespace(),
         labelSelector: 'kubernetes.io/service-name=web',
       });
       // An EndpointSlice without endpoints carries `endpoints: null` on the wire.
@@ -212,14 +231,14 @@ describe('networking with a delegated subnet', () => {
   });
 
   it('sends the subnet and ClusterFirst DNS with the cluster’s kube-dns IP, never a public IP', async () => {
-    const sent = await sentGroups(emulator, namespace);
+    const sent = await sentGroups(node.emulator(), node.namespace());
     assert.ok(sent.length >= 2, `${sent.length} PUTs`);
     for (const body of sent) {
-      assert.deepEqual(body.properties.subnetIds, [{ id: subnetId(emulator, 'aci') }]);
+      assert.deepEqual(body.properties.subnetIds, [{ id: subnetId(node.emulator(), 'aci') }]);
       assert.equal(body.properties.ipAddress?.type, 'Private');
       assert.deepEqual(body.properties.dnsConfig, {
         nameServers: [kubeDns.ip],
-        searchDomains: `${namespace}.svc.cluster.local svc.cluster.local cluster.local`,
+        searchDomains: `${node.namespace()}.svc.cluster.local svc.cluster.local cluster.local`,
         options: 'ndots:5',
       });
     }
@@ -227,13 +246,13 @@ describe('networking with a delegated subnet', () => {
 
   it('gives a pod that declares no port a private IP all the same', async () => {
     await core.createNamespacedPod({
-      namespace,
-      body: podOn(nodeName, 'worker', {
+      namespace: node.namespace(),
+      body: podOn(node.nodeName, 'worker', {
         spec: { containers: [{ name: 'worker', image: 'busybox', command: ['sleep', '3600'] }] },
       }),
     });
     const pod = await eventually('the worker Running with an IP', async () => {
-      const found = await core.readNamespacedPod({ namespace, name: 'worker' });
+      const found = await core.readNamespacedPod({ namespace: node.namespace(), name: 'worker' });
       return found.status?.phase === 'Running' && found.status.podIP ? found : undefined;
     });
     assert.ok(inPool(pool, pod.status?.podIP ?? ''), pod.status?.podIP);
@@ -241,93 +260,58 @@ describe('networking with a delegated subnet', () => {
 });
 
 describe('networking without a subnet', () => {
-  const nodeName = `aci-pub-${randomBytes(3).toString('hex')}`;
-  let emulator: RunningEmulator;
-  let connector: RunningConnector;
-  let namespace: string;
-
-  before(async () => {
-    emulator = await startEmulator();
-    connector = await startConnector({
-      cluster,
-      emulator,
-      nodeName,
-      env: { ACI_EXPOSE_PORTS_PUBLICLY: 'false', NODE_STATUS_INTERVAL_SECONDS: '2' },
-    });
-    namespace = await cluster.createNamespace('public');
-    await nodeReady(nodeName);
+  const node = virtualNode({
+    prefix: 'public',
+    network: false,
+    env: () => ({ ACI_EXPOSE_PORTS_PUBLICLY: 'false' }),
   });
-
-  after(async () => {
-    await connector.stop();
-    await core.deleteNode({ name: nodeName }).catch(() => undefined);
-    await emulator.close();
-  });
+  before(() => nodeReady(node.nodeName));
 
   it('gives a public IP to the pod that asks with the annotation', async () => {
     await core.createNamespacedPod({
-      namespace,
-      body: podOn(nodeName, 'asks', { annotations: { [ACI_ANNOTATIONS.publicIP]: 'true' } }),
+      namespace: node.namespace(),
+      body: podOn(node.nodeName, 'asks', { annotations: { [ACI_ANNOTATIONS.publicIP]: 'true' } }),
     });
     const pod = await eventually('the pod Running with an IP', async () => {
-      const found = await core.readNamespacedPod({ namespace, name: 'asks' });
+      const found = await core.readNamespacedPod({ namespace: node.namespace(), name: 'asks' });
       return found.status?.phase === 'Running' && found.status.podIP ? found : undefined;
     });
     assert.match(pod.status?.podIP ?? '', /^127\./);
-    const [body] = (await sentGroups(emulator, namespace)).filter((b) => b.properties.ipAddress);
+    const [body] = (await sentGroups(node.emulator(), node.namespace())).filter(
+      (b) => b.properties.ipAddress,
+    );
     assert.equal(body?.properties.ipAddress?.type, 'Public');
   });
 
   it('gives none to a pod that does not ask, and says how to ask in an event', async () => {
-    await core.createNamespacedPod({ namespace, body: podOn(nodeName, 'quiet') });
+    await core.createNamespacedPod({ namespace: node.namespace(), body: podOn(node.nodeName, 'quiet') });
     await eventually('the pod Running', async () => {
-      const found = await core.readNamespacedPod({ namespace, name: 'quiet' });
+      const found = await core.readNamespacedPod({ namespace: node.namespace(), name: 'quiet' });
       return found.status?.phase === 'Running' ? found : undefined;
     });
     const event = await eventually('the NoIPAddress event', async () => {
       const events = await core.listNamespacedEvent({
-        namespace,
+        namespace: node.namespace(),
         fieldSelector: 'involvedObject.name=quiet',
       });
       return events.items.find((e) => e.reason === 'NoIPAddress');
     });
     assert.match(event.message ?? '', /azure\.com\/aci-public-ip: "true"/);
-    const pod = await core.readNamespacedPod({ namespace, name: 'quiet' });
+    const pod = await core.readNamespacedPod({ namespace: node.namespace(), name: 'quiet' });
     assert.equal(pod.status?.podIP, undefined);
   });
 });
 
 describe('a subnet ACI cannot use', () => {
-  const nodeName = `aci-bad-${randomBytes(3).toString('hex')}`;
-  let emulator: RunningEmulator;
-  let connector: RunningConnector;
-  let namespace: string;
-
-  before(async () => {
-    emulator = await startNetworkEmulator();
-    connector = await startConnector({
-      cluster,
-      emulator,
-      nodeName,
-      env: {
-        ACI_SUBNET_ID: subnetId(emulator, 'undelegated'),
-        NODE_STATUS_INTERVAL_SECONDS: '2',
-        ACI_WAIT_RETRY_SECONDS: '1',
-      },
-    });
-    namespace = await cluster.createNamespace('badnet');
-  });
-
-  after(async () => {
-    await connector.stop();
-    await core.deleteNode({ name: nodeName }).catch(() => undefined);
-    await emulator.close();
+  const node = virtualNode({
+    prefix: 'badnet',
+    network: true,
+    env: (emulator) => ({ ACI_SUBNET_ID: subnetId(emulator, 'undelegated'), ACI_WAIT_RETRY_SECONDS: '1' }),
   });
 
   it('keeps the node NotReady, naming the problem', async () => {
     const condition = await eventually('the node NotReady with the subnet reason', async () => {
-      const node = await core.readNode({ name: nodeName });
-      const ready = readyCondition(node);
+      const ready = readyCondition(await core.readNode({ name: node.nodeName }));
       return ready?.status === 'False' ? ready : undefined;
     });
     assert.equal(condition.reason, 'SubnetNotDelegated');
@@ -338,10 +322,10 @@ describe('a subnet ACI cannot use', () => {
   });
 
   it('keeps its pods Pending with an event, never Failed, and creates no group', async () => {
-    await core.createNamespacedPod({ namespace, body: podOn(nodeName, 'waits') });
+    await core.createNamespacedPod({ namespace: node.namespace(), body: podOn(node.nodeName, 'waits') });
     const event = await eventually('the SubnetNotReady event', async () => {
       const events = await core.listNamespacedEvent({
-        namespace,
+        namespace: node.namespace(),
         fieldSelector: 'involvedObject.name=waits',
       });
       return events.items.find((e) => e.reason === 'SubnetNotReady');
@@ -349,9 +333,9 @@ describe('a subnet ACI cannot use', () => {
     assert.match(event.message ?? '', /not delegated/);
     // Several retries later (ACI_WAIT_RETRY_SECONDS=1) it still waits.
     await sleep(3000);
-    const pod = await core.readNamespacedPod({ namespace, name: 'waits' });
+    const pod = await core.readNamespacedPod({ namespace: node.namespace(), name: 'waits' });
     assert.equal(pod.status?.phase, 'Pending');
     assert.equal(pod.status.containerStatuses?.[0]?.state?.waiting?.reason, 'SubnetNotReady');
-    assert.deepEqual(await sentGroups(emulator, namespace), []);
+    assert.deepEqual(await sentGroups(node.emulator(), node.namespace()), []);
   });
 });

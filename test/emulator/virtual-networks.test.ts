@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import { ACI_DNS_LIMITS } from '../../contract/network.ts';
 import { ArmError } from './arm-error.ts';
-import { containerGroup, FAST_POLL, startHarness, type EmulatorHarness } from './testing.ts';
+import { containerGroup, FAST_POLL, httpGet, startHarness, type EmulatorHarness } from './testing.ts';
 import {
   addressPool,
   checkDnsConfig,
@@ -194,22 +193,6 @@ describe('checkDnsConfig', () => {
     });
   }
 });
-
-function httpGet(address: string, port: number): Promise<string> {
-  return new Promise((resolve) => {
-    const request = get({ host: address, port, path: '/', agent: false }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        resolve(body);
-      });
-    });
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      resolve(error.code ?? error.message);
-    });
-  });
-}
 
 describe('subnets through the emulator (loopback)', { timeout: 30_000 }, () => {
   let harness: EmulatorHarness;
