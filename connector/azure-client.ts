@@ -37,6 +37,8 @@ export interface AzureClients {
   client: ContainerInstanceManagementClient;
   /** Azure Monitor metrics through Resource Manager: same credential, endpoint and trust as `client`. */
   monitor: MonitorClient;
+  /** The Resource Manager base URL both use (for requests no generated client covers). */
+  endpoint: string;
 }
 
 /** Every reason the settings cannot work; empty when they can. */
@@ -86,7 +88,7 @@ export function createAzureClients(settings: AzureClientSettings): AzureClients 
     ...retry,
     ...tlsOptions,
   });
-  return { credential, client, monitor };
+  return { credential, client, monitor, endpoint };
 }
 
 function createCredential(

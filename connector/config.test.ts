@@ -145,6 +145,74 @@ describe('parseConfig', () => {
     ]);
   });
 
+  const SUBNET =
+    '/subscriptions/sub/resourceGroups/net/providers/Microsoft.Network/virtualNetworks/vnet/subnets/aci';
+  const networkCases: { name: string; env: Record<string, string>; network?: object; problem?: RegExp }[] = [
+    {
+      name: 'no subnet, public IPs on request only, cluster.local',
+      env: {},
+      network: {
+        subnet: undefined,
+        exposePortsPublicly: false,
+        clusterDnsIP: undefined,
+        clusterDomain: 'cluster.local',
+      },
+    },
+    {
+      name: 'a subnet, the DNS IP and domain',
+      env: { ACI_SUBNET_ID: SUBNET, KUBE_DNS_IP: '10.0.0.10', CLUSTER_DOMAIN: 'k8s.internal' },
+      network: {
+        subnet: {
+          id: SUBNET,
+          subscriptionId: 'sub',
+          resourceGroup: 'net',
+          virtualNetwork: 'vnet',
+          subnet: 'aci',
+        },
+        exposePortsPublicly: false,
+        clusterDnsIP: '10.0.0.10',
+        clusterDomain: 'k8s.internal',
+      },
+    },
+    {
+      name: 'the old default restored',
+      env: { ACI_EXPOSE_PORTS_PUBLICLY: 'true' },
+      network: {
+        subnet: undefined,
+        exposePortsPublicly: true,
+        clusterDnsIP: undefined,
+        clusterDomain: 'cluster.local',
+      },
+    },
+    {
+      name: 'a subnet name instead of its id',
+      env: { ACI_SUBNET_ID: 'aci' },
+      problem: /ACI_SUBNET_ID must be a subnet's ARM id/,
+    },
+    {
+      name: 'a virtual network id',
+      env: { ACI_SUBNET_ID: SUBNET.replace('/subnets/aci', '') },
+      problem: /ACI_SUBNET_ID/,
+    },
+    {
+      name: 'a DNS name for the DNS IP',
+      env: { KUBE_DNS_IP: 'kube-dns' },
+      problem: /KUBE_DNS_IP must be an IP address/,
+    },
+  ];
+  for (const row of networkCases) {
+    it(`reads the network settings: ${row.name}`, () => {
+      const parsed = parseConfig({ ...minimal, ...row.env });
+      if (row.problem) {
+        assert.ok(!parsed.ok);
+        assert.match(parsed.problems.join('\n'), row.problem);
+      } else {
+        assert.ok(parsed.ok);
+        assert.deepEqual(parsed.config.network, row.network);
+      }
+    });
+  }
+
   it('documents every variable it reads', () => {
     for (const name of Object.keys(ENVIRONMENT))
       assert.ok(ENVIRONMENT[name as keyof typeof ENVIRONMENT].length > 10);

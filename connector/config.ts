@@ -1,8 +1,11 @@
 // The connector's configuration, parsed once from the environment by main.ts. Parsing is pure and
 // lists every problem at once, so an operator fixes a manifest in one round instead of five.
+import { isIP } from 'node:net';
 import { DEFAULT_NODE_NAME } from '../contract/names.ts';
+import { DEFAULT_CLUSTER_DOMAIN } from '../contract/network.ts';
 import { parseQuantity } from '../contract/quantity.ts';
 import { normalizeRegistry } from './registry/reference.ts';
+import { parseSubnetId, type SubnetRef } from './subnet.ts';
 
 export interface ConnectorConfig {
   nodeName: string;
@@ -68,6 +71,15 @@ export interface ConnectorConfig {
     /** How long a tag's configuration is reused. */
     cacheTtlMs: number;
   };
+  network: {
+    /** The delegated subnet: private IPs, never public ones. */
+    subnet: SubnetRef | undefined;
+    /** Without a subnet: every pod's declared ports on a public IP (the default before issue 14). */
+    exposePortsPublicly: boolean;
+    /** The cluster DNS Service IP; unset: read from the kube-dns Service at start. */
+    clusterDnsIP: string | undefined;
+    clusterDomain: string;
+  };
   /** The shell through which a workingDir other than the image's is honoured; unset: refused. */
   workingDirShell: string | undefined;
   logLevel: string;
@@ -129,6 +141,13 @@ export const ENVIRONMENT = {
     'How long a pod’s reconcile waits for a registry before the pod waits with a RegistryUnavailable event and is retried (default 10).',
   REGISTRY_CACHE_SECONDS:
     'How long an image tag’s configuration read from its registry is reused (default 60).',
+  ACI_SUBNET_ID:
+    'ARM id of a subnet delegated to Microsoft.ContainerInstance/containerGroups in ACI_REGION (/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/…/subnets/…): container groups get a private IP there, pods get it as their IP, and no group ever gets a public IP. Unset (default): no subnet.',
+  ACI_EXPOSE_PORTS_PUBLICLY:
+    'Without ACI_SUBNET_ID: true gives every pod’s declared ports a public IP, as before private networking; false (default): only pods annotated azure.com/aci-public-ip: "true" (or with a DNS name label) get one.',
+  KUBE_DNS_IP:
+    'Cluster DNS Service IP for dnsPolicy ClusterFirst in the subnet (default: the clusterIP of the kube-dns Service in kube-system, read at start).',
+  CLUSTER_DOMAIN: 'Cluster DNS domain for the ClusterFirst search list (default cluster.local).',
   ACI_WORKING_DIR_SHELL:
     'Shell in the images (e.g. /bin/sh) through which a container’s workingDir is honoured when it differs from the image’s WORKDIR; unset (default): such pods fail.',
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
@@ -229,6 +248,25 @@ class Reader {
     return names;
   }
 
+  subnet(name: keyof typeof ENVIRONMENT): SubnetRef | undefined {
+    const text = this.optional(name);
+    if (text === undefined) return undefined;
+    const subnet = parseSubnetId(text);
+    if (subnet === undefined) {
+      this.problems.push(
+        `${name} must be a subnet's ARM id, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>, got "${text}"`,
+      );
+    }
+    return subnet;
+  }
+
+  ip(name: keyof typeof ENVIRONMENT): string | undefined {
+    const text = this.optional(name);
+    if (text !== undefined && isIP(text) === 0)
+      this.problems.push(`${name} must be an IP address, got "${text}"`);
+    return text;
+  }
+
   url(name: keyof typeof ENVIRONMENT): string | undefined {
     const text = this.optional(name);
     if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name} must be a URL, got "${text}"`);
@@ -296,6 +334,12 @@ export function parseConfig(env: Env): ParsedConfig {
       caFile: read.optional('REGISTRY_CA_FILE'),
       waitMs: read.integer('REGISTRY_TIMEOUT_SECONDS', 10) * 1000,
       cacheTtlMs: read.integer('REGISTRY_CACHE_SECONDS', 60, 0) * 1000,
+    },
+    network: {
+      subnet: read.subnet('ACI_SUBNET_ID'),
+      exposePortsPublicly: read.boolean('ACI_EXPOSE_PORTS_PUBLICLY', false),
+      clusterDnsIP: read.ip('KUBE_DNS_IP'),
+      clusterDomain: read.optional('CLUSTER_DOMAIN') ?? DEFAULT_CLUSTER_DOMAIN,
     },
     workingDirShell: read.executable('ACI_WORKING_DIR_SHELL'),
     logLevel: read.optional('LOG_LEVEL') ?? 'info',

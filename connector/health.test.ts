@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ClassifiedError, type FailureKind } from '../runtime/errors.ts';
-import { AzureHealth, UNREACHABLE_AFTER } from './health.ts';
+import { allOf, type AzureCondition, AzureHealth, UNREACHABLE_AFTER } from './health.ts';
 
 function failures(health: AzureHealth, kind: FailureKind, times: number, code?: string): void {
   for (let i = 0; i < times; i += 1)
@@ -69,4 +69,18 @@ describe('AzureHealth', () => {
     health.succeeded();
     assert.equal(health.condition.ok, true);
   });
+});
+
+describe('allOf', () => {
+  const ok = { condition: { ok: true, reason: 'AzureReachable', message: 'answers' } };
+  const bad = { condition: { ok: false, reason: 'SubnetNotDelegated', message: 'not delegated' } };
+  const cases: { name: string; sources: { condition: AzureCondition }[]; reason: string }[] = [
+    { name: 'all ready: the first', sources: [ok, ok], reason: 'AzureReachable' },
+    { name: 'one not ready: that one names why', sources: [ok, bad], reason: 'SubnetNotDelegated' },
+  ];
+  for (const row of cases) {
+    it(row.name, () => {
+      assert.equal(allOf(row.sources).condition.reason, row.reason);
+    });
+  }
 });

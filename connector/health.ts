@@ -10,6 +10,22 @@ export interface AzureCondition {
   message: string;
 }
 
+/** Anything whose condition decides the node's Ready: Azure's health, the subnet. */
+export interface ConditionSource {
+  readonly condition: AzureCondition;
+}
+
+/** The first condition that is not ok, else the first: every source must be ready for the node to be. */
+export function allOf(sources: readonly ConditionSource[]): ConditionSource {
+  return {
+    get condition(): AzureCondition {
+      const conditions = sources.map((source) => source.condition);
+      const failing = conditions.find((condition) => !condition.ok);
+      return failing ?? conditions[0] ?? { ok: true, reason: 'AzureReachable', message: 'nothing to check' };
+    },
+  };
+}
+
 /** Consecutive transient failures before Azure counts as unreachable. */
 export const UNREACHABLE_AFTER = 5;
 

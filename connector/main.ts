@@ -14,6 +14,8 @@ import express from 'express';
 import { DEFAULT_ACI_LIMITS } from '../contract/capability.ts';
 import { namespaceOptedIn } from '../contract/names.ts';
 import { watchNamespaces } from '../runtime/informer.ts';
+import type { NetworkSettings } from '../contract/network.ts';
+import { classifyKubernetesError, isNotFound } from '../runtime/errors.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { closeSilentConnections, HTTP_LIMITS } from '../runtime/http-limits.ts';
@@ -23,7 +25,7 @@ import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts'
 import { AciContainerGroups, ThrottleGate } from './aci.ts';
 import { createAzureClients } from './azure-client.ts';
 import { parseConfig, type ConnectorConfig } from './config.ts';
-import { AzureHealth } from './health.ts';
+import { allOf, AzureHealth } from './health.ts';
 import { createKubeletApi } from './kubelet-api.ts';
 import { kubeletStatsRouter } from './kubelet-stats.ts';
 import { LogFollowers, LogReadBudget } from './log-followers.ts';
@@ -40,6 +42,7 @@ import { NodeController } from './node.ts';
 import { abortableSleep, kubeCsrApi, NodeIdentity } from './node-identity.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
+import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
 import { aciTerminalDialer } from './streaming/aci-terminal.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
@@ -80,6 +83,36 @@ async function resolveClusterId(config: ConnectorConfig, bootstrap: KubeConfig):
   return uid;
 }
 
+/**
+ * The network settings of the groups. In the subnet, ClusterFirst needs the cluster DNS Service's IP:
+ * KUBE_DNS_IP, else the kube-dns Service's clusterIP (read once, at start).
+ */
+async function networkSettings(
+  config: ConnectorConfig,
+  kubeConfig: KubeConfig,
+  logger: Logger,
+): Promise<NetworkSettings> {
+  const { subnet, exposePortsPublicly, clusterDomain } = config.network;
+  const settings = { subnetId: subnet?.id, exposePortsPublicly, clusterDomain };
+  if (subnet === undefined || config.network.clusterDnsIP !== undefined) {
+    return { ...settings, clusterDnsIP: config.network.clusterDnsIP };
+  }
+  try {
+    const service = await kubeConfig
+      .makeApiClient(CoreV1Api)
+      .readNamespacedService({ name: 'kube-dns', namespace: 'kube-system' });
+    const ip = service.spec?.clusterIP;
+    if (ip !== undefined && ip !== '' && ip !== 'None') return { ...settings, clusterDnsIP: ip };
+  } catch (error) {
+    const classified = classifyKubernetesError(error);
+    if (!isNotFound(classified)) logger.warn({ err: classified }, 'reading the kube-dns Service failed');
+  }
+  logger.warn(
+    'no kube-dns Service in kube-system and no KUBE_DNS_IP: ClusterFirst pods use Azure’s resolver (set KUBE_DNS_IP, or restart once the Service exists)',
+  );
+  return { ...settings, clusterDnsIP: undefined };
+}
+
 function kubeletTls(config: ConnectorConfig): {
   certPem: string;
   keyPem: string;
@@ -107,6 +140,25 @@ function kubeletTls(config: ConnectorConfig): {
     'server',
   );
   return { ...serving, clientCaPem };
+}
+
+/** The Azure SDK clients' settings: only what the configuration names, the SDK's defaults otherwise. */
+function azureClientSettings(
+  config: ConnectorConfig,
+  caPem: string | undefined,
+): Parameters<typeof createAzureClients>[0] {
+  const { azure } = config;
+  return {
+    subscriptionId: azure.subscriptionId,
+    ...(azure.tenantId !== undefined && { tenantId: azure.tenantId }),
+    ...(azure.clientId !== undefined && { clientId: azure.clientId }),
+    ...(azure.clientSecret !== undefined && { clientSecret: azure.clientSecret }),
+    ...(azure.authorityHost !== undefined && { authorityHost: azure.authorityHost }),
+    ...(azure.resourceManagerEndpoint !== undefined && {
+      resourceManagerEndpoint: azure.resourceManagerEndpoint,
+    }),
+    ...(caPem !== undefined && { caPem }),
+  };
 }
 
 const schedule: Schedule = (ms, fire) => {
@@ -161,17 +213,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   // Every client below acts as system:node:<NODE_NAME>, except the namespace reads.
   const kubeConfig = identity.kubeConfig;
   const azureCaPem = readOptional(config.azure.caFile);
-  const { client, monitor } = createAzureClients({
-    subscriptionId: config.azure.subscriptionId,
-    ...(config.azure.tenantId !== undefined && { tenantId: config.azure.tenantId }),
-    ...(config.azure.clientId !== undefined && { clientId: config.azure.clientId }),
-    ...(config.azure.clientSecret !== undefined && { clientSecret: config.azure.clientSecret }),
-    ...(config.azure.authorityHost !== undefined && { authorityHost: config.azure.authorityHost }),
-    ...(config.azure.resourceManagerEndpoint !== undefined && {
-      resourceManagerEndpoint: config.azure.resourceManagerEndpoint,
-    }),
-    ...(azureCaPem !== undefined && { caPem: azureCaPem }),
-  });
+  const { client, monitor, endpoint } = createAzureClients(azureClientSettings(config, azureCaPem));
   const health = new AzureHealth();
   // One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike.
   const gate = new ThrottleGate(clock);
@@ -187,6 +229,19 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const clusterId = await resolveClusterId(config, bootstrap);
   const log = logger.child({ node: config.nodeName, clusterId });
   const namespaces = watchNamespaces(bootstrap, log, shutdown.signal);
+  const network = await networkSettings(config, kubeConfig, log);
+  const subnet =
+    config.network.subnet === undefined
+      ? undefined
+      : new SubnetCheck({
+          api: new ArmVirtualNetworks({ client, endpoint }),
+          subnet: config.network.subnet,
+          region: config.azure.region,
+          clock,
+          logger: log,
+          recheckMs: config.timing.quotaIntervalMs,
+        });
+  await subnet?.refresh();
 
   const images = new ImageConfigResolver({
     client: new RegistryClient({
@@ -237,9 +292,11 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       clusterId,
       limits: DEFAULT_ACI_LIMITS,
       workingDirShell: config.workingDirShell,
+      network,
     },
     hostIP: config.node.internalIP,
     pacer: new CreatePacer(config.createLimits),
+    subnet,
     timing: {
       listIntervalMs: config.timing.listIntervalMs,
       refreshIntervalMs: config.timing.refreshIntervalMs,
@@ -269,7 +326,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const node = new NodeController({
     api: new KubeNodeApi(kubeConfig),
     quota: aci,
-    health,
+    health: subnet === undefined ? health : allOf([health, subnet]),
     clock,
     logger: log,
     settings: {
@@ -335,6 +392,10 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const queueGauge = setInterval(() => {
     metrics.queueDepth.set(controller.queueDepth);
   }, 5000);
+  // Read again each quota interval while usable, each status interval while not (SubnetCheck decides).
+  const subnetTimer = setInterval(() => {
+    void subnet?.refresh();
+  }, config.timing.nodeStatusIntervalMs);
 
   await node.start();
   controller.start();
@@ -349,6 +410,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     });
   }
   clearInterval(queueGauge);
+  clearInterval(subnetTimer);
   node.stop();
   await usage?.stop();
   await controller.shutdown();

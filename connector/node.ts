@@ -16,7 +16,7 @@ import {
 import { isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { QuotaApi, QuotaUsage } from './aci.ts';
-import type { AzureCondition, AzureHealth } from './health.ts';
+import type { AzureCondition, ConditionSource } from './health.ts';
 import type { Clock } from './ports.ts';
 
 export interface NodeSettings {
@@ -172,7 +172,8 @@ export interface NodeApi {
 export interface NodeControllerDeps {
   api: NodeApi;
   quota: QuotaApi;
-  health: AzureHealth;
+  /** Azure's health and, with ACI_SUBNET_ID, the subnet's: the node is Ready when all are. */
+  health: ConditionSource;
   clock: Clock;
   logger: Logger;
   settings: NodeSettings;

@@ -5,6 +5,8 @@ import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
 import { DEFAULT_ACI_LIMITS, type ImageConfig, type ReferencedObjects } from '../contract/capability.ts';
 import { TAGS } from '../contract/names.ts';
+import { DEFAULT_NETWORK_SETTINGS, type NetworkSettings } from '../contract/network.ts';
+import type { AzureCondition } from './health.ts';
 import { containerGroupName } from '../contract/translate.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
@@ -162,7 +164,13 @@ class FakeImages implements ImageConfigSource {
 }
 
 function setup(
-  options: { createsPerWindow?: number; podsSynced?: boolean; optedIn?: readonly string[] } = {},
+  options: {
+    createsPerWindow?: number;
+    podsSynced?: boolean;
+    optedIn?: readonly string[];
+    subnet?: { condition: AzureCondition };
+    network?: NetworkSettings;
+  } = {},
 ) {
   const groups = new FakeGroups();
   const cluster = new FakeCluster();
@@ -188,7 +196,14 @@ function setup(
     clock: { now: () => now },
     logger: silentLogger(),
     metrics: createConnectorMetrics(createRegistry({ component: 'test', processMetrics: false })),
-    settings: { region: 'westus', nodeName: NODE, clusterId: CLUSTER, limits: DEFAULT_ACI_LIMITS },
+    settings: {
+      region: 'westus',
+      nodeName: NODE,
+      clusterId: CLUSTER,
+      limits: DEFAULT_ACI_LIMITS,
+      network: options.network ?? { ...DEFAULT_NETWORK_SETTINGS, exposePortsPublicly: true },
+    },
+    subnet: options.subnet,
     hostIP: '10.0.0.4',
     pacer: new CreatePacer([{ limit: options.createsPerWindow ?? 100, windowMs: 300_000 }]),
     timing: {
@@ -387,6 +402,52 @@ describe('PodController', () => {
     await step(pod);
     await controller.idle();
     assert.equal(cluster.lastStatus('default/web')?.phase, 'Failed');
+  });
+
+  // A subnet that is missing or not delegated is the operator's to fix: the pod waits, never fails.
+  for (const code of ['SubnetMissingRequiredDelegation', 'SubnetNotFound', 'ResourceGroupNotFound']) {
+    it(`keeps the pod Pending, not Failed, when Azure refuses the setup (${code})`, async (t) => {
+      const { groups, cluster, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web');
+      cluster.add(pod);
+      await settle();
+      groups.failNextCreate = new ClassifiedError('InvalidInput', `refused: ${code}`, {
+        statusCode: 400,
+        code,
+      });
+      await step(pod);
+      assert.equal(cluster.lastStatus('default/web')?.phase, 'Pending');
+      assert.ok(cluster.reasons('default/web').includes('ProviderRetrying'));
+    });
+  }
+
+  it('creates nothing while the subnet cannot be used, and keeps the pod Pending with the reason', async (t) => {
+    const subnet = {
+      condition: { ok: false, reason: 'SubnetNotDelegated', message: "subnet 'aci' is not delegated" },
+    } as const;
+    const { groups, cluster, controller, settle, step } = setup({ subnet });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    assert.deepEqual(groups.calls, ['list']);
+    const status = cluster.lastStatus('default/web');
+    assert.equal(status?.phase, 'Pending');
+    assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'SubnetNotReady');
+    const event = cluster.events.find((e) => e.event.reason === 'SubnetNotReady');
+    assert.match(event?.event.message ?? '', /not delegated/);
+  });
+
+  it('records what the network settings chose as pod events when it creates the group', async (t) => {
+    const { cluster, controller, settle, step } = setup({ network: DEFAULT_NETWORK_SETTINGS });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    assert.deepEqual(cluster.reasons('default/web'), ['ContainerGroupCreated', 'NoIPAddress']);
   });
 
   it('paces creates and tells the waiting pod why', async (t) => {

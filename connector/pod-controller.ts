@@ -26,10 +26,17 @@ import {
   type GroupSettings,
   type Translation,
 } from '../contract/translate.ts';
-import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE, isNotFound } from '../runtime/errors.ts';
+import {
+  ClassifiedError,
+  classifyAzureError,
+  INACCESSIBLE_IMAGE,
+  isNotFound,
+  isSetupError,
+} from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
 import { listOf, textOf } from './aci-shapes.ts';
+import type { ConditionSource } from './health.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
 import type {
@@ -74,6 +81,8 @@ export interface PodControllerDeps {
   hostIP: string;
   timing: PodControllerTiming;
   pacer: CreatePacer;
+  /** With ACI_SUBNET_ID: whether groups can go into the subnet; while not, pods wait Pending. */
+  subnet?: ConditionSource | undefined;
   concurrency?: number;
   random?: () => number;
 }
@@ -372,12 +381,17 @@ export class PodController {
       await this.wait(pod, { reason: 'CreateContainerConfigError', message }, this.deps.timing.waitRetryMs);
       return;
     }
+    // Nothing is asked of ARM for a pod that cannot go into the subnet yet.
+    const subnetHold = this.subnetHold();
+    if (subnetHold !== undefined) {
+      await this.wait(pod, subnetHold, subnetHold.retryMs);
+      return;
+    }
     if (await this.nameTakenNow(pod, groupName)) return;
     const now = this.deps.clock.now();
-    const wait = this.deps.pacer.tryAcquire(now);
-    if (wait > 0) {
-      const message = `waiting ${Math.ceil(wait / 1000)}s for ACI's container-group create limit`;
-      await this.wait(pod, { reason: 'CreatePaced', message }, wait);
+    const paced = this.pacing(now);
+    if (paced !== undefined) {
+      await this.wait(pod, paced, paced.retryMs);
       return;
     }
     try {
@@ -401,11 +415,28 @@ export class PodController {
       reason: 'ContainerGroupCreated',
       message: `created ACI container group ${groupName}`,
     });
+    for (const notice of translation.notices) this.deps.events.record(pod, notice);
     log.info({ group: groupName }, 'created container group');
     await this.writeStatus(
       pod,
       pendingPodStatus(pod, { reason: 'ContainerCreating', message: 'ACI is provisioning' }, this.context()),
     );
+  }
+
+  /** Why a pod ACI can run waits for the subnet, if it does: the operator's fix makes it runnable as it is. */
+  private subnetHold(): { reason: string; message: string; retryMs: number } | undefined {
+    const subnet = this.deps.subnet?.condition;
+    if (subnet === undefined || subnet.ok) return undefined;
+    const message = `waiting for the virtual node's subnet: ${subnet.message}`;
+    return { reason: 'SubnetNotReady', message, retryMs: this.deps.timing.waitRetryMs };
+  }
+
+  /** Why the create waits for ACI's create limit, if it does; otherwise a slot is taken. */
+  private pacing(now: number): { reason: string; message: string; retryMs: number } | undefined {
+    const wait = this.deps.pacer.tryAcquire(now);
+    if (wait <= 0) return undefined;
+    const message = `waiting ${Math.ceil(wait / 1000)}s for ACI's container-group create limit`;
+    return { reason: 'CreatePaced', message, retryMs: wait };
   }
 
   /**
@@ -584,9 +615,12 @@ function provisioningFailure(group: ContainerGroup): ClassifiedError {
     : new ClassifiedError('Transient', message, { code: name ?? 'ProvisioningFailed' });
 }
 
-/** An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed). */
+/**
+ * An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed; a
+ * missing resource group or subnet is the operator's to fix).
+ */
 function isFinalRefusal(error: ClassifiedError): boolean {
-  return error.kind === 'InvalidInput' && error.code !== 'ResourceGroupNotFound';
+  return error.kind === 'InvalidInput' && !isSetupError(error);
 }
 
 function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {

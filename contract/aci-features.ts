@@ -1,6 +1,6 @@
 // ACI features Kubernetes has no field for, chosen with pod annotations (contract/names.ts
-// ACI_ANNOTATIONS): a DNS name label for the public IP, the GPU SKU, Spot priority and the
-// Confidential SKU. Combinations ACI does not offer are refused here, before Azure would.
+// ACI_ANNOTATIONS): a public IP and its DNS name label, the GPU SKU, Spot priority and the
+// Confidential SKU (the address itself is contract/network.ts's). Combinations ACI does not offer are refused here, before Azure would.
 import type { ContainerGroup, GpuResource } from '@azure/arm-containerinstance';
 import { type Context, refuse } from './context.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
@@ -9,6 +9,7 @@ import { GPU_RESOURCE } from './resources.ts';
 const GPU_SKUS = ['K80', 'P100', 'V100'];
 const PRIORITIES = ['Regular', 'Spot'];
 const SKUS = ['Standard', 'Confidential'];
+const BOOLEANS = ['true', 'false'];
 /** Azure's rule for DNS name labels: 3-63 lowercase letters, digits and hyphens, starting with a letter. */
 const DNS_NAME_LABEL = /^[a-z][a-z0-9-]{1,61}[a-z0-9]$/;
 
@@ -29,6 +30,7 @@ interface Requested {
 }
 
 const {
+  publicIP: PUBLIC_IP_ANNOTATION,
   dnsNameLabel: DNS_ANNOTATION,
   gpuSku: GPU_ANNOTATION,
   priority: PRIORITY_ANNOTATION,
@@ -42,6 +44,12 @@ const COMBINATIONS: readonly {
   message: string;
   fix: string;
 }[] = [
+  {
+    annotation: PUBLIC_IP_ANNOTATION,
+    refused: (pod) => pod.annotations[PUBLIC_IP_ANNOTATION] === 'true' && !pod.hasPorts,
+    message: 'a public IP address exposes declared container ports, and the pod declares none',
+    fix: 'declare the container ports to expose, or remove the annotation',
+  },
   {
     annotation: DNS_ANNOTATION,
     refused: (pod) => DNS_ANNOTATION in pod.annotations && !pod.hasPorts,
@@ -94,6 +102,7 @@ export function aciFeatures(context: Context, gpuCount: number, hasPorts: boolea
   const priority = oneOf(context, PRIORITY_ANNOTATION, PRIORITIES);
   const sku = oneOf(context, SKU_ANNOTATION, SKUS);
   const gpuSku = oneOf(context, GPU_ANNOTATION, GPU_SKUS);
+  oneOf(context, PUBLIC_IP_ANNOTATION, BOOLEANS);
   const dnsNameLabel = annotations[DNS_ANNOTATION];
   if (dnsNameLabel !== undefined && !DNS_NAME_LABEL.test(dnsNameLabel)) {
     refuse(

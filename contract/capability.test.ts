@@ -7,6 +7,7 @@ import { checkPod, DEFAULT_ACI_LIMITS, describeProblems, podReferences, type Pro
 import { IMAGE_DEPENDENT_FIELDS } from './image-config.ts';
 import { MAX_PROBLEM_TEXT } from './context.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
+import { DEFAULT_NETWORK_SETTINGS, type NetworkSettings } from './network.ts';
 import { toContainerGroup } from './translate.ts';
 import { CONTAINER_REFUSALS, POD_REFUSALS } from './pod-fields.ts';
 
@@ -74,25 +75,38 @@ describe('checkPod', () => {
     assert.match(missing[1]?.message ?? '', /Secret "web-db" does not exist in namespace "shop"/);
   });
 
-  it('reports every refusal the translation reports, from the spec alone', () => {
-    const settings = {
-      region: 'westus',
-      nodeName: 'aci-connector',
-      clusterId: 'c',
-      limits: DEFAULT_ACI_LIMITS,
-    };
+  it('reports every refusal the translation reports, from the spec alone, whatever the network settings', () => {
+    const networks: NetworkSettings[] = [
+      DEFAULT_NETWORK_SETTINGS,
+      { ...DEFAULT_NETWORK_SETTINGS, exposePortsPublicly: true },
+      {
+        ...DEFAULT_NETWORK_SETTINGS,
+        subnetId:
+          '/subscriptions/s/resourceGroups/r/providers/Microsoft.Network/virtualNetworks/v/subnets/aci',
+        clusterDnsIP: '10.0.0.10',
+      },
+    ];
     const objects = { configMaps: new Map(), secrets: new Map(), serviceAccount: undefined };
-    for (const name of [
-      'nginx-2017',
-      'deployment-web',
-      'init-container',
-      'gpu',
-      'everything-unsupported',
-    ] as const) {
-      const translation = toContainerGroup(loadPod(name), objects, settings);
-      const refused =
-        translation.kind === 'ready' ? [] : translation.problems.filter((p) => p.kind === 'unsupported');
-      assert.deepEqual(checkPod(loadPod(name)), refused, name);
+    for (const network of networks) {
+      const settings = {
+        region: 'westus',
+        nodeName: 'aci-connector',
+        clusterId: 'c',
+        limits: DEFAULT_ACI_LIMITS,
+        network,
+      };
+      for (const name of [
+        'nginx-2017',
+        'deployment-web',
+        'init-container',
+        'gpu',
+        'everything-unsupported',
+      ] as const) {
+        const translation = toContainerGroup(loadPod(name), objects, settings);
+        const refused =
+          translation.kind === 'ready' ? [] : translation.problems.filter((p) => p.kind === 'unsupported');
+        assert.deepEqual(checkPod(loadPod(name)), refused, name);
+      }
     }
   });
 
@@ -321,6 +335,7 @@ describe('hostile pods', () => {
       nodeName: 'aci-connector',
       clusterId: 'c',
       limits: DEFAULT_ACI_LIMITS,
+      network: DEFAULT_NETWORK_SETTINGS,
     });
     assert.ok(group.kind === 'ready');
     assert.deepEqual(group.group.containers[0]?.environmentVariables, [{ name: 'LABEL', value: '' }]);

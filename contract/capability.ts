@@ -77,7 +77,7 @@ export function checkPod(
   objects?: ReferencedObjects,
   limits: AciLimits = DEFAULT_ACI_LIMITS,
 ): Problem[] {
-  return analysePod(pod, objects, { limits, workingDirShell: undefined }).problems;
+  return analysePod(pod, objects, { limits, workingDirShell: undefined, network: undefined }).problems;
 }
 
 /** The names of the objects `checkPod` and the translation need, so a caller can fetch exactly those. */

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { checkPod, DEFAULT_ACI_LIMITS, type Problem, type ReferencedObjects } from './capability.ts';
 import { type ImageConfig, imageConfigRequests } from './image-config.ts';
+import { DEFAULT_NETWORK_SETTINGS } from './network.ts';
 import { type GroupSettings, toContainerGroup, type Translation } from './translate.ts';
 
 const settings: GroupSettings = {
@@ -10,6 +11,7 @@ const settings: GroupSettings = {
   nodeName: 'aci-connector',
   clusterId: 'c',
   limits: DEFAULT_ACI_LIMITS,
+  network: DEFAULT_NETWORK_SETTINGS,
 };
 const NGINX: ImageConfig = {
   entrypoint: ['/docker-entrypoint.sh'],

@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { V1ConfigMap, V1Container, V1Pod } from '@kubernetes/client-node';
 import { checkPod, DEFAULT_ACI_LIMITS, type ReferencedObjects } from './capability.ts';
 import { toContainerGroup } from './translate.ts';
+import { DEFAULT_NETWORK_SETTINGS } from './network.ts';
 
 /** Wraps `value` so that every read of a property, at any depth, adds one to `counter.reads`. */
 function counting<T extends object>(value: T, counter: { reads: number }): T {
@@ -55,6 +56,7 @@ function workFor(input: Input): number {
       nodeName: 'aci-connector',
       clusterId: 'c',
       limits: DEFAULT_ACI_LIMITS,
+      network: DEFAULT_NETWORK_SETTINGS,
     });
   }
   return counter.reads;

@@ -81,6 +81,8 @@ export const TAGS = {
 /** Pod annotations for ACI features Kubernetes has no field for (see the README's pod-field table). */
 export const ACI_ANNOTATIONS = {
   dnsNameLabel: 'azure.com/aci-dns-name-label',
+  /** `"true"`: expose the pod's declared ports on a public IP address (never with a subnet). */
+  publicIP: 'azure.com/aci-public-ip',
   gpuSku: 'azure.com/aci-gpu-sku',
   priority: 'azure.com/aci-priority',
   sku: 'azure.com/aci-sku',

@@ -5,6 +5,7 @@ import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { DEFAULT_ACI_LIMITS, type Problem, type ReferencedObjects } from './capability.ts';
 import { ACI_ANNOTATIONS, TAGS } from './names.ts';
+import { DEFAULT_NETWORK_SETTINGS } from './network.ts';
 import {
   clusterTag,
   containerGroupName,
@@ -18,6 +19,9 @@ const settings: GroupSettings = {
   nodeName: 'aci-connector',
   clusterId: 'cluster-7f3a',
   limits: DEFAULT_ACI_LIMITS,
+  // Declared ports on a public IP, as before private networking: these tests are about the rest of the
+  // group; contract/network.test.ts covers the addresses and DNS under every setting.
+  network: { ...DEFAULT_NETWORK_SETTINGS, exposePortsPublicly: true },
 };
 const NO_OBJECTS: ReferencedObjects = {
   configMaps: new Map(),

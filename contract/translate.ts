@@ -2,13 +2,7 @@
 // account tokens, settings) is passed in; it never reads the API server or the clock. The same walk
 // yields the problems `checkPod` reports, so the check and the translation cannot disagree.
 import { createHash } from 'node:crypto';
-import type {
-  Container,
-  ContainerGroup,
-  ContainerGroupProperties,
-  DnsConfiguration,
-  Port,
-} from '@azure/arm-containerinstance';
+import type { Container, ContainerGroup, ContainerGroupProperties, Port } from '@azure/arm-containerinstance';
 import type { V1Pod } from '@kubernetes/client-node';
 import { aciFeatures, gpuResource } from './aci-features.ts';
 import type { AciLimits, Problem, ReferencedObjects } from './capability.ts';
@@ -16,6 +10,7 @@ import { translateContainer, translateInitContainer } from './containers.ts';
 import { type Context, namespaceOf, newContext, refuse } from './context.ts';
 import type { ImageConfig } from './image-config.ts';
 import { TAGS } from './names.ts';
+import { groupNetwork, type NetworkNotice, type NetworkSettings } from './network.ts';
 import { applyRefusals, POD_REFUSALS } from './pod-fields.ts';
 import { MAX_POD_REFERENCES, referenceCount } from './references.ts';
 import { registryCredentials } from './registry.ts';
@@ -33,16 +28,20 @@ export interface GroupSettings {
    * differs from the image's WORKDIR; unset, such containers are refused (ACI has no such setting).
    */
   workingDirShell?: string | undefined;
+  network: NetworkSettings;
 }
 
 /** What the walk needs besides the pod and its objects. */
 export interface AnalysisSettings {
   limits: AciLimits;
   workingDirShell: string | undefined;
+  /** Undefined: a check of the spec alone, whose verdict never depends on the network settings. */
+  network: NetworkSettings | undefined;
 }
 
 export type Translation =
-  | { kind: 'ready'; name: string; group: ContainerGroup }
+  /** `notices`: what the settings chose that the spec alone does not say, for pod events. */
+  | { kind: 'ready'; name: string; group: ContainerGroup; notices: NetworkNotice[] }
   /** A referenced object is missing: wait (like a kubelet) and say why in an event. */
   | { kind: 'waiting'; problems: Problem[] }
   /** ACI can never run the pod as written: fail it with these problems. */
@@ -52,6 +51,7 @@ export interface Analysis {
   /** The group without what depends on settings (location, tags). */
   properties: ContainerGroupProperties;
   problems: Problem[];
+  notices: NetworkNotice[];
 }
 
 const MAX_NAME_LENGTH = 63;
@@ -89,8 +89,8 @@ export function containerGroupName(namespace: string, podName: string, clusterId
   return readable ? `${readable}-${hash}` : `pod-${hash}`;
 }
 
-/** The ports on the group's public IP: every container port, once, up to ACI's per-group maximum. */
-function publicPorts(context: Context, containers: readonly Container[]): Port[] {
+/** The ports on the group's IP address: every container port, once, up to ACI's per-group maximum. */
+function groupPorts(context: Context, containers: readonly Container[]): Port[] {
   const ports = new Map<string, Port>();
   containers.forEach((container, containerIndex) => {
     (container.ports ?? []).forEach((port, portIndex) => {
@@ -108,29 +108,6 @@ function publicPorts(context: Context, containers: readonly Container[]): Port[]
     });
   });
   return [...ports.values()];
-}
-
-/** dnsConfig maps to ACI's; ACI needs name servers to apply searches and options. */
-function dnsConfiguration(context: Context): DnsConfiguration | undefined {
-  const config = context.pod.spec?.dnsConfig;
-  if (!config) return undefined;
-  if (!config.nameservers?.length) {
-    refuse(
-      context,
-      'spec.dnsConfig.nameservers',
-      'ACI applies DNS searches and options only together with name servers',
-      'add nameservers, or remove dnsConfig',
-    );
-    return undefined;
-  }
-  const options = (config.options ?? []).map((option) =>
-    option.value ? `${option.name ?? ''}:${option.value}` : (option.name ?? ''),
-  );
-  return {
-    nameServers: config.nameservers,
-    ...(config.searches?.length ? { searchDomains: config.searches.join(' ') } : {}),
-    ...(options.length ? { options: options.join(' ') } : {}),
-  };
 }
 
 function uniqueProblems(problems: readonly Problem[]): Problem[] {
@@ -203,29 +180,24 @@ export function analysePod(
     });
   });
   checkGroupTotals(context);
-  const ports = publicPorts(context, containers);
+  const ports = groupPorts(context, containers);
+  const network = groupNetwork(
+    context,
+    { containers, ports, dnsNameLabel: features.dnsNameLabel },
+    settings.network,
+  );
   const credentials = registryCredentials(context);
-  const dnsConfig = dnsConfiguration(context);
   const properties: ContainerGroupProperties = {
     osType: 'Linux',
     restartPolicy: spec.restartPolicy ?? 'Always',
     ...features.group,
-    containers,
+    containers: network.containers,
     ...(initContainers.length > 0 ? { initContainers } : {}),
-    ...(ports.length > 0
-      ? {
-          ipAddress: {
-            type: 'Public',
-            ports,
-            ...(features.dnsNameLabel ? { dnsNameLabel: features.dnsNameLabel } : {}),
-          },
-        }
-      : {}),
+    ...network.properties,
     ...(plan.volumes.length > 0 ? { volumes: plan.volumes } : {}),
     ...(credentials.length > 0 ? { imageRegistryCredentials: credentials } : {}),
-    ...(dnsConfig ? { dnsConfig } : {}),
   };
-  return { properties, problems: uniqueProblems(context.problems) };
+  return { properties, problems: uniqueProblems(context.problems), notices: network.notices };
 }
 
 export function toContainerGroup(
@@ -239,9 +211,10 @@ export function toContainerGroup(
     serviceAccountTokens: objects.serviceAccountTokens ?? new Map<string, string>(),
     images: objects.images ?? new Map<string, ImageConfig>(),
   };
-  const { properties, problems } = analysePod(pod, supplied, {
+  const { properties, problems, notices } = analysePod(pod, supplied, {
     limits: settings.limits,
     workingDirShell: settings.workingDirShell,
+    network: settings.network,
   });
   if (problems.some((problem) => problem.kind === 'unsupported')) return { kind: 'invalid', problems };
   if (problems.length > 0) return { kind: 'waiting', problems };
@@ -261,5 +234,6 @@ export function toContainerGroup(
       },
       ...properties,
     },
+    notices,
   };
 }

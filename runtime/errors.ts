@@ -53,7 +53,29 @@ export function isNotFound(error: unknown): boolean {
 
 /** ACI's code for an image it cannot pull, at create time (400) or while provisioning. */
 export const INACCESSIBLE_IMAGE = 'InaccessibleImage';
-const QUOTA_CODES = new Set(['ContainerGroupQuotaReached', 'QuotaExceeded', 'ResourceQuotaExceeded']);
+// SubnetIsFull (unconfirmed for ACI: Azure networking's code): groups leaving the subnet free addresses.
+const QUOTA_CODES = new Set([
+  'ContainerGroupQuotaReached',
+  'QuotaExceeded',
+  'ResourceQuotaExceeded',
+  'SubnetIsFull',
+]);
+/**
+ * Refusals of the connector's Azure setup (the resource group, the subnet), not of the pod: the
+ * operator's fix, not a change to the pod, makes the same request valid. SubnetMissingRequiredDelegation
+ * is ACI's; SubnetNotFound and SubnetLocationMismatch are unconfirmed.
+ */
+const SETUP_CODES = new Set([
+  'ResourceGroupNotFound',
+  'SubnetNotFound',
+  'SubnetMissingRequiredDelegation',
+  'SubnetLocationMismatch',
+]);
+
+/** Azure refused the connector's setup, not the request's content: the caller waits instead of failing. */
+export function isSetupError(error: ClassifiedError): boolean {
+  return error.code !== undefined && SETUP_CODES.has(error.code);
+}
 const TRANSIENT_AZURE_CODES = new Set([
   'ContainerGroupTransitioning',
   'ServiceUnavailable',

@@ -43,6 +43,22 @@ describe('parseWebhookConfig', () => {
     assert.deepEqual(config.tls, { source: 'files', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
   });
 
+  const exposures: { env: Record<string, string>; exposure?: object; problem?: RegExp }[] = [
+    { env: {}, exposure: { subnet: false, exposePortsPublicly: false } },
+    {
+      env: { ACI_SUBNET_ID: '/subscriptions/s/…/subnets/aci', ACI_EXPOSE_PORTS_PUBLICLY: 'TRUE' },
+      exposure: { subnet: true, exposePortsPublicly: true },
+    },
+    { env: { ACI_EXPOSE_PORTS_PUBLICLY: 'yes' }, problem: /ACI_EXPOSE_PORTS_PUBLICLY must be true or false/ },
+  ];
+  for (const row of exposures) {
+    it(`reads the connector's exposure settings: ${JSON.stringify(row.env)}`, () => {
+      const { config, problems } = parseWebhookConfig(row.env);
+      if (row.problem) assert.match(problems.join('\n'), row.problem);
+      else assert.deepEqual(config.exposure, row.exposure);
+    });
+  }
+
   it('lists every problem at once', () => {
     const { problems } = parseWebhookConfig({
       WEBHOOK_PORT: '70000',

@@ -12,6 +12,8 @@ export interface WebhookConfig {
   /** Set for runs outside the cluster: the webhook registers its configuration with this URL. */
   url: URL | undefined;
   schedulerName: string | undefined;
+  /** The connector's exposure settings, for the admission warning about public IPs. */
+  exposure: { subnet: boolean; exposePortsPublicly: boolean };
   tls:
     | { source: 'files'; certFile: string; keyFile: string }
     | { source: 'secret'; secretName: string; hosts: string[] };
@@ -34,6 +36,10 @@ export const ENVIRONMENT = {
     'For runs outside the cluster: https URL the API server calls; the webhook registers its configuration with it (a URL without a port gets the listening port).',
   ACI_SCHEDULER_NAME:
     'Second scheduler (the extender’s) that opted-in pods are given (default: keep the pod’s).',
+  ACI_SUBNET_ID:
+    'The connector’s subnet (set it to the same value): with one, pods never get a public IP and the webhook warns of none.',
+  ACI_EXPOSE_PORTS_PUBLICLY:
+    'The connector’s setting of the same name: true makes the webhook warn about every steered pod whose declared ports would get a public IP.',
   TLS_CERT_FILE: 'Serving certificate mounted from elsewhere, e.g. cert-manager (re-read on refresh).',
   TLS_KEY_FILE: 'Key of TLS_CERT_FILE.',
   TLS_SECRET_NAME: 'Secret holding the generated CA and serving certificate (default aci-burst-webhook-tls).',
@@ -67,6 +73,13 @@ export function parseWebhookConfig(env: Env): { config: WebhookConfig; problems:
     problems.push(`${name} must be a whole number >= ${min}, got "${raw}"`);
     return fallback;
   };
+  const boolean = (name: Variable, fallback: boolean): boolean => {
+    const raw = text(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    problems.push(`${name} must be true or false, got "${raw}"`);
+    return fallback;
+  };
   const namespace = text('WEBHOOK_NAMESPACE') ?? 'aci-burst-system';
   const serviceName = text('WEBHOOK_SERVICE_NAME') ?? 'aci-burst-webhook';
   const url = parseUrl(text('WEBHOOK_URL'), problems);
@@ -94,6 +107,10 @@ export function parseWebhookConfig(env: Env): { config: WebhookConfig; problems:
     configurationName: text('WEBHOOK_CONFIGURATION_NAME') ?? 'aci-burst-webhook',
     url,
     schedulerName: text('ACI_SCHEDULER_NAME'),
+    exposure: {
+      subnet: text('ACI_SUBNET_ID') !== undefined,
+      exposePortsPublicly: boolean('ACI_EXPOSE_PORTS_PUBLICLY', false),
+    },
     tls,
     clientCaFile: text('CLIENT_CA_FILE'),
     certificateRefreshMs: integer('CERT_REFRESH_SECONDS', 3600, 1) * 1000,

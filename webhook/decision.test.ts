@@ -3,13 +3,14 @@ import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import fastJsonPatch from 'fast-json-patch';
 import { checkPod, type Problem } from '../contract/capability.ts';
-import { ACI_TOLERATION, PLACEMENT_LABEL } from '../contract/names.ts';
+import { ACI_ANNOTATIONS, ACI_TOLERATION, PLACEMENT_LABEL } from '../contract/names.ts';
 import { fixturePod } from '../test/fixtures/admission/load.ts';
 import {
   decide,
   MAX_WARNING_LENGTH,
   needsReferencedObjects,
   notBurstingWarnings,
+  publicIPWarnings,
   steerToAci,
   type Outcome,
   type PodChecker,
@@ -222,4 +223,81 @@ describe('withConnectorSuppliedValues', () => {
       });
     });
   }
+});
+
+describe('publicIPWarnings', () => {
+  const web = (annotations: Record<string, string>, ports = [80, 443]): V1Pod => ({
+    metadata: { name: 'web', namespace: 'shop', annotations },
+    spec: {
+      containers: [{ name: 'web', image: 'nginx', ports: ports.map((containerPort) => ({ containerPort })) }],
+    },
+  });
+  const asks = { [ACI_ANNOTATIONS.publicIP]: 'true' };
+  const declines = { [ACI_ANNOTATIONS.publicIP]: 'false' };
+  const cases: {
+    name: string;
+    pod: V1Pod;
+    exposure: { subnet: boolean; exposePortsPublicly: boolean };
+    warned: boolean;
+  }[] = [
+    {
+      name: 'asked, no subnet',
+      pod: web(asks),
+      exposure: { subnet: false, exposePortsPublicly: false },
+      warned: true,
+    },
+    {
+      name: 'a DNS label, no subnet',
+      pod: web({ [ACI_ANNOTATIONS.dnsNameLabel]: 'shop' }),
+      exposure: { subnet: false, exposePortsPublicly: false },
+      warned: true,
+    },
+    {
+      name: 'not asked, no subnet',
+      pod: web({}),
+      exposure: { subnet: false, exposePortsPublicly: false },
+      warned: false,
+    },
+    {
+      name: 'not asked, public by default',
+      pod: web({}),
+      exposure: { subnet: false, exposePortsPublicly: true },
+      warned: true,
+    },
+    {
+      name: 'declined, public by default',
+      pod: web(declines),
+      exposure: { subnet: false, exposePortsPublicly: true },
+      warned: false,
+    },
+    {
+      name: 'asked, in a subnet',
+      pod: web(asks),
+      exposure: { subnet: true, exposePortsPublicly: true },
+      warned: false,
+    },
+    {
+      name: 'no ports, public by default',
+      pod: web({}, []),
+      exposure: { subnet: false, exposePortsPublicly: true },
+      warned: false,
+    },
+  ];
+  for (const row of cases) {
+    it(`${row.warned ? 'warns' : 'stays quiet'}: ${row.name}`, () => {
+      const warnings = publicIPWarnings({ pod: row.pod, exposure: row.exposure });
+      assert.equal(warnings.length, row.warned ? 1 : 0);
+      if (row.warned)
+        assert.match(warnings[0] ?? '', /public IP: ports 80, 443 are reachable from the internet/);
+    });
+  }
+
+  it('reaches the verdict of a steered pod', () => {
+    const verdict = decide(
+      { entry: 'burst', pod: web(asks), exposure: { subnet: false, exposePortsPublicly: false } },
+      runnable,
+    );
+    assert.ok(verdict.allowed);
+    assert.equal(verdict.warnings.length, 1);
+  });
 });

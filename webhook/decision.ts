@@ -6,6 +6,7 @@ import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import type { Problem, ReferencedObjects } from '../contract/capability.ts';
 import { describeProblems, serviceAccountTokenRequests } from '../contract/capability.ts';
 import { ACI_TOLERATION, PLACEMENT_LABEL, podPlacement } from '../contract/names.ts';
+import { type ExposureSettings, exposesPublicly } from '../contract/network.ts';
 
 /**
  * The MutatingWebhookConfiguration has one entry per reason a pod is sent to us, each with its own path:
@@ -24,6 +25,8 @@ export interface AdmissionInput {
   objects?: ReferencedObjects;
   /** The second scheduler (the extender's) that opted-in pods should use, when one is configured. */
   schedulerName?: string | undefined;
+  /** The connector's exposure settings, so a pod that would get a public IP is warned about. */
+  exposure?: ExposureSettings | undefined;
 }
 
 export type Outcome = 'steered' | 'not-steered' | 'ignored' | 'denied';
@@ -114,7 +117,21 @@ export function notBurstingWarnings(problems: readonly Problem[]): string[] {
 
 function steered(input: AdmissionInput): Verdict {
   const patch = fastJsonPatch.compare(input.pod, steerToAci(input.pod, input.schedulerName));
-  return { allowed: true, outcome: 'steered', patch, warnings: [] };
+  return { allowed: true, outcome: 'steered', patch, warnings: publicIPWarnings(input) };
+}
+
+/** A steered pod whose declared ports ACI would put on a public IP: said at admission, once. */
+export function publicIPWarnings(input: Pick<AdmissionInput, 'pod' | 'exposure'>): string[] {
+  const ports = [
+    ...new Set(
+      (input.pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)),
+    ),
+  ];
+  const exposure = input.exposure ?? { subnet: false, exposePortsPublicly: false };
+  if (!exposesPublicly(input.pod, ports.length > 0, exposure)) return [];
+  return [
+    truncate(`on ACI this pod gets a public IP: ports ${ports.join(', ')} are reachable from the internet`),
+  ];
 }
 
 function ignored(): Verdict {

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     reader: kubernetesReferenceReader(core, { secretValues: 'blank' }),
     schedulerName: config.schedulerName,
     ...(clientCaPem !== undefined && { clientCaPem }),
+    exposure: config.exposure,
   });
   const shutdown = abortOnSignals(logger);
   shutdown.signal.addEventListener('abort', () => {

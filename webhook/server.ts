@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import type { PodReferences, ReferencedObjects } from '../contract/capability.ts';
+import type { ExposureSettings } from '../contract/network.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
@@ -39,6 +40,8 @@ export interface WebhookDependencies {
   references: (pod: V1Pod) => PodReferences;
   reader: ReferenceReader;
   schedulerName: string | undefined;
+  /** The connector's exposure settings (ACI_SUBNET_ID set, ACI_EXPOSE_PORTS_PUBLICLY). */
+  exposure?: ExposureSettings;
   bodyLimitBytes?: number;
   /**
    * When set, only callers presenting a certificate this CA signed (the API server, configured with
@@ -160,7 +163,13 @@ export class WebhookServer {
     let verdict: Verdict;
     try {
       verdict = decide(
-        { entry, pod, ...(objects && { objects }), schedulerName: this.#dependencies.schedulerName },
+        {
+          entry,
+          pod,
+          ...(objects && { objects }),
+          schedulerName: this.#dependencies.schedulerName,
+          exposure: this.#dependencies.exposure,
+        },
         this.#dependencies.check,
       );
     } catch (error) {

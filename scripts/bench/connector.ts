@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import { DEFAULT_ACI_LIMITS, type ReferencedObjects } from '../../contract/capability.ts';
+import { DEFAULT_NETWORK_SETTINGS } from '../../contract/network.ts';
 import { AciContainerGroups, ThrottleGate } from '../../connector/aci.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
 import { AzureHealth } from '../../connector/health.ts';
@@ -80,6 +81,7 @@ const controller = new PodController({
     region: emulator.region,
     nodeName: 'aci-connector',
     clusterId: 'bench',
+    network: DEFAULT_NETWORK_SETTINGS,
     limits: DEFAULT_ACI_LIMITS,
   },
   hostIP: '10.0.0.4',

@@ -13,6 +13,7 @@ import { createExtenderMetrics, createSchedulerCallHandler } from '../../extende
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import { WebhookServer } from '../../webhook/server.ts';
+import { DEFAULT_NETWORK_SETTINGS } from '../../contract/network.ts';
 
 const rounds = Number(process.argv[2] ?? 20);
 const CONTAINERS = 120;
@@ -82,7 +83,13 @@ const objects = {
   secrets: new Map(),
   serviceAccount: { metadata: { name: 'default' } },
 };
-const settings = { region: 'westus', nodeName: 'aci-connector', clusterId: 'c', limits: DEFAULT_ACI_LIMITS };
+const settings = {
+  region: 'westus',
+  nodeName: 'aci-connector',
+  clusterId: 'c',
+  limits: DEFAULT_ACI_LIMITS,
+  network: DEFAULT_NETWORK_SETTINGS,
+};
 const problems = checkPod(pod);
 
 const webhook = new WebhookServer({

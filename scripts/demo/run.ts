@@ -3,6 +3,7 @@
 // simulated worker node, the examples applied with kubectl, and a live view until every example is
 // Running. Everything it starts goes into a Teardown, stopped in reverse order on every way out.
 import { execFile } from 'node:child_process';
+import { randomInt } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -183,6 +184,10 @@ function withClients(state: ClusterState, reused: boolean): Cluster {
   };
 }
 
+/** The demo's virtual network and the subnet delegated to ACI (emulator fixtures). */
+const DEMO_NETWORK = 'demo-vnet';
+const DEMO_SUBNET = 'aci';
+
 async function runSteps(session: Session): Promise<number> {
   const { options, output, say } = session;
   const started = Date.now();
@@ -198,7 +203,24 @@ async function runSteps(session: Session): Promise<number> {
   }
   const { logDir } = session;
   say(`logs of the webhook, extender and connector go to ${logDir}`);
-  const emulator = await startEmulator({ timeline: options.fast ? 'fast' : 'realistic' });
+  // The examples run as in AKS with virtual nodes: in a subnet delegated to ACI, with private IPs.
+  // Its range lies in 127/8 so the emulator serves the groups there and `kubectl port-forward` works.
+  const subnetPrefix = `127.${randomInt(1, 255)}.${randomInt(0, 256)}.0/24`;
+  const emulator = await startEmulator({
+    timeline: options.fast ? 'fast' : 'realistic',
+    virtualNetworks: [
+      {
+        name: DEMO_NETWORK,
+        subnets: [
+          {
+            name: DEMO_SUBNET,
+            addressPrefix: subnetPrefix,
+            delegations: ['Microsoft.ContainerInstance/containerGroups'],
+          },
+        ],
+      },
+    ],
+  });
   session.teardown.add('the ACI emulator', () => emulator.close());
   say(
     `ACI emulator on ${emulator.endpoint} (${options.fast ? 'fast: ~150 ms' : 'realistic: ~30 s'} per container group)`,
@@ -220,10 +242,14 @@ async function runSteps(session: Session): Promise<number> {
       ACI_LIST_INTERVAL_SECONDS: '2',
       ACI_REFRESH_INTERVAL_SECONDS: '10',
       ACI_ALLOWED_NAMESPACES: EXAMPLES_NAMESPACE,
+      ACI_SUBNET_ID: `/subscriptions/${emulator.subscriptionId}/resourceGroups/${emulator.resourceGroup}/providers/Microsoft.Network/virtualNetworks/${DEMO_NETWORK}/subnets/${DEMO_SUBNET}`,
     },
   });
   session.teardown.add(`the connector (pid ${connector.pid()})`, () => connector.stop());
   say(`connector running as virtual node ${DEFAULT_NODE_NAME} (log ${connector.logPath})`);
+  say(
+    `container groups join subnet ${DEMO_SUBNET} (${subnetPrefix}) of virtual network ${DEMO_NETWORK}: private IPs only`,
+  );
   await startSimulatedWorker(session, cluster);
   await session.wait(
     `${DEFAULT_NODE_NAME} and ${SIMULATED_NODE_NAME} to be Ready and schedulable`,

@@ -18,6 +18,7 @@ import { loadObjects, loadPod, type PodFixture } from '../../test/fixtures/pods/
 import type { Target } from './engine.ts';
 import type { Random } from './random.ts';
 import { hostileString, mutate, type Json, type JsonObject } from './values.ts';
+import { DEFAULT_NETWORK_SETTINGS } from '../../contract/network.ts';
 
 const credential = {
   getToken: () => Promise.resolve({ token: 'fuzz', expiresOnTimestamp: Date.now() + 3_600_000 }),
@@ -68,6 +69,7 @@ async function putBodies(): Promise<{ pod: V1Pod; body: JsonObject }[]> {
       nodeName: 'aci-connector',
       clusterId: 'c',
       limits: DEFAULT_ACI_LIMITS,
+      network: DEFAULT_NETWORK_SETTINGS,
     });
     if (translation.kind !== 'ready') continue;
     await client.containerGroups

@@ -10,6 +10,7 @@ import type { MonitorTiming, UsageScript } from './monitor.ts';
 import type { RequestLog } from './request-log.ts';
 import type { ArmCategory, EmulatorState } from './state.ts';
 import { groupId, groupView, operationView } from './views.ts';
+import { type AddressPool, virtualNetworkView } from './virtual-networks.ts';
 
 export interface ArmRoutesDependencies {
   state: EmulatorState;
@@ -26,8 +27,12 @@ export interface ArmRoutesDependencies {
   /** Brings listeners and sessions up to now (group-activity.ts): before every handler, and after a
    * write before its answer, so a client that got the answer finds the world changed. */
   settle: () => Promise<void>;
-  /** An IP address for a new group that asks for one (group-network.ts). */
-  claimAddress: (groupId: string, type: 'Public' | 'Private') => Promise<string>;
+  /** An IP address for a new group that asks for one (group-network.ts), from its subnet's pool in one. */
+  claimAddress: (
+    groupId: string,
+    type: 'Public' | 'Private',
+    subnet: { pool: AddressPool; taken: ReadonlySet<string> } | undefined,
+  ) => Promise<string>;
   /** Azure Monitor's metrics of container groups: the scripted usage and the grain's timing. */
   monitor: { script: UsageScript; timing: MonitorTiming };
 }
@@ -267,6 +272,14 @@ function resourceGroupRoutes(router: Router, state: EmulatorState): void {
   router.get('/resourceGroups/:resourceGroup', (req, res) => {
     res.json(view(state.requireResourceGroup(param(req, 'resourceGroup'))));
   });
+  // Microsoft.Network: only the read the connector checks its subnet with; networks are fixtures.
+  router.get(
+    '/resourceGroups/:resourceGroup/providers/Microsoft.Network/virtualNetworks/:name',
+    (req, res) => {
+      const network = state.getVirtualNetwork(param(req, 'resourceGroup'), param(req, 'name'));
+      res.json(virtualNetworkView(state.config.subscriptionId, network));
+    },
+  );
 }
 
 function page<T>(items: T[], req: Request, deps: ArmRoutesDependencies): { value: T[]; nextLink?: string } {
@@ -321,6 +334,7 @@ function groupRoutes(router: Router, deps: ArmRoutesDependencies): void {
       const address = await deps.claimAddress(
         groupId(record.subscriptionId, record.resourceGroup, record.name),
         ipAddress.type,
+        state.subnetAddresses(record),
       );
       // Gone meanwhile (deleted or updated): the next settle frees the address.
       record = state.assignAddress(record.resourceGroup, record.name, address) ?? record;

@@ -8,6 +8,13 @@ import { parseUsageRules, type UsageRule, type UsageScript } from './monitor.ts'
 import { requestJson } from './https-json.ts';
 import type { RequestLog, RequestLogEntry } from './request-log.ts';
 import type { EmulatorState } from './state.ts';
+import type { VirtualNetworkFixture } from './virtual-networks.ts';
+
+/** A virtual network as a test describes it. */
+export type VirtualNetworkInput = Pick<VirtualNetworkFixture, 'name'> &
+  Partial<Pick<VirtualNetworkFixture, 'resourceGroup' | 'location'>> & {
+    subnets: { name: string; addressPrefix: string; delegations?: string[] }[];
+  };
 
 export const CONTROL_PREFIX = '/control';
 
@@ -73,6 +80,9 @@ export function controlRouter(deps: {
   router.put('/quotas', (req, res) => {
     res.json(state.setQuotas(quotas(req.body)));
   });
+  router.put('/virtualNetworks', (req, res) => {
+    res.json(state.putVirtualNetwork(req.body));
+  });
   router.put('/resourceGroups/:resourceGroup', (req: Request<{ resourceGroup: string }>, res) => {
     res.status(state.createResourceGroup(req.params.resourceGroup) ? 201 : 200).end();
   });
@@ -118,6 +128,11 @@ export interface EmulatorControl {
   clearFaults(): Promise<void>;
   setQuotas(quotas: Partial<Quotas>): Promise<Quotas>;
   createResourceGroup(name: string): Promise<void>;
+  /**
+   * Creates or replaces a virtual network fixture (resource group and location default to the
+   * emulator's); see EmulatorOptions.virtualNetworks for which prefixes are served.
+   */
+  putVirtualNetwork(network: VirtualNetworkInput): Promise<VirtualNetworkFixture>;
   killContainer(resourceGroup: string, group: string, container: string): Promise<void>;
   restartContainer(resourceGroup: string, group: string, container: string): Promise<void>;
   /** What containers use from now on, for Azure Monitor's CpuUsage and MemoryUsage (first match wins). */
@@ -159,6 +174,8 @@ export function createControlClient(endpoint: string, caPem: string): EmulatorCo
     createResourceGroup: async (name) => {
       await call('PUT', `/resourceGroups/${name}`);
     },
+    putVirtualNetwork: async (network) =>
+      (await call('PUT', '/virtualNetworks', network)) as VirtualNetworkFixture,
     killContainer: container('kill'),
     restartContainer: container('restart'),
     setUsage: async (rules) => {

@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict';
-import { get } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { silentLogger } from '../../runtime/logger.ts';
 import { documentationAddress, GroupNetwork, loopbackAddress } from './group-network.ts';
 import { RequestLog } from './request-log.ts';
-import { containerGroup, FAST_POLL, startHarness, type EmulatorHarness } from './testing.ts';
-
-/** GET http://address:port/path: the body, or the error code (ECONNREFUSED when nothing listens). */
-function httpGet(address: string, port: number, path = '/'): Promise<string> {
-  return new Promise((resolve) => {
-    const request = get({ host: address, port, path, agent: false }, (response) => {
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => {
-        resolve(body);
-      });
-    });
-    request.on('error', (error: NodeJS.ErrnoException) => {
-      resolve(error.code ?? error.message);
-    });
-  });
-}
+import { containerGroup, FAST_POLL, httpGet, startHarness, type EmulatorHarness } from './testing.ts';
 
 function network(requestLog = new RequestLog(), random = (): number => 0): GroupNetwork {
   return new GroupNetwork({ mode: 'loopback', random, logger: silentLogger(), requestLog, clock: Date.now });

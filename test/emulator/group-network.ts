@@ -6,11 +6,17 @@
 //   the group's address (a tiny responder, see respond()). Linux routes all of 127/8 to lo.
 // - `documentation`: fake addresses that route nowhere (RFC 5737 TEST-NETs for public groups, 10.0.x.y
 //   for private ones), stable per group, and no listeners.
+// A group in a subnet (virtual-networks.ts) gets an address of the subnet's range instead, from a
+// random point per emulator, skipping those its other groups hold. In loopback mode a subnet in
+// 127.1.0.0-127.255.255.255 is claimed and served like any other address; a subnet elsewhere (a
+// private range, which EndpointSlices need: Kubernetes refuses loopback endpoints) is only handed out:
+// no claim, no listeners, nothing the emulator dials.
 import { createSocket, type Socket } from 'node:dgram';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Logger } from '../../runtime/logger.ts';
 import type { RequestLog } from './request-log.ts';
+import { type AddressPool, numberToIp, poolSize, servedOnLoopback } from './virtual-networks.ts';
 
 export type AddressMode = 'loopback' | 'documentation';
 
@@ -82,6 +88,8 @@ export class GroupNetwork {
   private readonly claims = new Map<string, Socket | undefined>();
   /** `address:port` -> its server. */
   private readonly listeners = new Map<string, { spec: ListenerSpec; server: Server }>();
+  /** Handed-out subnet addresses outside the loopback range: never bound, never served. */
+  private readonly unserved = new Set<string>();
   /** `address:port` whose bind failed, with the run it failed for: not retried during that run. */
   private readonly failed = new Map<string, number>();
 
@@ -91,11 +99,50 @@ export class GroupNetwork {
     this.next = Math.floor(deps.random() * LOOPBACK_SPACE);
   }
 
-  /** A new address for a group that asks for one. */
-  async claim(groupId: string, type: 'Public' | 'Private'): Promise<string> {
+  /** A new address for a group that asks for one; from `subnet`'s pool (minus `taken`) for a group in a subnet. */
+  async claim(
+    groupId: string,
+    type: 'Public' | 'Private',
+    subnet?: { pool: AddressPool; taken: ReadonlySet<string> },
+  ): Promise<string> {
+    if (subnet !== undefined) return this.claimFrom(subnet.pool, subnet.taken);
     if (this.mode === 'documentation') return documentationAddress(groupId, type);
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      const address = loopbackAddress(this.next++);
+    return this.claimAmong(
+      (attempt) => (attempt < CLAIM_ATTEMPTS ? loopbackAddress(this.next++) : undefined),
+      () => loopbackAddress(this.next++),
+    );
+  }
+
+  /** Every address of the pool once, from a random point; the caller (state.ts) knows one is free. */
+  private claimFrom(pool: AddressPool, taken: ReadonlySet<string>): Promise<string> {
+    const size = poolSize(pool);
+    const start = Math.floor(this.deps.random() * size);
+    let tried = 0;
+    const next = (): string | undefined => {
+      while (tried < size) {
+        const address = numberToIp(pool.first + ((start + tried++) % size));
+        if (!taken.has(address) && !this.claims.has(address)) return address;
+      }
+      return undefined;
+    };
+    if (this.mode === 'loopback' && servedOnLoopback(pool)) {
+      return this.claimAmong(next, () => numberToIp(pool.first + start));
+    }
+    // Addresses never dialled: nothing to bind, only to keep apart.
+    const address = next() ?? numberToIp(pool.first);
+    this.claims.set(address, undefined);
+    if (this.mode === 'loopback') this.unserved.add(address);
+    return Promise.resolve(address);
+  }
+
+  /** Claims the first candidate no one holds; when they run out, `fallback()`, unclaimed (and logged). */
+  private async claimAmong(
+    next: (attempt: number) => string | undefined,
+    fallback: () => string,
+  ): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const address = next(attempt);
+      if (address === undefined) break;
       if (this.claims.has(address)) continue;
       this.claims.set(address, undefined);
       const claim = await bindClaim(address);
@@ -110,8 +157,8 @@ export class GroupNetwork {
         return address;
       }
     }
-    const address = loopbackAddress(this.next++);
-    this.reportFailure(address, CLAIM_PORT, new Error(`${CLAIM_ATTEMPTS} addresses in a row were claimed`));
+    const address = fallback();
+    this.reportFailure(address, CLAIM_PORT, new Error('every address tried was claimed'));
     this.claims.set(address, undefined);
     return address;
   }
@@ -121,6 +168,7 @@ export class GroupNetwork {
     for (const [address, socket] of this.claims) {
       if (inUse.has(address)) continue;
       this.claims.delete(address);
+      this.unserved.delete(address);
       socket?.close();
       this.setListeners(address, []);
     }
@@ -133,6 +181,7 @@ export class GroupNetwork {
       if (listener.spec.address === address && !keep.has(key)) this.closeListener(key);
     }
     const opening: Promise<void>[] = [];
+    if (this.unserved.has(address)) return opening;
     for (const spec of wanted) {
       const key = `${spec.address}:${spec.port}`;
       if (this.listeners.has(key) || this.failed.get(key) === spec.run) continue;
@@ -190,5 +239,6 @@ export class GroupNetwork {
     for (const key of [...this.listeners.keys()]) this.closeListener(key);
     for (const socket of this.claims.values()) socket?.close();
     this.claims.clear();
+    this.unserved.clear();
   }
 }

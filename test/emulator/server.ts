@@ -12,7 +12,13 @@ import { Counter, createRegistry } from '../../runtime/metrics.ts';
 import { opsRouter } from '../../runtime/ops.ts';
 import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { armRouter } from './arm-routes.ts';
-import { CONTROL_PREFIX, controlRouter, createControlClient, type EmulatorControl } from './control.ts';
+import {
+  CONTROL_PREFIX,
+  controlRouter,
+  createControlClient,
+  type EmulatorControl,
+  type VirtualNetworkInput,
+} from './control.ts';
 import { entraRouter, TokenIssuer } from './entra-routes.ts';
 import { attachSessionSockets, DEFAULT_SESSION_LIMITS, type SessionLimits } from './exec-socket.ts';
 import { GroupActivity } from './group-activity.ts';
@@ -23,6 +29,7 @@ import { MONITOR_TIMINGS, UsageScript, type MonitorTiming } from './monitor.ts';
 import { type RegistryAuth, type RunningRegistry, startRegistry } from './registry.ts';
 import { RequestLog } from './request-log.ts';
 import { EmulatorState, type EmulatorConfig } from './state.ts';
+import { parseVirtualNetwork } from './virtual-networks.ts';
 
 export interface EmulatorOptions {
   /** `fast` (default: Succeeded ~150 ms after a PUT), `realistic` (~30 s), or your own. */
@@ -51,6 +58,12 @@ export interface EmulatorOptions {
    * while its containers run; `documentation`: fake addresses that route nowhere, no listeners.
    */
   addresses?: AddressMode;
+  /**
+   * Virtual networks with subnets (prefix, delegations) that groups may join; more via the control API.
+   * In `loopback` address mode a prefix in 127.1.0.0-127.255.255.255 is served like other group
+   * addresses; any other (a private range, for EndpointSlices) is handed out and never dialled.
+   */
+  virtualNetworks?: VirtualNetworkInput[];
   /** Bounds of exec and attach sessions (count, idle time, output). */
   sessionLimits?: Partial<SessionLimits>;
   /** How the loopback registry authenticates: Docker Hub's bearer tokens (default) or Basic. */
@@ -112,6 +125,12 @@ function resolveConfig(options: EmulatorOptions): {
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
     seed: options.seed ?? 1,
   };
+  config.virtualNetworks = (options.virtualNetworks ?? []).map((network) =>
+    parseVirtualNetwork(network, { resourceGroup, location: region }),
+  );
+  config.resourceGroups = [
+    ...new Set([...config.resourceGroups, ...config.virtualNetworks.map((n) => n.resourceGroup)]),
+  ];
   return { identity, resourceGroup, region, config };
 }
 
@@ -184,7 +203,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
         armRequests.inc({ method, status: String(status) });
       },
       settle: () => activity.settle(),
-      claimAddress: (groupId, type) => network.claim(groupId, type),
+      claimAddress: (groupId, type, subnet) => network.claim(groupId, type, subnet),
       monitor: { script: usage, timing: monitorTiming },
     }),
   );

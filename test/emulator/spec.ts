@@ -2,9 +2,11 @@
 // its error codes. Pure. Codes and messages come from the shared reference (aci-arm-api.md) where it
 // has them; the others (marked "unconfirmed") were not found in a primary source and are plausible.
 import type { AciLimits } from '../../contract/capability.ts';
+import { ACI_DNS_LIMITS } from '../../contract/network.ts';
 import { ArmError, invalidContent } from './arm-error.ts';
 import { isMissingImage } from './behaviour.ts';
 import type { RegistryLogin } from './registry.ts';
+import { checkDnsConfig } from './virtual-networks.ts';
 
 export interface EnvironmentVariable {
   name: string;
@@ -50,6 +52,8 @@ export interface GroupSpec {
   memoryInGB: number;
   /** The group's IP address and the ports it exposes, when it asks for one. */
   ipAddress?: { type: 'Public' | 'Private'; ports: { port: number; protocol: string }[] };
+  /** The subnet the group joins (`subnetIds[0].id`); checked against the fixtures by state.ts. */
+  subnetId?: string;
 }
 
 export interface SpecContext {
@@ -163,6 +167,7 @@ export function parseGroupSpec(body: unknown, context: SpecContext): GroupSpec {
     parseVolume(item, `properties.volumes[${index}]`),
   );
   const ipAddress = optionalObject(properties, 'ipAddress', 'properties');
+  const subnetId = parseSubnetIds(properties);
   const spec: GroupSpec = {
     location: normalizeLocation(location),
     osType,
@@ -180,9 +185,20 @@ export function parseGroupSpec(body: unknown, context: SpecContext): GroupSpec {
         ),
       },
     }),
+    ...(subnetId !== undefined && { subnetId }),
   };
   checkGroupRules(spec, properties, context);
   return spec;
+}
+
+/** `subnetIds`: one subnet (more is refused, unconfirmed), by its ARM id. */
+function parseSubnetIds(properties: Json): string | undefined {
+  const items = arrayAt(properties, 'subnetIds', 'properties');
+  if (items.length > 1) throw invalidContent("At most one subnet is supported. Path 'properties.subnetIds'");
+  const [first] = items;
+  if (first === undefined) return undefined;
+  if (!isObject(first)) throw invalidContent("Expected an object. Path 'properties.subnetIds[0]'");
+  return stringAt(first, 'id', 'properties.subnetIds[0]');
 }
 
 export function normalizeLocation(location: string): string {
@@ -313,6 +329,7 @@ function checkGroupRules(spec: GroupSpec, properties: Json, context: SpecContext
   }
   checkVolumeMounts(spec, groupName);
   checkIpAddress(spec, optionalObject(properties, 'ipAddress', 'properties'), context);
+  checkDnsConfig(properties['dnsConfig'], groupName, ACI_DNS_LIMITS);
   if (credentials.length > spec.containers.length + spec.initContainers.length) {
     throw new ArmError(
       400,
@@ -386,6 +403,13 @@ function checkIpAddress(spec: GroupSpec, ipAddress: Json | undefined, context: S
   const containerPorts = new Set(spec.containers.flatMap((c) => c.ports.map((p) => p.port)));
   if (!ipAddress || !spec.ipAddress) return;
   const ipPorts = spec.ipAddress.ports;
+  if (ipPorts.length === 0) {
+    throw new ArmError(
+      400,
+      'MissingIpAddressPorts',
+      `The ports in the 'ipAddress' of container group '${groupName}' cannot be empty.`,
+    );
+  }
   if (ipPorts.length > limits.maxPortsPerGroup) {
     throw new ArmError(
       400,

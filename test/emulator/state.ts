@@ -37,6 +37,15 @@ import {
   type SpecContext,
 } from './spec.ts';
 import { groupId, type GroupRecord, type OperationRecord } from './views.ts';
+import {
+  type AddressPool,
+  addressPool,
+  checkGroupSubnet,
+  inPool,
+  parseSubnetId,
+  parseVirtualNetwork,
+  type VirtualNetworkFixture,
+} from './virtual-networks.ts';
 
 export interface EmulatorConfig {
   subscriptionId: string;
@@ -49,6 +58,8 @@ export interface EmulatorConfig {
   seed: number;
   /** The emulator registry's pull decision for its own images (spec.ts SpecContext.canPull). */
   canPull?: SpecContext['canPull'];
+  /** Virtual networks there at the start (and after a reset); more come from the control API. */
+  virtualNetworks?: readonly VirtualNetworkFixture[];
 }
 
 export type ArmCategory = 'reads' | 'writes' | 'deletes';
@@ -98,6 +109,7 @@ export class EmulatorState {
   private quotas: Quotas;
   private resourceGroups = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
+  private networks = new Map<string, VirtualNetworkFixture>();
   private operations = new Map<string, OperationRecord>();
   private sessions = new Map<string, StreamSession>();
   private buckets = new Map<ArmCategory, TokenBucket>();
@@ -119,6 +131,9 @@ export class EmulatorState {
     this.buckets.clear();
     this.aciWindows.clear();
     this.resourceGroups = new Map(this.config.resourceGroups.map((name) => [name.toLowerCase(), name]));
+    this.networks = new Map(
+      (this.config.virtualNetworks ?? []).map((n) => [key(n.resourceGroup, n.name), n]),
+    );
     this.quotas = { ...this.config.quotas };
     this.injector = newInjector([], this.config.seed);
   }
@@ -140,6 +155,52 @@ export class EmulatorState {
       throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${name}' could not be found.`);
     }
     return found;
+  }
+
+  /** Control API: creates or replaces a virtual network fixture (its resource group is created too). */
+  putVirtualNetwork(body: unknown): VirtualNetworkFixture {
+    const network = parseVirtualNetwork(body, {
+      resourceGroup: this.config.resourceGroups[0] ?? 'aci-burst',
+      location: this.config.regions[0] ?? 'westus',
+    });
+    this.createResourceGroup(network.resourceGroup);
+    this.networks.set(key(network.resourceGroup, network.name), network);
+    return network;
+  }
+
+  /** ARM GET of a virtual network. */
+  getVirtualNetwork(resourceGroup: string, name: string): VirtualNetworkFixture {
+    const rg = this.requireResourceGroup(resourceGroup);
+    const network = this.networks.get(key(rg, name));
+    if (network === undefined) {
+      throw new ArmError(
+        404,
+        'ResourceNotFound',
+        `The Resource 'Microsoft.Network/virtualNetworks/${name}' under resource group '${rg}' was not found.`,
+      );
+    }
+    return network;
+  }
+
+  /** The addresses a group in a subnet may get, and those other groups there hold; undefined outside a subnet. */
+  subnetAddresses(record: GroupRecord): { pool: AddressPool; taken: Set<string> } | undefined {
+    const { subnetId } = record.spec;
+    if (subnetId === undefined) return undefined;
+    const network = this.findSubnet(subnetId);
+    const pool = network && addressPool(network.addressPrefix);
+    if (pool === undefined) return undefined;
+    const taken = new Set<string>();
+    for (const other of this.groups.values()) {
+      if (other !== record && other.address !== undefined && inPool(pool, other.address))
+        taken.add(other.address);
+    }
+    return { pool, taken };
+  }
+
+  private findSubnet(subnetId: string): { addressPrefix: string } | undefined {
+    const parts = parseSubnetId(subnetId);
+    const network = parts && this.networks.get(key(parts.resourceGroup, parts.network));
+    return network?.subnets.find((s) => s.name.toLowerCase() === parts?.subnet.toLowerCase());
   }
 
   setFaults(rules: readonly FaultRule[], seed = this.config.seed): void {
@@ -340,6 +401,25 @@ export class EmulatorState {
     });
     const existing = this.groups.get(key(rg, name));
     if (existing && isTransitioning(existing.runtime, now)) throw this.transitioningError(name);
+    checkGroupSubnet(
+      {
+        groupName: name,
+        location: spec.location,
+        subnetId: spec.subnetId,
+        ipAddressType: spec.ipAddress?.type,
+      },
+      (networkGroup, network) => this.networks.get(key(networkGroup, network)),
+      {
+        subscriptionId: this.config.subscriptionId,
+        addressesInUse: (subnetId) =>
+          [...this.groups.values()].filter(
+            (other) =>
+              other !== existing &&
+              other.spec.ipAddress &&
+              other.spec.subnetId?.toLowerCase() === subnetId.toLowerCase(),
+          ).length,
+      },
+    );
     this.checkQuota(spec, key(rg, name));
     const headers = existing ? {} : this.countAciRequest('create', spec.location, now);
     const json = body as Record<string, unknown>;
@@ -351,8 +431,11 @@ export class EmulatorState {
       body: json,
       tags: typeof tags === 'object' && tags !== null ? (tags as Record<string, string>) : {},
       spec,
-      // An update keeps the group's address (while it still asks for one).
-      ...(spec.ipAddress && existing?.address !== undefined && { address: existing.address }),
+      // An update keeps the group's address (while it still asks for one of the same kind, in the same subnet).
+      ...(spec.ipAddress &&
+        existing?.address !== undefined &&
+        existing.spec.ipAddress?.type === spec.ipAddress.type &&
+        existing.spec.subnetId === spec.subnetId && { address: existing.address }),
     };
     const started = this.startOperation(record, existing ? 'Update' : 'Create', now);
     return { ...started, created: !existing, headers };

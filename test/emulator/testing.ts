@@ -1,4 +1,5 @@
 // Helpers for tests that drive the emulator through the real SDK, built the way the connector builds it.
+import { get } from 'node:http';
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import type { TokenCredential } from '@azure/identity';
 import {
@@ -116,4 +117,21 @@ export function connectorLine(
 ): string {
   const command = `${options.tty ? 'stty echo onlcr; ' : ''}${argv.map(quoteWord).join(' ')}${options.stdin ? '' : ' </dev/null'}`;
   return `stty -echo -onlcr 2>/dev/null; printf '\\036%sB\\036\\n' ${nonce}; ${command}; printf '\\036%sE%d\\036\\n' ${nonce} $?; exit\n`;
+}
+
+/** GET http://address:port/path: the body, or the error code (ECONNREFUSED when nothing listens). */
+export function httpGet(address: string, port: number, path = '/'): Promise<string> {
+  return new Promise((resolve) => {
+    const request = get({ host: address, port, path, agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (body += chunk));
+      response.on('end', () => {
+        resolve(body);
+      });
+    });
+    request.on('error', (error: NodeJS.ErrnoException) => {
+      resolve(error.code ?? error.message);
+    });
+  });
 }

@@ -24,6 +24,9 @@ export function startConnector(options: {
     azure: options.emulator,
     nodeName: options.nodeName,
     parentEnv: process.env,
-    ...(options.env !== undefined && { env: options.env }),
+    // The end-to-end files written before private networking (issue 14) test exec, port-forward,
+    // metrics and the 2017 examples on pods with an IP, as an operator migrating from the old default
+    // runs them: the setting that restores it. test/e2e/networking.test.ts overrides it.
+    env: { ACI_EXPOSE_PORTS_PUBLICLY: 'true', ...options.env },
   });
 }
