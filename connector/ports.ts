@@ -17,6 +17,11 @@ export interface ContainerGroupApi {
   remove(name: string): Promise<void>;
 }
 
+export interface ContainerLogsApi {
+  /** The container's log with a timestamp per line; `tail` limits it to the last lines. */
+  logs(groupName: string, container: string, tail: number | undefined): Promise<string>;
+}
+
 /** What the pod controller writes to Kubernetes. Errors are ClassifiedErrors. */
 export interface PodApi {
   /** Replaces the pod's status (a merge patch of /status). */
