@@ -3,9 +3,13 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
-import { DEFAULT_ACI_LIMITS, type ImageConfig, type ReferencedObjects } from '../contract/capability.ts';
-import { TAGS } from '../contract/names.ts';
-import { containerGroupName } from '../contract/translate.ts';
+import {
+  containerGroupName,
+  DEFAULT_ACI_LIMITS,
+  type ImageConfig,
+  type ReferencedObjects,
+  TAGS,
+} from '../contract/index.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';

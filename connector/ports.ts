@@ -2,7 +2,7 @@
 // The real implementations wrap the SDKs (aci.ts, kube.ts); tests pass plain objects.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import type { ImageConfig, ReferencedObjects } from '../contract/capability.ts';
+import type { ImageConfig, ReferencedObjects } from '../contract/index.ts';
 import type { RegistryCredential } from './registry/client.ts';
 
 /** The container groups of the connector's resource group. Errors are ClassifiedErrors. */

@@ -7,8 +7,7 @@
 //   npm run bench -- hostile-pod [rounds=20]
 import { performance } from 'node:perf_hooks';
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
-import { checkPod, DEFAULT_ACI_LIMITS, podReferences } from '../../contract/capability.ts';
-import { toContainerGroup } from '../../contract/translate.ts';
+import { checkPod, DEFAULT_ACI_LIMITS, podReferences, toContainerGroup } from '../../contract/index.ts';
 import { createExtenderMetrics, createSchedulerCallHandler } from '../../extender/server.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
