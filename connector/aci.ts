@@ -7,11 +7,10 @@ import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/a
 import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { AzureHealth } from './health.ts';
-import type { ContainerLogsApi } from './kubelet-api.ts';
 import type { TerminalEndpoint } from './streaming/aci-terminal.ts';
 import type { ContainerTerminals } from './streaming/terminal-session.ts';
 import type { ConnectorMetrics } from './metrics.ts';
-import type { Clock, ContainerGroupApi } from './ports.ts';
+import type { Clock, ContainerGroupApi, ContainerLogsApi } from './ports.ts';
 
 /** Holds every ARM call until the latest Retry-After has passed. */
 export class ThrottleGate {

@@ -5,7 +5,7 @@ import { rootCertificates } from 'node:tls';
 import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { MonitorClient } from '@azure/arm-monitor';
 import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
-import { PROJECT_NAME, PROJECT_VERSION } from '../contract/names.ts';
+import { PROJECT_NAME, PROJECT_VERSION } from '../contract/index.ts';
 
 export const AZURE_RESOURCE_MANAGER = 'https://management.azure.com';
 /** The token audience stays Azure's even when requests go elsewhere (the SDK would derive it from the endpoint). */

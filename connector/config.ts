@@ -1,9 +1,7 @@
 // The connector's configuration, parsed once from the environment by main.ts. Parsing is pure and
 // lists every problem at once, so an operator fixes a manifest in one round instead of five.
 import { isIP } from 'node:net';
-import { DEFAULT_NODE_NAME } from '../contract/names.ts';
-import { DEFAULT_CLUSTER_DOMAIN } from '../contract/network.ts';
-import { parseQuantity } from '../contract/quantity.ts';
+import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NODE_NAME, parseQuantity } from '../contract/index.ts';
 import { normalizeRegistry } from './registry/reference.ts';
 import { parseSubnetId, type SubnetRef } from './subnet.ts';
 

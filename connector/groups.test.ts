@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
-import { TAGS } from '../contract/names.ts';
+import { TAGS } from '../contract/index.ts';
 import { GroupTracker } from './groups.ts';
 
 const owner = { nodeName: 'aci-connector', clusterId: 'c1' };

@@ -3,7 +3,7 @@
 // therefore stay bounded whatever the pod count: one paged list per interval, plus at most
 // `maxReadsPerCycle` GETs.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
-import { TAGS } from '../contract/names.ts';
+import { TAGS } from '../contract/index.ts';
 
 export interface TrackedGroup {
   name: string;

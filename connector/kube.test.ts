@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { MAX_POD_REFERENCES } from '../contract/references.ts';
+import { MAX_POD_REFERENCES } from '../contract/index.ts';
 import { KubePodApi } from './kube.ts';
 
 /** A client for an API server that is not there: any request it sends fails. */

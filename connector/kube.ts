@@ -12,9 +12,13 @@ import {
   type V1Pod,
   type V1PodStatus,
 } from '@kubernetes/client-node';
-import { podReferences, type ReferencedObjects } from '../contract/capability.ts';
-import { MAX_POD_REFERENCES, referenceCount } from '../contract/references.ts';
-import { serviceAccountTokenRequests } from '../contract/service-account.ts';
+import {
+  MAX_POD_REFERENCES,
+  podReferences,
+  referenceCount,
+  type ReferencedObjects,
+  serviceAccountTokenRequests,
+} from '../contract/index.ts';
 import { ClassifiedError, classifyKubernetesError } from '../runtime/errors.ts';
 import { watchResource } from '../runtime/informer.ts';
 import { unlessKind } from '../runtime/kubernetes-calls.ts';

@@ -16,11 +16,6 @@ import { handleStreamingUpgrade, type StreamingOptions } from './streaming/upgra
 
 export type { KubeletAuthorizer } from './kubelet-auth.ts';
 
-export interface ContainerLogsApi {
-  /** The container's log with a timestamp per line; `tail` limits it to the last lines. */
-  logs(groupName: string, container: string, tail: number | undefined): Promise<string>;
-}
-
 export interface KubeletApiOptions {
   cache: PodCache;
   /** The pod's container group when this connector owns one (tagged with this cluster, node and pod UID). */

@@ -7,7 +7,7 @@
 //   - every log read draws on a budget of its own (LogReadBudget), so following logs cannot use up
 //     the reads the pod controller needs; a 429 on a log read holds back log reads only (aci.ts).
 import { classifyAzureError } from '../runtime/errors.ts';
-import type { ContainerLogsApi } from './kubelet-api.ts';
+import type { ContainerLogsApi } from './ports.ts';
 import { selectLines, splitLog, type LogLine, type LogOptions } from './logs.ts';
 
 /** Time, injected so the polling is tested with a fake clock. */

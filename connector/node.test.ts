@@ -6,7 +6,7 @@ import {
   isVirtualNode,
   REMAINING_CORES_ANNOTATION,
   REMAINING_GROUPS_ANNOTATION,
-} from '../contract/names.ts';
+} from '../contract/index.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { AzureHealth } from './health.ts';
 import {

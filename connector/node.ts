@@ -12,7 +12,7 @@ import {
   REMAINING_GROUPS_ANNOTATION,
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
-} from '../contract/names.ts';
+} from '../contract/index.ts';
 import { isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { QuotaApi, QuotaUsage } from './aci.ts';

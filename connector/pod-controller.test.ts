@@ -3,11 +3,16 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
-import { DEFAULT_ACI_LIMITS, type ImageConfig, type ReferencedObjects } from '../contract/capability.ts';
-import { TAGS } from '../contract/names.ts';
-import { DEFAULT_NETWORK_SETTINGS, type NetworkSettings } from '../contract/network.ts';
+import {
+  containerGroupName,
+  DEFAULT_ACI_LIMITS,
+  DEFAULT_NETWORK_SETTINGS,
+  type ImageConfig,
+  type NetworkSettings,
+  type ReferencedObjects,
+  TAGS,
+} from '../contract/index.ts';
 import type { AzureCondition } from './health.ts';
-import { containerGroupName } from '../contract/translate.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';

@@ -13,19 +13,19 @@
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import {
+  BURST_NAMESPACE_ENABLED,
+  BURST_NAMESPACE_LABEL,
+  containerGroupName,
   describeProblems,
+  type GroupSettings,
   type ImageConfig,
   imageConfigRequests,
+  podKey,
+  pullSecretCredentials,
   type ReferencedObjects,
-} from '../contract/capability.ts';
-import { BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL, podKey } from '../contract/names.ts';
-import { pullSecretCredentials } from '../contract/registry.ts';
-import {
-  containerGroupName,
   toContainerGroup,
-  type GroupSettings,
   type Translation,
-} from '../contract/translate.ts';
+} from '../contract/index.ts';
 import {
   ClassifiedError,
   classifyAzureError,

@@ -2,7 +2,7 @@
 // The real implementations wrap the SDKs (aci.ts, kube.ts); tests pass plain objects.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import type { ImageConfig, ReferencedObjects } from '../contract/capability.ts';
+import type { ImageConfig, ReferencedObjects } from '../contract/index.ts';
 import type { RegistryCredential } from './registry/client.ts';
 
 /** The container groups of the connector's resource group. Errors are ClassifiedErrors. */
@@ -15,6 +15,11 @@ export interface ContainerGroupApi {
   create(name: string, group: ContainerGroup): Promise<void>;
   /** Deletes the group; a group that does not exist counts as deleted. */
   remove(name: string): Promise<void>;
+}
+
+export interface ContainerLogsApi {
+  /** The container's log with a timestamp per line; `tail` limits it to the last lines. */
+  logs(groupName: string, container: string, tail: number | undefined): Promise<string>;
 }
 
 /** What the pod controller writes to Kubernetes. Errors are ClassifiedErrors. */

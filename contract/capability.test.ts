@@ -3,13 +3,15 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
-import { checkPod, DEFAULT_ACI_LIMITS, describeProblems, podReferences, type Problem } from './capability.ts';
+import { checkPod, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
 import { IMAGE_DEPENDENT_FIELDS } from './image-config.ts';
 import { MAX_PROBLEM_TEXT } from './context.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
 import { DEFAULT_NETWORK_SETTINGS, type NetworkSettings } from './network.ts';
 import { toContainerGroup } from './translate.ts';
 import { CONTAINER_REFUSALS, POD_REFUSALS } from './pod-fields.ts';
+import { podReferences } from './references.ts';
+import type { Problem } from './types.ts';
 
 describe('checkPod', () => {
   it('names every field of a pod with everything ACI lacks, from the spec alone', () => {

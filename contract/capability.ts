@@ -1,63 +1,9 @@
 // "Can this pod run on ACI, and if not, why?" answered once, here, for all three processes:
 // the webhook rejects with these problems, the extender filters the virtual node with them, and the
 // connector fails the pod with them. They can therefore never disagree.
-import type { V1ConfigMap, V1Pod, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
-import type { ImageConfig } from './image-config.ts';
+import type { V1Pod } from '@kubernetes/client-node';
 import { analysePod } from './translate.ts';
-
-export { imageConfigRequests, type ImageConfig } from './image-config.ts';
-export { podReferences } from './references.ts';
-export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';
-
-export interface Problem {
-  /** The field at fault, as kubectl users read it: `spec.volumes[2].hostPath`. */
-  path: string;
-  /** What is wrong, in words a user understands. */
-  message: string;
-  /** What to do instead. */
-  fix: string;
-  /**
-   * `unsupported`: ACI can never run this as written: reject or fail the pod.
-   * `missing-reference`: a ConfigMap, Secret, key or ServiceAccount the pod needs does not exist (yet):
-   * a kubelet would wait for it, and so does the connector.
-   */
-  kind: 'unsupported' | 'missing-reference';
-}
-
-/**
- * The objects a pod references, as read from the API server. A map lacks a name when the object does
- * not exist. Omit the whole argument to check only what the pod spec itself says (the extender does).
- */
-export interface ReferencedObjects {
-  configMaps: ReadonlyMap<string, V1ConfigMap>;
-  secrets: ReadonlyMap<string, V1Secret>;
-  /** The pod's service account; `undefined` when it does not exist. */
-  serviceAccount: V1ServiceAccount | undefined;
-  /**
-   * The tokens the connector obtained from the TokenRequest API for
-   * `serviceAccountTokenRequests(pod, serviceAccount)`, by each request's `key`. Omitted (the webhook),
-   * tokens and the cluster CA are left out of the check; given, a missing one makes the pod wait.
-   */
-  serviceAccountTokens?: ReadonlyMap<string, string>;
-  /** The cluster CA (PEM), for the ca.crt beside a token volume the connector adds itself. */
-  clusterCaPem?: string;
-  /**
-   * The configurations of `imageConfigRequests(pod)`, by image as the pod names it, which the connector
-   * read from the registries. Omitted (the webhook, the extender: they never call registries), `args`
-   * without `command` and `workingDir` are accepted and left to the connector; given, a missing one
-   * makes the pod wait.
-   */
-  images?: ReadonlyMap<string, ImageConfig>;
-}
-
-/** Per-group maximums; they differ per region and subscription, so they are settings. */
-export interface AciLimits {
-  maxCpuPerGroup: number;
-  maxMemoryGbPerGroup: number;
-  maxContainersPerGroup: number;
-  maxVolumesPerGroup: number;
-  maxPortsPerGroup: number;
-}
+import type { AciLimits, Problem, ReferencedObjects } from './types.ts';
 
 export const DEFAULT_ACI_LIMITS: AciLimits = {
   maxCpuPerGroup: 4,
@@ -78,19 +24,6 @@ export function checkPod(
   limits: AciLimits = DEFAULT_ACI_LIMITS,
 ): Problem[] {
   return analysePod(pod, objects, { limits, workingDirShell: undefined, network: undefined }).problems;
-}
-
-/** The names of the objects `checkPod` and the translation need, so a caller can fetch exactly those. */
-export interface PodReferences {
-  configMaps: string[];
-  /** Including imagePullSecrets and the Secrets of Azure Files volumes. */
-  secrets: string[];
-  /** The pod's ServiceAccount (`default` when it names none). */
-  serviceAccountName: string;
-  /** Those of `configMaps` that every reference marks optional: their absence is no problem. */
-  optionalConfigMaps: string[];
-  /** Those of `secrets` that every reference marks optional (imagePullSecrets always are, as for a kubelet). */
-  optionalSecrets: string[];
 }
 
 /**

@@ -2,7 +2,7 @@
 // limits, and the list the problems go to. One walk over the pod fills both the container group and
 // the problems, so the capability check and the translation can never disagree.
 import type { V1ConfigMap, V1Pod, V1Secret } from '@kubernetes/client-node';
-import type { AciLimits, Problem, ReferencedObjects } from './capability.ts';
+import type { AciLimits, Problem, ReferencedObjects } from './types.ts';
 
 export interface Context {
   readonly pod: V1Pod;

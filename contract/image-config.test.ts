@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
-import { checkPod, DEFAULT_ACI_LIMITS, type Problem, type ReferencedObjects } from './capability.ts';
-import { type ImageConfig, imageConfigRequests } from './image-config.ts';
+import { checkPod, DEFAULT_ACI_LIMITS } from './capability.ts';
+import { imageConfigRequests } from './image-config.ts';
 import { DEFAULT_NETWORK_SETTINGS } from './network.ts';
 import { type GroupSettings, toContainerGroup, type Translation } from './translate.ts';
+import type { ImageConfig, Problem, ReferencedObjects } from './types.ts';
 
 const settings: GroupSettings = {
   region: 'westus',

@@ -7,16 +7,7 @@
 // connector. This module stays pure: the configurations arrive as data (ReferencedObjects.images).
 import type { V1Container, V1Pod } from '@kubernetes/client-node';
 import { awaitSuppliedValue, type Context, refuse } from './context.ts';
-
-/** What a container runtime reads from an image's configuration (the OCI image config's `config`). */
-export interface ImageConfig {
-  /** ENTRYPOINT; empty when the image has none. */
-  entrypoint: string[];
-  /** CMD; empty when the image has none. */
-  cmd: string[];
-  /** WORKDIR; empty when the image has none (the runtime starts in `/`). */
-  workingDir: string;
-}
+import type { ImageConfig } from './types.ts';
 
 /** A container field whose fate depends on the image's configuration. */
 export interface ImageDependentField {

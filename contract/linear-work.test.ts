@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1ConfigMap, V1Container, V1Pod } from '@kubernetes/client-node';
-import { checkPod, DEFAULT_ACI_LIMITS, type ReferencedObjects } from './capability.ts';
+import { checkPod, DEFAULT_ACI_LIMITS } from './capability.ts';
 import { toContainerGroup } from './translate.ts';
 import { DEFAULT_NETWORK_SETTINGS } from './network.ts';
+import type { ReferencedObjects } from './types.ts';
 
 /** Wraps `value` so that every read of a property, at any depth, adds one to `counter.reads`. */
 function counting<T extends object>(value: T, counter: { reads: number }): T {

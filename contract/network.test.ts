@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodSpec } from '@kubernetes/client-node';
-import { checkPod, DEFAULT_ACI_LIMITS, type ReferencedObjects } from './capability.ts';
+import { checkPod, DEFAULT_ACI_LIMITS } from './capability.ts';
+import type { ReferencedObjects } from './types.ts';
 import { ACI_ANNOTATIONS } from './names.ts';
 import {
   ACI_DNS_LIMITS,

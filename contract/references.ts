@@ -1,6 +1,6 @@
 // The objects a pod references, so the webhook and the connector fetch exactly those.
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
-import type { PodReferences } from './capability.ts';
+import type { PodReferences } from './types.ts';
 import { serviceAccountName, serviceAccountTokenRequests } from './service-account.ts';
 
 /**

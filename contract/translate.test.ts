@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Container, V1Pod, V1PodSpec } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
-import { DEFAULT_ACI_LIMITS, type Problem, type ReferencedObjects } from './capability.ts';
+import { DEFAULT_ACI_LIMITS } from './capability.ts';
 import { ACI_ANNOTATIONS, TAGS } from './names.ts';
 import { DEFAULT_NETWORK_SETTINGS } from './network.ts';
 import {
@@ -13,6 +13,7 @@ import {
   toContainerGroup,
   type Translation,
 } from './translate.ts';
+import type { Problem, ReferencedObjects } from './types.ts';
 
 const settings: GroupSettings = {
   region: 'westus',

@@ -5,16 +5,15 @@ import { createHash } from 'node:crypto';
 import type { Container, ContainerGroup, ContainerGroupProperties, Port } from '@azure/arm-containerinstance';
 import type { V1Pod } from '@kubernetes/client-node';
 import { aciFeatures, gpuResource } from './aci-features.ts';
-import type { AciLimits, Problem, ReferencedObjects } from './capability.ts';
 import { translateContainer, translateInitContainer } from './containers.ts';
 import { type Context, namespaceOf, newContext, refuse } from './context.ts';
-import type { ImageConfig } from './image-config.ts';
 import { TAGS } from './names.ts';
 import { groupNetwork, type NetworkNotice, type NetworkSettings } from './network.ts';
 import { applyRefusals, POD_REFUSALS } from './pod-fields.ts';
 import { MAX_POD_REFERENCES, referenceCount } from './references.ts';
 import { registryCredentials } from './registry.ts';
 import { checkGroupTotals, gpuCount } from './resources.ts';
+import type { AciLimits, ImageConfig, Problem, ReferencedObjects } from './types.ts';
 import { planVolumes, translateMounts } from './volumes.ts';
 
 export interface GroupSettings {

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Namespace, V1Node, V1Pod, V1Volume } from '@kubernetes/client-node';
-import { checkPod } from '../contract/capability.ts';
 import {
   ACI_TAINT,
   ACI_TOLERATION,
+  checkPod,
   PROVIDER,
   PROVIDER_LABEL,
   REMAINING_CORES_ANNOTATION,
   REMAINING_GROUPS_ANNOTATION,
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
-} from '../contract/names.ts';
+} from '../contract/index.ts';
 import {
   filterNode,
   MAX_REASON_PROBLEMS,

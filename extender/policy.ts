@@ -2,17 +2,19 @@
 // (score). Real nodes first, ACI when they are full, ACI always for pods that require it, never for
 // pods ACI cannot run. No I/O here: the HTTP layer looks nodes and namespaces up and passes them in.
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
-import { describeProblems, type Problem } from '../contract/capability.ts';
 import {
+  DEFAULT_CONTAINER_RESOURCES,
+  describeProblems,
+  isVirtualNode,
   PLACEMENT_LABEL,
-  PREFERENCE_ANNOTATION,
+  podPlacement,
+  podResources,
   PREFER_ACI,
+  PREFERENCE_ANNOTATION,
+  type Problem,
   REMAINING_CORES_ANNOTATION,
   REMAINING_GROUPS_ANNOTATION,
-  isVirtualNode,
-  podPlacement,
-} from '../contract/names.ts';
-import { DEFAULT_CONTAINER_RESOURCES, podResources } from '../contract/quantity.ts';
+} from '../contract/index.ts';
 
 /** Why a node was removed; also the `verdict` label of the filter metric. */
 export type RejectionCode =

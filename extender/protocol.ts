@@ -2,7 +2,7 @@
 // and the answers to its two calls. The Go types have no json tags, so the outer keys are Go field
 // names (`Pod`, `NodeNames`, `FailedNodes`); the Pod and Node inside are ordinary Kubernetes JSON.
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
-import type { Problem } from '../contract/capability.ts';
+import type { Problem } from '../contract/index.ts';
 import {
   filterNode,
   podContext,

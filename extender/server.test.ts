@@ -4,7 +4,7 @@ import { request } from 'node:https';
 import type { Server } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
-import { checkPod } from '../contract/capability.ts';
+import { checkPod } from '../contract/index.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { serviceHosts } from './config.ts';

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ApiException, type CoreV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { ClassifiedError } from './errors.ts';
-import { MAX_POD_REFERENCES } from '../contract/references.ts';
+import { MAX_POD_REFERENCES } from '../contract/index.ts';
 import {
   CONCURRENT_READS,
   kubernetesReferenceReader,

@@ -5,8 +5,7 @@
 // for Secret values to be blanked at once: only which keys exist matters there, so no secret value
 // stays in its memory.
 import type { CoreV1Api, V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
-import type { PodReferences, ReferencedObjects } from '../contract/capability.ts';
-import { MAX_POD_REFERENCES } from '../contract/references.ts';
+import { MAX_POD_REFERENCES, type PodReferences, type ReferencedObjects } from '../contract/index.ts';
 import { ClassifiedError } from './errors.ts';
 import { unlessKind } from './kubernetes-calls.ts';
 

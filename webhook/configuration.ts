@@ -19,7 +19,7 @@ import {
   BURST_NAMESPACE_LABEL,
   PLACEMENT_LABEL,
   PROJECT_NAME,
-} from '../contract/names.ts';
+} from '../contract/index.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import type { WebhookEntry } from './decision.ts';
 import { unlessKind } from '../runtime/kubernetes-calls.ts';

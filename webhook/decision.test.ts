@@ -2,8 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import fastJsonPatch from 'fast-json-patch';
-import { checkPod, type Problem } from '../contract/capability.ts';
-import { ACI_ANNOTATIONS, ACI_TOLERATION, PLACEMENT_LABEL } from '../contract/names.ts';
+import {
+  ACI_ANNOTATIONS,
+  ACI_TOLERATION,
+  checkPod,
+  PLACEMENT_LABEL,
+  type Problem,
+} from '../contract/index.ts';
 import { fixturePod } from '../test/fixtures/admission/load.ts';
 import {
   decide,

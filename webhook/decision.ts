@@ -3,10 +3,17 @@
 // table is tested without a server; the HTTP layer only gathers inputs and serialises the verdict.
 import type { V1Pod, V1Toleration } from '@kubernetes/client-node';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import type { Problem, ReferencedObjects } from '../contract/capability.ts';
-import { describeProblems, serviceAccountTokenRequests } from '../contract/capability.ts';
-import { ACI_TOLERATION, PLACEMENT_LABEL, podPlacement } from '../contract/names.ts';
-import { type ExposureSettings, exposesPublicly } from '../contract/network.ts';
+import {
+  ACI_TOLERATION,
+  describeProblems,
+  type ExposureSettings,
+  exposesPublicly,
+  PLACEMENT_LABEL,
+  podPlacement,
+  type Problem,
+  type ReferencedObjects,
+  serviceAccountTokenRequests,
+} from '../contract/index.ts';
 
 /**
  * The MutatingWebhookConfiguration has one entry per reason a pod is sent to us, each with its own path:

@@ -3,7 +3,7 @@
 // creates a client or starts a timer.
 import { readFile } from 'node:fs/promises';
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { checkPod, podReferences } from '../contract/capability.ts';
+import { checkPod, podReferences } from '../contract/index.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';

@@ -4,8 +4,13 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
-import type { PodReferences, ReferencedObjects } from '../contract/capability.ts';
-import type { ExposureSettings } from '../contract/network.ts';
+import {
+  type ExposureSettings,
+  MAX_POD_REFERENCES,
+  type PodReferences,
+  referenceCount,
+  type ReferencedObjects,
+} from '../contract/index.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
@@ -21,7 +26,6 @@ import {
   type WebhookEntry,
 } from './decision.ts';
 import { clientCertificateOptions, requireClientCertificate, secureContext } from '../runtime/client-auth.ts';
-import { MAX_POD_REFERENCES, referenceCount } from '../contract/references.ts';
 import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
 

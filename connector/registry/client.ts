@@ -9,7 +9,7 @@
 // are untrusted input (any pod may name any registry), so every answer is bounded in size, every
 // digest verified, redirects counted and kept on https, and credentials sent only to the registry's
 // own origin and its token realm.
-import type { ImageConfig } from '../../contract/image-config.ts';
+import type { ImageConfig } from '../../contract/index.ts';
 import { ClassifiedError, classifyRegistryAnswer, retryAfterFromHeaders } from '../../runtime/errors.ts';
 import { parseChallenges } from './challenge.ts';
 import {

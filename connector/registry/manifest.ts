@@ -3,7 +3,7 @@
 // manifest per platform. Pure: bytes in, typed data or a problem out. Registries are untrusted, so
 // every field is checked for type and every digest for form before it is used.
 import { createHash } from 'node:crypto';
-import type { ImageConfig } from '../../contract/image-config.ts';
+import type { ImageConfig } from '../../contract/index.ts';
 import { DIGEST } from './reference.ts';
 
 export const MEDIA_TYPES = {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { ImageConfig } from '../../contract/image-config.ts';
+import type { ImageConfig } from '../../contract/index.ts';
 import { ClassifiedError } from '../../runtime/errors.ts';
 import type { ImageLookup, ResolvedImage } from './client.ts';
 import { formatReference } from './reference.ts';

@@ -4,8 +4,7 @@
 // (bounded by its deadline, like a pull in progress) and its answer is cached for the next try.
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ImageConfig } from '../../contract/image-config.ts';
-import { registryServer } from '../../contract/registry.ts';
+import { type ImageConfig, registryServer } from '../../contract/index.ts';
 import { ClassifiedError, classifyRegistryError } from '../../runtime/errors.ts';
 import type { Clock } from '../ports.ts';
 import { TtlCache } from './cache.ts';

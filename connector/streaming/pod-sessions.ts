@@ -1,6 +1,6 @@
 // Open exec, attach and port-forward sessions per pod, so that deleting a pod (or stopping the
 // connector) ends its sessions with a reason instead of leaving them to hang.
-import { podKey } from '../../contract/names.ts';
+import { podKey } from '../../contract/index.ts';
 
 export interface PodSession {
   readonly signal: AbortSignal;

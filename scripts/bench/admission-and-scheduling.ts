@@ -6,8 +6,7 @@
 import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
-import { checkPod } from '../../contract/capability.ts';
-import { podReferences } from '../../contract/references.ts';
+import { checkPod, podReferences } from '../../contract/index.ts';
 import { selfSignedCredentials } from '../../extender/credentials.ts';
 import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from '../../extender/server.ts';
 import { silentLogger } from '../../runtime/logger.ts';

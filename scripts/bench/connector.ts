@@ -6,8 +6,11 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { DEFAULT_ACI_LIMITS, type ReferencedObjects } from '../../contract/capability.ts';
-import { DEFAULT_NETWORK_SETTINGS } from '../../contract/network.ts';
+import {
+  DEFAULT_ACI_LIMITS,
+  DEFAULT_NETWORK_SETTINGS,
+  type ReferencedObjects,
+} from '../../contract/index.ts';
 import { AciContainerGroups, ThrottleGate } from '../../connector/aci.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
 import { AzureHealth } from '../../connector/health.ts';

@@ -7,13 +7,17 @@
 //   npm run bench -- hostile-pod [rounds=20]
 import { performance } from 'node:perf_hooks';
 import type { V1Container, V1Pod, V1Volume } from '@kubernetes/client-node';
-import { checkPod, DEFAULT_ACI_LIMITS, podReferences } from '../../contract/capability.ts';
-import { toContainerGroup } from '../../contract/translate.ts';
+import {
+  checkPod,
+  DEFAULT_ACI_LIMITS,
+  DEFAULT_NETWORK_SETTINGS,
+  podReferences,
+  toContainerGroup,
+} from '../../contract/index.ts';
 import { createExtenderMetrics, createSchedulerCallHandler } from '../../extender/server.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import { WebhookServer } from '../../webhook/server.ts';
-import { DEFAULT_NETWORK_SETTINGS } from '../../contract/network.ts';
 
 const rounds = Number(process.argv[2] ?? 20);
 const CONTAINERS = 120;

@@ -1,7 +1,7 @@
 // The examples the demo applies (manifests/examples/), which namespace each goes to, and how far
 // each has got: pure functions of the YAML and of the pods the API server lists.
 import type { V1Pod } from '@kubernetes/client-node';
-import { DEFAULT_NODE_NAME } from '../../contract/names.ts';
+import { DEFAULT_NODE_NAME } from '../../contract/index.ts';
 import { SIMULATED_NODE_NAME } from './simulated-node.ts';
 
 /**

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig, loadAllYaml } from '@kubernetes/client-node';
-import { BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL, DEFAULT_NODE_NAME } from '../../contract/names.ts';
+import { BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL, DEFAULT_NODE_NAME } from '../../contract/index.ts';
 import { startEmulator } from '../../test/emulator/server.ts';
 import { buildControlPlane } from '../controlplane/build.ts';
 import {

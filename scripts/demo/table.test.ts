@@ -6,7 +6,7 @@ import {
   PROVIDER_LABEL,
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
-} from '../../contract/names.ts';
+} from '../../contract/index.ts';
 import { simulatedNode } from './simulated-node.ts';
 import { formatColumns, renderTable } from './table.ts';
 

@@ -1,6 +1,6 @@
 // The live view: one compact table of the demo's nodes and pods, rendered as text. Pure.
 import type { V1Node, V1Pod } from '@kubernetes/client-node';
-import { isVirtualNode } from '../../contract/names.ts';
+import { isVirtualNode } from '../../contract/index.ts';
 import { SIMULATED_LABEL } from './simulated-node.ts';
 
 function nodeStatus(node: V1Node): string {

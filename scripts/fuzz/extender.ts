@@ -9,7 +9,7 @@ import {
   REMAINING_GROUPS_ANNOTATION,
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
-} from '../../contract/names.ts';
+} from '../../contract/index.ts';
 import {
   closeServer,
   createExtenderApp,

@@ -8,8 +8,7 @@ import { isIP } from 'node:net';
 import { ContainerInstanceManagementClient, type ContainerGroup } from '@azure/arm-containerinstance';
 import { createHttpHeaders, type PipelineRequest, type PipelineResponse } from '@azure/core-rest-pipeline';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
-import { DEFAULT_ACI_LIMITS } from '../../contract/capability.ts';
-import { toContainerGroup } from '../../contract/translate.ts';
+import { DEFAULT_ACI_LIMITS, DEFAULT_NETWORK_SETTINGS, toContainerGroup } from '../../contract/index.ts';
 import { forwardableEvents } from '../../connector/aci-events.ts';
 import { isProvisioning, podStatusFromGroup } from '../../connector/status.ts';
 import { ArmError } from '../../test/emulator/arm-error.ts';
@@ -18,7 +17,6 @@ import { loadObjects, loadPod, type PodFixture } from '../../test/fixtures/pods/
 import type { Target } from './engine.ts';
 import type { Random } from './random.ts';
 import { hostileString, mutate, type Json, type JsonObject } from './values.ts';
-import { DEFAULT_NETWORK_SETTINGS } from '../../contract/network.ts';
 
 const credential = {
   getToken: () => Promise.resolve({ token: 'fuzz', expiresOnTimestamp: Date.now() + 3_600_000 }),

@@ -2,8 +2,7 @@
 // through WebhookServer.review in process, and raw bodies over HTTPS to the running server.
 import type { V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
-import { checkPod, podReferences } from '../../contract/capability.ts';
-import { ACI_TOLERATION } from '../../contract/names.ts';
+import { ACI_TOLERATION, checkPod, podReferences } from '../../contract/index.ts';
 import { ClassifiedError } from '../../runtime/errors.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';

@@ -15,9 +15,14 @@ import {
   type V1Pod,
   type V1PodSpec,
 } from '@kubernetes/client-node';
-import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL, TAGS } from '../../contract/names.ts';
+import {
+  ACI_TAINT_KEY,
+  BURST_NAMESPACE_ENABLED,
+  BURST_NAMESPACE_LABEL,
+  containerGroupName,
+  TAGS,
+} from '../../contract/index.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
-import { containerGroupName } from '../../contract/translate.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import { clientSettingsFor } from '../emulator/testing.ts';
 import type { RequestLogEntry } from '../emulator/request-log.ts';

@@ -28,7 +28,7 @@ import {
   REMAINING_GROUPS_ANNOTATION,
   VIRTUAL_NODE_TYPE,
   VIRTUAL_NODE_TYPE_LABEL,
-} from '../../contract/names.ts';
+} from '../../contract/index.ts';
 import { useTestCluster, type RunningScheduler } from '../support/cluster.ts';
 import { eventually } from '../support/eventually.ts';
 import { localExtender } from '../../scripts/local/scheduler-extender.ts';

@@ -11,8 +11,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/names.ts';
-import { containerGroupName } from '../../contract/translate.ts';
+import {
+  ACI_TAINT_KEY,
+  BURST_NAMESPACE_ENABLED,
+  BURST_NAMESPACE_LABEL,
+  containerGroupName,
+} from '../../contract/index.ts';
 import type { RequestLogEntry } from '../emulator/request-log.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import { useTestCluster } from '../support/cluster.ts';

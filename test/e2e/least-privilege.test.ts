@@ -15,7 +15,7 @@ import {
   setHeaderOptions,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { ACI_TOLERATION, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/names.ts';
+import { ACI_TOLERATION, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/index.ts';
 import {
   abortableSleep,
   KUBELET_CLIENT_SIGNER,

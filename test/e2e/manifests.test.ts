@@ -19,7 +19,7 @@ import {
   type V1Pod,
   type V1PodSpec,
 } from '@kubernetes/client-node';
-import { checkPod, describeProblems } from '../../contract/capability.ts';
+import { checkPod, describeProblems } from '../../contract/index.ts';
 import { ENVIRONMENT } from '../../connector/config.ts';
 import { classifyKubernetesError } from '../../runtime/errors.ts';
 import { buildHelm } from '../../scripts/helm/build.ts';

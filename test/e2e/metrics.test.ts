@@ -11,8 +11,12 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { AppsV1Api, AutoscalingV2Api, CoreV1Api, type V1PodSpec } from '@kubernetes/client-node';
-import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/names.ts';
-import { parseQuantity } from '../../contract/quantity.ts';
+import {
+  ACI_TAINT_KEY,
+  BURST_NAMESPACE_ENABLED,
+  BURST_NAMESPACE_LABEL,
+  parseQuantity,
+} from '../../contract/index.ts';
 import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { buildMetricsServer } from '../../scripts/metrics-server/build.ts';
 import type { UsageRule } from '../emulator/monitor.ts';

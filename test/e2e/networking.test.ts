@@ -19,7 +19,7 @@ import {
   type V1PodSpec,
   type V1Service,
 } from '@kubernetes/client-node';
-import { ACI_ANNOTATIONS, ACI_TAINT_KEY } from '../../contract/names.ts';
+import { ACI_ANNOTATIONS, ACI_TAINT_KEY } from '../../contract/index.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import { addressPool, inPool, type AddressPool } from '../emulator/virtual-networks.ts';
 import { useTestCluster } from '../support/cluster.ts';

@@ -18,7 +18,7 @@ import {
   BURST_NAMESPACE_ENABLED,
   BURST_NAMESPACE_LABEL,
   PLACEMENT_LABEL,
-} from '../../contract/names.ts';
+} from '../../contract/index.ts';
 import { classifyKubernetesError } from '../../runtime/errors.ts';
 import { installOptInPolicy } from '../../scripts/local/opt-in-policy.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';

@@ -16,9 +16,9 @@ import {
   ACI_TOLERATION,
   BURST_NAMESPACE_ENABLED,
   BURST_NAMESPACE_LABEL,
+  containerGroupName,
   TAGS,
-} from '../../contract/names.ts';
-import { containerGroupName } from '../../contract/translate.ts';
+} from '../../contract/index.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import type { RequestLogEntry } from '../emulator/request-log.ts';
 import { clientSettingsFor, FAST_POLL } from '../emulator/testing.ts';

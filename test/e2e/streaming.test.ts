@@ -9,7 +9,7 @@ import { request as httpRequest } from 'node:http';
 import { connect as tlsConnect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/names.ts';
+import { ACI_TAINT_KEY, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/index.ts';
 import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import { useTestCluster } from '../support/cluster.ts';

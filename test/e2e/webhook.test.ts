@@ -13,8 +13,12 @@ import { createInterface } from 'node:readline';
 import type { TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { AdmissionregistrationV1Api, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import { checkPod } from '../../contract/capability.ts';
-import { ACI_TOLERATION, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/names.ts';
+import {
+  ACI_TOLERATION,
+  BURST_NAMESPACE_ENABLED,
+  BURST_NAMESPACE_LABEL,
+  checkPod,
+} from '../../contract/index.ts';
 import { denialMessage } from '../../webhook/decision.ts';
 import { WEBHOOK_NAMES, webhookConfiguration } from '../../webhook/configuration.ts';
 import { useTestCluster } from '../support/cluster.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_ACI_LIMITS } from '../../contract/capability.ts';
+import { DEFAULT_ACI_LIMITS } from '../../contract/index.ts';
 import { behaviourFor } from './behaviour.ts';
 import { followRun, LISTEN_AHEAD_MS, wantedListeners } from './group-activity.ts';
 import { advanceGroup, beginProvisioning, stopGroup, TIMELINES } from './lifecycle.ts';

@@ -2,7 +2,7 @@
 // against real registries), and the ACI emulator's pull decision for its images.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { ImageConfig } from '../../contract/image-config.ts';
+import type { ImageConfig } from '../../contract/index.ts';
 import { TtlCache } from '../../connector/registry/cache.ts';
 import { RegistryClient, type RegistryCredential } from '../../connector/registry/client.ts';
 import { parseImageReference } from '../../connector/registry/reference.ts';

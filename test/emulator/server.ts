@@ -6,7 +6,7 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { DEFAULT_ACI_LIMITS, type AciLimits } from '../../contract/capability.ts';
+import { type AciLimits, DEFAULT_ACI_LIMITS } from '../../contract/index.ts';
 import { silentLogger, type Logger } from '../../runtime/logger.ts';
 import { Counter, createRegistry } from '../../runtime/metrics.ts';
 import { opsRouter } from '../../runtime/ops.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_ACI_LIMITS } from '../../contract/capability.ts';
+import { DEFAULT_ACI_LIMITS } from '../../contract/index.ts';
 import { ArmError } from './arm-error.ts';
 import { isValidGroupName, parseGroupSpec } from './spec.ts';
 

@@ -1,8 +1,7 @@
 // Reads a container group PUT body (unknown JSON) into a typed spec, refusing what Azure refuses with
 // its error codes. Pure. Codes and messages come from the shared reference (aci-arm-api.md) where it
 // has them; the others (marked "unconfirmed") were not found in a primary source and are plausible.
-import type { AciLimits } from '../../contract/capability.ts';
-import { ACI_DNS_LIMITS } from '../../contract/network.ts';
+import { ACI_DNS_LIMITS, type AciLimits } from '../../contract/index.ts';
 import { ArmError, invalidContent } from './arm-error.ts';
 import { isMissingImage } from './behaviour.ts';
 import type { RegistryLogin } from './registry.ts';

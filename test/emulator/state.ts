@@ -2,7 +2,7 @@
 // fault state. Every method takes `now`; the decisions themselves are the pure modules' (spec,
 // lifecycle, limits, faults, views). The HTTP layer (arm-routes.ts) only translates.
 import { randomUUID } from 'node:crypto';
-import type { AciLimits } from '../../contract/capability.ts';
+import type { AciLimits } from '../../contract/index.ts';
 import { ArmError } from './arm-error.ts';
 import { behaviourFor } from './behaviour.ts';
 import { decideFaults, newInjector, type Fault, type FaultInjector, type FaultRule } from './faults.ts';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_ACI_LIMITS } from '../../contract/capability.ts';
+import { DEFAULT_ACI_LIMITS } from '../../contract/index.ts';
 import { behaviourFor } from './behaviour.ts';
 import { advanceGroup, beginProvisioning, TIMELINES } from './lifecycle.ts';
 import { parseGroupSpec } from './spec.ts';

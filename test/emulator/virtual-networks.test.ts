@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
-import { ACI_DNS_LIMITS } from '../../contract/network.ts';
+import { ACI_DNS_LIMITS } from '../../contract/index.ts';
 import { ArmError } from './arm-error.ts';
 import { containerGroup, FAST_POLL, httpGet, startHarness, type EmulatorHarness } from './testing.ts';
 import {

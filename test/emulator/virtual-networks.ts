@@ -2,7 +2,7 @@
 // virtual network), and what ACI checks of a group that joins a subnet. Pure. IPv4 only, as ACI's
 // subnets are. Codes and messages: SubnetMissingRequiredDelegation and MissingIpAddressPorts are
 // Azure's; the others are marked unconfirmed where they are thrown.
-import type { AciDnsLimits } from '../../contract/network.ts';
+import type { AciDnsLimits } from '../../contract/index.ts';
 import { ArmError, invalidContent } from './arm-error.ts';
 
 export const ACI_DELEGATION = 'Microsoft.ContainerInstance/containerGroups';
