@@ -100,3 +100,18 @@ export function endStream(stream: Writable | undefined, last?: Buffer): Promise<
     else stream.end(last, done);
   });
 }
+
+/**
+ * Ends the caller's output streams, then writes the status, then closes the connection: output written
+ * before the status must reach the caller first (kubectl stops reading at the status).
+ */
+export function finishInOrder(
+  outputs: readonly (Writable | undefined)[],
+  writeStatus: () => Promise<void>,
+  close: () => void,
+): void {
+  Promise.all(outputs.map((output) => endStream(output)))
+    .then(writeStatus)
+    .finally(close)
+    .catch(() => undefined);
+}

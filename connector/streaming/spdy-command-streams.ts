@@ -4,6 +4,7 @@
 import type { Readable, Writable } from 'node:stream';
 import {
   endStream,
+  finishInOrder,
   ResizeDecoder,
   type CommandOptions,
   type CommandStreams,
@@ -98,12 +99,13 @@ function commandStreams(
     },
     finish(outcome: CommandOutcome) {
       const status = statusBytes(outcome, request.protocol === 'v4.channel.k8s.io');
-      Promise.all([endStream(stdout), endStream(stderr)])
-        .then(() => endStream(error, status))
-        .finally(() => {
+      finishInOrder(
+        [stdout, stderr],
+        () => endStream(error, status),
+        () => {
           session.close();
-        })
-        .catch(() => undefined);
+        },
+      );
     },
     closed: session.closed,
   };

@@ -5,7 +5,7 @@
 import { PassThrough, Writable } from 'node:stream';
 import type { WebSocket } from 'ws';
 import {
-  endStream,
+  finishInOrder,
   ResizeDecoder,
   type CommandOptions,
   type CommandStreams,
@@ -108,16 +108,20 @@ export function webSocketCommandStreams(
     finish(outcome: CommandOutcome) {
       // Versioned protocols (v4, v5) write a JSON Status; the unversioned ones text, as the kubelet does.
       const status = statusBytes(outcome, protocol.startsWith('v'));
-      const close = (): void => {
-        socket.close(1000);
-      };
-      // Output written before the status must reach the caller first: wait for the writers to drain.
-      Promise.all([endStream(stdout), endStream(stderr)])
-        .then(() => {
-          if (status === undefined || socket.readyState !== socket.OPEN) close();
-          else send(ERROR, status, close);
-        })
-        .catch(close);
+      finishInOrder(
+        [stdout, stderr],
+        () =>
+          new Promise<void>((resolve) => {
+            if (status === undefined || socket.readyState !== socket.OPEN) resolve();
+            else
+              send(ERROR, status, () => {
+                resolve();
+              });
+          }),
+        () => {
+          socket.close(1000);
+        },
+      );
     },
     closed,
   };
