@@ -19,7 +19,12 @@ import {
   type V1PodSpec,
   type V1Service,
 } from '@kubernetes/client-node';
-import { ACI_ANNOTATIONS, ACI_TAINT_KEY } from '../../contract/index.ts';
+import {
+  ACI_ANNOTATIONS,
+  ACI_TAINT_KEY,
+  BURST_NAMESPACE_ENABLED,
+  BURST_NAMESPACE_LABEL,
+} from '../../contract/index.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import { addressPool, inPool, type AddressPool } from '../emulator/virtual-networks.ts';
 import { useTestCluster } from '../support/cluster.ts';
@@ -143,7 +148,9 @@ function virtualNode(options: {
       nodeName,
       env: { NODE_STATUS_INTERVAL_SECONDS: '2', ...options.env(emulator) },
     });
-    namespace = await cluster.createNamespace(options.prefix);
+    namespace = await cluster.createNamespace(options.prefix, {
+      [BURST_NAMESPACE_LABEL]: BURST_NAMESPACE_ENABLED,
+    });
   });
   after(async () => {
     await connector?.stop();
