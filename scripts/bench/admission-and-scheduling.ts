@@ -6,31 +6,20 @@
 import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
-import { checkPod, podReferences } from '../../contract/index.ts';
+import { checkPod } from '../../contract/index.ts';
 import { selfSignedCredentials } from '../../extender/credentials.ts';
 import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from '../../extender/server.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import { admissionReview } from '../../test/fixtures/admission/load.ts';
-import { WebhookServer } from '../../webhook/server.ts';
+import { benchWebhook } from './webhook.ts';
 
 const requests = Number(process.argv[2] ?? 2000);
 const concurrency = Number(process.argv[3] ?? 8);
 const hosts = ['127.0.0.1'];
 const credentials = selfSignedCredentials(hosts, new Date());
 
-const webhook = new WebhookServer({
-  logger: silentLogger(),
-  registry: createRegistry({ component: 'bench-webhook', processMetrics: false }),
-  check: checkPod,
-  references: podReferences,
-  reader: {
-    configMap: () => Promise.resolve(undefined),
-    secret: () => Promise.resolve(undefined),
-    serviceAccount: (_namespace, name) => Promise.resolve({ metadata: { name } }),
-  },
-  schedulerName: 'aci-burst-scheduler',
-});
+const webhook = benchWebhook();
 const webhookPort = await webhook.start({
   port: 0,
   host: '127.0.0.1',

@@ -11,13 +11,12 @@ import {
   checkPod,
   DEFAULT_ACI_LIMITS,
   DEFAULT_NETWORK_SETTINGS,
-  podReferences,
   toContainerGroup,
 } from '../../contract/index.ts';
 import { createExtenderMetrics, createSchedulerCallHandler } from '../../extender/server.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
-import { WebhookServer } from '../../webhook/server.ts';
+import { benchWebhook } from './webhook.ts';
 
 const rounds = Number(process.argv[2] ?? 20);
 const CONTAINERS = 120;
@@ -96,18 +95,7 @@ const settings = {
 };
 const problems = checkPod(pod);
 
-const webhook = new WebhookServer({
-  logger: silentLogger(),
-  registry: createRegistry({ component: 'bench-webhook', processMetrics: false }),
-  check: checkPod,
-  references: podReferences,
-  reader: {
-    configMap: () => Promise.resolve(undefined),
-    secret: () => Promise.resolve(undefined),
-    serviceAccount: (_namespace, name) => Promise.resolve({ metadata: { name } }),
-  },
-  schedulerName: 'aci-burst-scheduler',
-});
+const webhook = benchWebhook();
 const review = (): unknown => ({
   apiVersion: 'admission.k8s.io/v1',
   kind: 'AdmissionReview',
