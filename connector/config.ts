@@ -83,7 +83,7 @@ export interface ConnectorConfig {
   logLevel: string;
 }
 
-/** Every variable the connector reads, with its meaning: the README's table is generated from the same words. */
+/** Every variable the connector reads, with its meaning: docs/configuration.md is generated from these words. */
 export const ENVIRONMENT = {
   NODE_NAME: 'Name of the virtual node (default aci-connector).',
   ACI_CLUSTER_ID:

@@ -1,15 +1,11 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import type { V1Pod, V1Volume } from '@kubernetes/client-node';
 import { loadObjects, loadPod } from '../test/fixtures/pods/index.ts';
 import { checkPod, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
-import { IMAGE_DEPENDENT_FIELDS } from './image-config.ts';
 import { MAX_PROBLEM_TEXT } from './context.ts';
-import { ACI_ANNOTATIONS } from './names.ts';
 import { DEFAULT_NETWORK_SETTINGS, type NetworkSettings } from './network.ts';
 import { toContainerGroup } from './translate.ts';
-import { CONTAINER_REFUSALS, POD_REFUSALS } from './pod-fields.ts';
 import { podReferences } from './references.ts';
 import type { Problem } from './types.ts';
 
@@ -200,31 +196,6 @@ describe('podReferences', () => {
       optionalConfigMaps: [],
       optionalSecrets: [],
     });
-  });
-});
-
-describe('README pod-field table', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const section = readme.slice(
-    readme.indexOf('<!-- section:pod-fields -->'),
-    readme.indexOf('<!-- /section:pod-fields -->'),
-  );
-  const refusals = [...POD_REFUSALS, ...CONTAINER_REFUSALS];
-  for (const refusal of refusals) {
-    it(`shows users the message for ${refusal.field}`, () => {
-      assert.ok(section.includes(`\`${refusal.field}\``) || section.includes(`\`spec.${refusal.field}\``));
-      assert.ok(section.includes(`${refusal.message}; ${refusal.fix}`), refusal.message);
-    });
-  }
-  for (const entry of IMAGE_DEPENDENT_FIELDS) {
-    it(`says how the connector decides ${entry.field} from the image`, () => {
-      assert.ok(section.includes(`\`${entry.field}\``), entry.field);
-      assert.ok(section.includes(entry.decision), entry.decision);
-    });
-  }
-  it('documents every ACI annotation', () => {
-    for (const annotation of Object.values(ACI_ANNOTATIONS))
-      assert.ok(section.includes(`\`${annotation}\``), annotation);
   });
 });
 

@@ -14,14 +14,14 @@ export interface ImageDependentField {
   /** The field, relative to its container. */
   field: string;
   applies: (container: V1Container) => boolean;
-  /** How the connector decides, in the words of the README's pod-field table. */
+  /** How the connector decides, in the words of the pod-field page (docs/pod-fields.md). */
   decision: string;
 }
 
 const hasArgsOnly = (container: V1Container): boolean =>
   (container.args?.length ?? 0) > 0 && (container.command?.length ?? 0) === 0;
 
-/** The capability table's entries for these fields (the README's pod-field table shows each one). */
+/** The capability table's entries for these fields (the pod-field page shows each one). */
 export const IMAGE_DEPENDENT_FIELDS: readonly ImageDependentField[] = [
   {
     field: 'args',

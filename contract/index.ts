@@ -5,7 +5,8 @@
 export type * from './types.ts';
 export * from './names.ts';
 export { checkPod, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
-export { imageConfigRequests } from './image-config.ts';
+export { ACI_ANNOTATION_VALUES } from './aci-features.ts';
+export { IMAGE_DEPENDENT_FIELDS, imageConfigRequests } from './image-config.ts';
 export { DEFAULT_CONTAINER_RESOURCES, parseQuantity, podResources } from './quantity.ts';
 export {
   ACI_DNS_LIMITS,
@@ -16,6 +17,7 @@ export {
   exposesPublicly,
   type NetworkSettings,
 } from './network.ts';
+export { CONTAINER_REFUSALS, POD_REFUSALS, type Refusal } from './pod-fields.ts';
 export { MAX_POD_REFERENCES, podReferences, referenceCount } from './references.ts';
 export { pullSecretCredentials, registryServer } from './registry.ts';
 export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';

@@ -78,7 +78,7 @@ export const TAGS = {
   clusterId: 'k8s-cluster-id',
 } as const;
 
-/** Pod annotations for ACI features Kubernetes has no field for (see the README's pod-field table). */
+/** Pod annotations for ACI features Kubernetes has no field for (docs/pod-fields.md; contract/aci-features.ts describes each). */
 export const ACI_ANNOTATIONS = {
   dnsNameLabel: 'azure.com/aci-dns-name-label',
   /** `"true"`: expose the pod's declared ports on a public IP address (never with a subnet). */

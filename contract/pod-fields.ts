@@ -1,6 +1,6 @@
 // Pod and container fields ACI has no counterpart for. Each is refused with its path, the reason and
-// a way out, never dropped in silence. The README's pod-field table lists every one of them (a test
-// checks that it does). Fields that depend on the image's configuration (args without command,
+// a way out, never dropped in silence. The pod-field page (docs/pod-fields.md) is generated from these
+// tables by scripts/docs.ts. Fields that depend on the image's configuration (args without command,
 // workingDir) are the connector's to decide: contract/image-config.ts IMAGE_DEPENDENT_FIELDS.
 import type {
   V1Container,
@@ -16,6 +16,10 @@ export interface Refusal<T> {
   applies: (owner: T) => boolean;
   message: string;
   fix: string;
+  /** Other fields the same rule refuses, named beside `field` on the pod-field page. */
+  alsoFields?: readonly string[];
+  /** The one value still accepted, for the pod-field page ("refused unless `linux`"). */
+  accepted?: string;
 }
 
 const set = (value: unknown): boolean => value !== undefined && value !== null && value !== '';
@@ -37,12 +41,14 @@ const SECURITY_REFUSALS: readonly Refusal<V1SecurityContext | V1PodSecurityConte
     applies: (context) => notRuntimeDefault(context.seccompProfile),
     message: 'ACI runs containers with its default seccomp profile only',
     fix: 'remove seccompProfile or set its type to RuntimeDefault',
+    accepted: 'RuntimeDefault',
   },
   {
     field: 'securityContext.appArmorProfile',
     applies: (context) => notRuntimeDefault(context.appArmorProfile),
     message: 'ACI does not load AppArmor profiles',
     fix: 'remove appArmorProfile or set its type to RuntimeDefault',
+    accepted: 'RuntimeDefault',
   },
 ];
 
@@ -82,12 +88,14 @@ export const POD_REFUSALS: readonly Refusal<V1PodSpec>[] = [
     applies: (spec) => set(spec.hostname) || set(spec.hostnameOverride),
     message: "ACI chooses the containers' host name itself",
     fix: 'remove hostname',
+    alsoFields: ['hostnameOverride'],
   },
   {
     field: 'subdomain',
     applies: (spec) => set(spec.subdomain) || spec.setHostnameAsFQDN === true,
     message: "ACI chooses the containers' host name itself, so it cannot carry a subdomain",
     fix: 'remove subdomain and setHostnameAsFQDN',
+    alsoFields: ['setHostnameAsFQDN'],
   },
   {
     field: 'activeDeadlineSeconds',
@@ -106,6 +114,7 @@ export const POD_REFUSALS: readonly Refusal<V1PodSpec>[] = [
     applies: (spec) => spec.os !== undefined && spec.os.name !== 'linux',
     message: 'this connector runs Linux container groups only',
     fix: `set os.name to linux, or ${KEEP_ON_NODE}`,
+    accepted: 'linux',
   },
   {
     field: 'runtimeClassName',
@@ -192,6 +201,7 @@ export const CONTAINER_REFUSALS: readonly Refusal<V1Container>[] = [
     message:
       "ACI restarts containers by the group's restart policy only: it has no per-container restart policy and no sidecar init containers",
     fix: "remove the container's restartPolicy; move a sidecar init container to spec.containers",
+    alsoFields: ['restartPolicyRules'],
   },
   {
     field: 'securityContext.readOnlyRootFilesystem',
@@ -205,6 +215,7 @@ export const CONTAINER_REFUSALS: readonly Refusal<V1Container>[] = [
       set(container.securityContext?.procMount) && container.securityContext?.procMount !== 'Default',
     message: 'ACI mounts /proc its own way',
     fix: 'remove procMount',
+    accepted: 'Default',
   },
   ...SECURITY_REFUSALS.map((refusal) => ({
     ...refusal,

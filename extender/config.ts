@@ -40,6 +40,32 @@ export interface ExtenderConfig {
   shutdownGraceMs: number;
 }
 
+/** Every variable the extender reads, with its meaning: docs/configuration.md is generated from these words. */
+export const ENVIRONMENT = {
+  PORT: 'HTTPS port (default 8443; 0: any free port).',
+  BIND_ADDRESS: 'Address to listen on (default: all interfaces).',
+  TLS_CERT_FILE:
+    'Mounted serving certificate (with TLS_KEY_FILE: both or neither; they win over TLS_SECRET_NAME); re-read every CERT_REFRESH_SECONDS.',
+  TLS_KEY_FILE: 'Key of TLS_CERT_FILE.',
+  TLS_SECRET_NAME:
+    'Secret in POD_NAMESPACE holding the shared CA and serving certificate, created if missing (the manifests: aci-burst-extender-tls); unset and no files (default): a self-signed CA, logged as caData at start (tests, the demo).',
+  CERT_REFRESH_SECONDS:
+    'How often the files or the Secret are re-read, and the Secret’s certificate renewed if due (default 3600).',
+  CERT_RENEW_BEFORE_DAYS:
+    'Renew the Secret’s serving certificate this many days before it expires (default 30, at most 180).',
+  CLIENT_AUTH:
+    'none (default) or require: only callers presenting a client certificate may call /filter and /prioritize (403 otherwise; /healthz, /readyz, /metrics stay open for probes). The manifests set it: with TLS_SECRET_NAME the extender keeps the second scheduler’s client certificate (client.crt, client.key, CN aci-burst-scheduler, same CA and renewal as the serving one) in the Secret and trusts that CA.',
+  CLIENT_CA_FILE:
+    'With CLIENT_AUTH=require: the CA of the callers’ certificates instead of the Secret’s (required with mounted files or a self-signed certificate).',
+  SERVICE_NAME:
+    'The Service a generated certificate names, with POD_NAMESPACE, 127.0.0.1 and localhost (default aci-burst-extender).',
+  POD_NAMESPACE: 'The extender’s namespace, for the certificate and its Secret (default aci-burst-system).',
+  LOG_LEVEL: 'pino level; debug logs every verdict (default info).',
+  SHUTDOWN_GRACE_SECONDS: 'After SIGTERM, how long in-flight calls may finish (default 10, at most 300).',
+  KUBECONFIG:
+    'The cluster to watch, for runs outside it (read by @kubernetes/client-node; in-cluster otherwise).',
+} as const;
+
 export type ConfigResult = { ok: true; config: ExtenderConfig } | { ok: false; problems: string[] };
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];

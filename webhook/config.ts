@@ -25,7 +25,7 @@ export interface WebhookConfig {
   logLevel: string;
 }
 
-/** Every variable the webhook reads, with its meaning (the README's table says the same). */
+/** Every variable the webhook reads, with its meaning: docs/configuration.md is generated from these words. */
 export const ENVIRONMENT = {
   WEBHOOK_PORT: 'HTTPS port for the webhook, /healthz, /readyz and /metrics (default 8443; 0 picks one).',
   WEBHOOK_HOST: 'Address to listen on (default 0.0.0.0).',

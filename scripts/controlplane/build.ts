@@ -15,7 +15,7 @@ import {
   type Versions,
 } from './layout.ts';
 
-/** Measured on this project's 2-core machines (README, section "The local control plane"). */
+/** Measured on this project's 2-core machines (docs/control-plane.md). */
 export const COLD_BUILD_ESTIMATE =
   'usually 10-15 minutes on an idle 2-core machine, up to ~30 when it is busy (kube-apiserver is most of it), ' +
   'including ~0.9 GB of Go modules to download on a machine that never fetched them';
@@ -107,7 +107,7 @@ export function explainBuildFailure(step: BuildStep, result: CommandResult): str
   return (
     `compiling ${step.binary} failed (go build exited with ${String(result.exitCode)}). ` +
     `If the installed Go is too new or too old for the pinned release, pin another release in ` +
-    `${join(step.moduleDir, 'go.mod')} (see the README) or install the Go version it names.\n${tail}`
+    `${join(step.moduleDir, 'go.mod')} (see docs/control-plane.md) or install the Go version it names.\n${tail}`
   );
 }
 

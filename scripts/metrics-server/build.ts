@@ -8,7 +8,7 @@ import { binaryCacheRoot, requiredVersion } from '../controlplane/layout.ts';
 
 export const METRICS_SERVER_MODULE = 'sigs.k8s.io/metrics-server';
 
-/** Measured on this project's 2-core machine (README, "Resource metrics"). */
+/** Measured on this project's 2-core machine (docs/control-plane.md). */
 export const METRICS_SERVER_COLD_BUILD_ESTIMATE =
   '7 minutes measured on a busy 2-core machine (4.3 CPU-minutes, so 2-3 minutes idle), plus the Go modules it needs beyond the control plane’s on a machine that never fetched them';
 

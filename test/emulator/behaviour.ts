@@ -1,5 +1,5 @@
 // What a container "does" in the emulator, decided from its image name or its command (documented in
-// the README's emulator section). Pure: the lifecycle module plays the program against the clock.
+// docs/emulator.md). Pure: the lifecycle module plays the program against the clock.
 
 /** A line the container prints `atMs` after it starts. */
 export interface LogLine {
