@@ -1,7 +1,8 @@
 // What an operator installs is what a real API server accepts: `kubectl apply -k manifests/`, every
 // example, and the Helm chart (rendered by a helm built from its Go module) pass a server-side dry
-// run on the local control plane; the chart installs the same objects as the kustomization; the
-// chart's values name every variable the connector reads, so the two never drift apart.
+// run on the local control plane; the raw manifests are the chart rendered (scripts/manifests.ts), so
+// the chart is the one definition of every object; the chart's values name every variable the
+// connector reads, so the two never drift apart.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import { checkPod, describeProblems } from '../../contract/index.ts';
 import { ENVIRONMENT } from '../../connector/config.ts';
 import { classifyKubernetesError } from '../../runtime/errors.ts';
 import { buildHelm } from '../../scripts/helm/build.ts';
+import { renderManifests } from '../../scripts/manifests.ts';
 import { useTestCluster, type TestCluster } from '../support/cluster.ts';
 
 const run = promisify(execFile);
@@ -68,16 +70,6 @@ describe('the chart values and the examples (no cluster)', () => {
     ]);
   });
 
-  it('examples/aci-connector.yaml is the namespace, the example Secret, the connector and its opt-in policy, unchanged', () => {
-    const pieces = [
-      join(manifests, 'namespace.yaml'),
-      join(manifests, 'connector', 'azure-secret.example.yaml'),
-      join(manifests, 'connector', 'connector.yaml'),
-      join(manifests, 'connector', 'opt-in-policy.yaml'),
-    ].flatMap(objectsIn);
-    assert.deepEqual(objectsIn(join(examples, 'aci-connector.yaml')), pieces);
-  });
-
   for (const file of ['nginx-pod.yaml', 'nginx-pod-tolerations.yaml', 'burst-namespace.yaml']) {
     it(`${file}: ACI can run its pods`, () => {
       const pods = objectsIn(join(examples, file)).flatMap((object): V1Pod[] => {
@@ -91,6 +83,23 @@ describe('the chart values and the examples (no cluster)', () => {
       for (const pod of pods) assert.equal(describeProblems(checkPod(pod)), '');
     });
   }
+});
+
+describe('the raw manifests (no cluster)', () => {
+  it('are the chart rendered with its default values (npm run manifests)', async () => {
+    const helm = await buildHelm({
+      repoRoot,
+      env: process.env,
+      home: homedir(),
+      report: (line) => process.stderr.write(`[helm] ${line}\n`),
+    });
+    for (const [file, text] of await renderManifests(helm, repoRoot))
+      assert.equal(
+        readFileSync(join(repoRoot, file), 'utf8'),
+        text,
+        `${file} is stale: run npm run manifests`,
+      );
+  });
 });
 
 /** `kubectl apply --dry-run=server`: fails the test with kubectl's own words; the objects as the server would store them. */
@@ -209,6 +218,17 @@ describe('server-side dry run on the local control plane', () => {
       !objects.some((object) => JSON.stringify(object).includes('cluster-admin')),
       'nothing is bound to cluster-admin',
     );
+  });
+
+  it('the connector alone, as the 2017 aci-connector.yaml installed it: namespace.yaml and connector/', async () => {
+    const objects = await dryRun(cluster, [
+      '-f',
+      join(manifests, 'namespace.yaml'),
+      '-f',
+      join(manifests, 'connector'),
+    ]);
+    assert.ok(objects.some((object) => key(object) === 'Deployment/aci-burst-system/aci-burst-connector'));
+    assert.ok(objects.some((object) => key(object) === 'Secret/aci-burst-system/aci-burst-azure'));
   });
 
   for (const file of [...readdirSync(examples), '../connector/azure-secret.example.yaml']) {
