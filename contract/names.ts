@@ -86,4 +86,8 @@ export const ACI_ANNOTATIONS = {
   gpuSku: 'azure.com/aci-gpu-sku',
   priority: 'azure.com/aci-priority',
   sku: 'azure.com/aci-sku',
+  /** User-assigned managed identities (ARM ids, comma-separated) the group carries (contract/identity.ts). */
+  identities: 'azure.com/aci-identities',
+  /** The identity ACI pulls images with from registries the pull secrets do not cover. */
+  registryIdentity: 'azure.com/aci-registry-identity',
 } as const;
