@@ -427,6 +427,25 @@ describe('PodController', () => {
     });
   }
 
+  // An identity the connector may not assign, or one that does not exist: a role or the identity fixes it.
+  for (const [code, statusCode, kind] of [
+    ['LinkedAuthorizationFailed', 403, 'Unauthorized'],
+    ['FailedIdentityOperation', 400, 'InvalidInput'],
+  ] as const) {
+    it(`keeps the pod Pending with an event naming the role to grant when Azure refuses its identity (${code})`, async (t) => {
+      const { groups, cluster, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web');
+      cluster.add(pod);
+      await settle();
+      groups.failNextCreate = new ClassifiedError(kind, `refused: ${code}`, { statusCode, code });
+      await step(pod);
+      assert.equal(cluster.lastStatus('default/web')?.phase, 'Pending');
+      const event = cluster.events.find((e) => e.event.reason === 'ManagedIdentityRefused');
+      assert.match(event?.event.message ?? '', /Managed Identity Operator role on each identity/);
+    });
+  }
+
   it('creates nothing while the subnet cannot be used, and keeps the pod Pending with the reason', async (t) => {
     const subnet = {
       condition: { ok: false, reason: 'SubnetNotDelegated', message: "subnet 'aci' is not delegated" },

@@ -29,7 +29,9 @@ import {
 import {
   ClassifiedError,
   classifyAzureError,
+  IDENTITY_REFUSAL_FIX,
   INACCESSIBLE_IMAGE,
+  isIdentityRefusal,
   isNotFound,
   isSetupError,
 } from '../runtime/errors.ts';
@@ -631,6 +633,14 @@ function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): P
       type: 'Warning',
       reason: 'RegistryUnavailable',
       message: `${error.message} (retrying in ${seconds}s)`,
+    };
+  }
+  if (isIdentityRefusal(error)) {
+    // The operator's to fix: the event says how, and the pod waits as long as it takes.
+    return {
+      type: 'Warning',
+      reason: 'ManagedIdentityRefused',
+      message: `${error.message}; ${IDENTITY_REFUSAL_FIX} (retrying in ${seconds}s)`,
     };
   }
   switch (error.kind) {
