@@ -5,6 +5,7 @@
 export type * from './types.ts';
 export * from './names.ts';
 export { checkPod, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
+export { isUserAssignedIdentityId, type RegistryIdentitySettings } from './identity.ts';
 export { imageConfigRequests } from './image-config.ts';
 export { DEFAULT_CONTAINER_RESOURCES, parseQuantity, podResources } from './quantity.ts';
 export {
@@ -19,4 +20,17 @@ export {
 export { MAX_POD_REFERENCES, podReferences, referenceCount } from './references.ts';
 export { pullSecretCredentials, registryServer } from './registry.ts';
 export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';
-export { containerGroupName, type GroupSettings, toContainerGroup, type Translation } from './translate.ts';
+export {
+  containerGroupName,
+  type GroupSettings,
+  type IdentitySettings,
+  toContainerGroup,
+  type Translation,
+} from './translate.ts';
+export {
+  DEFAULT_AUTHORITY_HOST,
+  tokenExpiry,
+  usesWorkloadIdentity,
+  WORKLOAD_IDENTITY,
+  type WorkloadIdentitySettings,
+} from './workload-identity.ts';
