@@ -76,6 +76,8 @@ export const TAGS = {
   podName: 'k8s-pod-name',
   nodeName: 'k8s-node-name',
   clusterId: 'k8s-cluster-id',
+  /** When a workload identity pod's token expires (ISO 8601): the connector may recreate the group before. */
+  tokenExpiry: 'k8s-token-expiry',
 } as const;
 
 /** Pod annotations for ACI features Kubernetes has no field for (see the README's pod-field table). */

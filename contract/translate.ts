@@ -24,6 +24,7 @@ import type { AciLimits, ImageConfig, Problem, ReferencedObjects } from './types
 import { planVolumes, translateMounts } from './volumes.ts';
 import {
   checkWorkloadIdentity,
+  tokenExpiry,
   usesWorkloadIdentity,
   WORKLOAD_IDENTITY,
   WORKLOAD_IDENTITY_TOKEN_EXPIRATION_SECONDS,
@@ -240,17 +241,24 @@ export function analysePod(
   };
 }
 
-/** The event a workload identity pod gets: its token is not refreshed. */
-function identityNotices(pod: V1Pod, objects: ReferencedObjects, settings: GroupSettings): NetworkNotice[] {
-  if (!usesWorkloadIdentity(pod)) return [];
+/** A workload identity pod's token: the event saying it is not refreshed, and the tag of its expiry. */
+function workloadIdentityToken(
+  pod: V1Pod,
+  objects: ReferencedObjects,
+  settings: GroupSettings,
+): { notices: NetworkNotice[]; tags: Record<string, string> } {
+  if (!usesWorkloadIdentity(pod)) return { notices: [], tags: {} };
   const key = tokenKey(
     serviceAccountName(pod),
     WORKLOAD_IDENTITY.audience,
     WORKLOAD_IDENTITY_TOKEN_EXPIRATION_SECONDS,
   );
-  return [
-    workloadIdentityNotice(objects.serviceAccountTokens?.get(key), settings.identity?.workloadIdentity),
-  ];
+  const token = objects.serviceAccountTokens?.get(key);
+  const expiry = token === undefined ? undefined : tokenExpiry(token);
+  return {
+    notices: [workloadIdentityNotice(token, settings.identity?.workloadIdentity)],
+    tags: expiry === undefined ? {} : { [TAGS.tokenExpiry]: new Date(expiry).toISOString() },
+  };
 }
 
 export function toContainerGroup(
@@ -274,6 +282,7 @@ export function toContainerGroup(
   if (problems.length > 0) return { kind: 'waiting', problems };
   const namespace = namespaceOf(pod);
   const podName = pod.metadata?.name ?? '';
+  const token = workloadIdentityToken(pod, supplied, settings);
   return {
     kind: 'ready',
     name: containerGroupName(namespace, podName, settings.clusterId),
@@ -285,10 +294,11 @@ export function toContainerGroup(
         [TAGS.podName]: podName,
         [TAGS.nodeName]: settings.nodeName,
         [TAGS.clusterId]: settings.clusterId,
+        ...token.tags,
       },
       ...(identity !== undefined && { identity }),
       ...properties,
     },
-    notices: [...notices, ...identityNotices(pod, supplied, settings)],
+    notices: [...notices, ...token.notices],
   };
 }

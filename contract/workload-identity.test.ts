@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import { DEFAULT_ACI_LIMITS } from './capability.ts';
+import { TAGS } from './names.ts';
 import { DEFAULT_NETWORK_SETTINGS } from './network.ts';
 import { serviceAccountTokenRequests, tokenKey } from './service-account.ts';
 import { type GroupSettings, toContainerGroup } from './translate.ts';
@@ -101,6 +102,7 @@ describe('workload identity', () => {
         { name: WORKLOAD_IDENTITY.volume, mountPath: WORKLOAD_IDENTITY.mountPath, readOnly: true },
       ]);
     }
+    assert.equal(group.tags?.[TAGS.tokenExpiry], '2030-03-17T17:46:40.000Z');
     const notice = translation.notices.find((n) => n.reason === 'WorkloadIdentityTokenNotRefreshed');
     assert.match(notice?.message ?? '', /valid until 2030-03-17T17:46:40.000Z and is not refreshed/);
   });
