@@ -447,7 +447,8 @@ describe('PodController', () => {
       const pod = nginxPod('web');
       cluster.add(pod);
       await settle();
-      groups.failNextCreate = new ClassifiedError(kind, `refused: ${code}`, { statusCode, code });
+      const message = `refused: ${code} on Microsoft.ManagedIdentity/userAssignedIdentities/assign/action`;
+      groups.failNextCreate = new ClassifiedError(kind, message, { statusCode, code });
       await step(pod);
       assert.equal(cluster.lastStatus('default/web')?.phase, 'Pending');
       const event = cluster.events.find((e) => e.event.reason === 'ManagedIdentityRefused');

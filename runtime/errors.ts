@@ -73,7 +73,12 @@ export const IDENTITY_REFUSAL_FIX =
   "grant the connector's Azure principal the Managed Identity Operator role on each identity the pod uses " +
   '(azure.com/aci-identities, azure.com/aci-registry-identity, ACI_REGISTRY_IDENTITY) and check that each exists';
 
+/**
+ * LinkedAuthorizationFailed also refuses other linked resources (a subnet's join action): only the one
+ * naming a managed identity's action is an identity refusal; any of them is the operator's setup to fix.
+ */
 export function isIdentityRefusal(error: ClassifiedError): boolean {
+  if (error.code === 'LinkedAuthorizationFailed') return error.message.includes('Microsoft.ManagedIdentity/');
   return error.code !== undefined && IDENTITY_CODES.has(error.code);
 }
 
