@@ -19,40 +19,36 @@ const IDENTITY_SHAPE =
   '/subscriptions/<subscription id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Azure's rules: resource group 1-90 of letters, digits, `-_.()` not ending in `.`; identity 3-128 of letters, digits, `-_`, from a letter or digit. */
-const RESOURCE_GROUP = /^[-\w.()]{1,90}$/;
+const RESOURCE_GROUP = /^[-\w.()]{0,89}[-\w()]$/;
 const IDENTITY_NAME = /^[a-zA-Z0-9][-\w]{2,127}$/;
+/** The id's segments in order: a fixed word (compared case-insensitively, as ARM does) or a pattern. */
+const SEGMENTS: readonly (string | RegExp)[] = [
+  '',
+  'subscriptions',
+  GUID,
+  'resourcegroups',
+  RESOURCE_GROUP,
+  'providers',
+  'microsoft.managedidentity',
+  'userassignedidentities',
+  IDENTITY_NAME,
+];
 /** Longer than any valid id (4 fixed segments, a GUID, 90 + 128 characters of names): refused before splitting. */
 const MAX_IDENTITY_ID_LENGTH = 400;
 
 /**
- * Whether `text` is a user-assigned identity's ARM id. Fixed segments compare case-insensitively, as
- * ARM does; the patterns are anchored over one segment each, so the check is linear in the text.
+ * Whether `text` is a user-assigned identity's ARM id. Each pattern is anchored over one segment of
+ * bounded length, so the check is linear in the text.
  */
 export function isUserAssignedIdentityId(text: string): boolean {
   if (text.length > MAX_IDENTITY_ID_LENGTH) return false;
   const parts = text.split('/');
-  if (parts.length !== 9 || parts[0] !== '') return false;
-  const [, subscriptions, subscription, groups, group, providers, namespace, type, name] = parts as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
   return (
-    subscriptions.toLowerCase() === 'subscriptions' &&
-    GUID.test(subscription) &&
-    groups.toLowerCase() === 'resourcegroups' &&
-    RESOURCE_GROUP.test(group) &&
-    !group.endsWith('.') &&
-    providers.toLowerCase() === 'providers' &&
-    namespace.toLowerCase() === 'microsoft.managedidentity' &&
-    type.toLowerCase() === 'userassignedidentities' &&
-    IDENTITY_NAME.test(name)
+    parts.length === SEGMENTS.length &&
+    SEGMENTS.every((segment, index) => {
+      const part = parts[index] ?? '';
+      return typeof segment === 'string' ? part.toLowerCase() === segment : segment.test(part);
+    })
   );
 }
 
