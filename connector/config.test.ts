@@ -213,6 +213,45 @@ describe('parseConfig', () => {
     });
   }
 
+  it('reads the identity settings: the pull identity and its registries, the workload identity defaults', () => {
+    const identity =
+      '/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/ids/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pull';
+    const defaults = parseConfig({ ...minimal, AZURE_TENANT_ID: 'tenant' });
+    assert.ok(defaults.ok);
+    assert.deepEqual(defaults.config.identity, {
+      workloadIdentity: {
+        tenantId: 'tenant',
+        authorityHost: 'https://login.microsoftonline.com/',
+        recreateBeforeExpiry: false,
+      },
+      registryIdentity: undefined,
+    });
+    const set = parseConfig({
+      ...minimal,
+      ACI_REGISTRY_IDENTITY: identity,
+      ACI_REGISTRY_IDENTITY_SERVERS: 'shop.azurecr.io, *.example.com',
+      ACI_WORKLOAD_IDENTITY_TENANT_ID: 'wi-tenant',
+      ACI_WORKLOAD_IDENTITY_RECREATE: 'true',
+    });
+    assert.ok(set.ok);
+    assert.deepEqual(set.config.identity.registryIdentity, {
+      identity,
+      servers: ['shop.azurecr.io', '*.example.com'],
+    });
+    assert.equal(set.config.identity.workloadIdentity.tenantId, 'wi-tenant');
+    assert.equal(set.config.identity.workloadIdentity.recreateBeforeExpiry, true);
+    const wrong = parseConfig({
+      ...minimal,
+      ACI_REGISTRY_IDENTITY: 'pull-identity',
+      ACI_REGISTRY_IDENTITY_SERVERS: 'https://shop.azurecr.io',
+    });
+    assert.ok(!wrong.ok);
+    assert.deepEqual(
+      wrong.problems.map((problem) => problem.split(' ')[0]),
+      ['ACI_REGISTRY_IDENTITY', 'ACI_REGISTRY_IDENTITY_SERVERS'],
+    );
+  });
+
   it('documents every variable it reads', () => {
     for (const name of Object.keys(ENVIRONMENT))
       assert.ok(ENVIRONMENT[name as keyof typeof ENVIRONMENT].length > 10);

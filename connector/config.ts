@@ -1,7 +1,15 @@
 // The connector's configuration, parsed once from the environment by main.ts. Parsing is pure and
 // lists every problem at once, so an operator fixes a manifest in one round instead of five.
 import { isIP } from 'node:net';
-import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NODE_NAME, parseQuantity } from '../contract/index.ts';
+import {
+  DEFAULT_AUTHORITY_HOST,
+  DEFAULT_CLUSTER_DOMAIN,
+  DEFAULT_NODE_NAME,
+  type IdentitySettings,
+  isUserAssignedIdentityId,
+  parseQuantity,
+  registryServer,
+} from '../contract/index.ts';
 import { normalizeRegistry } from './registry/reference.ts';
 import { parseSubnetId, type SubnetRef } from './subnet.ts';
 
@@ -80,6 +88,8 @@ export interface ConnectorConfig {
   };
   /** The shell through which a workingDir other than the image's is honoured; unset: refused. */
   workingDirShell: string | undefined;
+  /** Workload identity defaults and the default registry pull identity (docs/azure-identity.md). */
+  identity: IdentitySettings;
   logLevel: string;
 }
 
@@ -148,6 +158,16 @@ export const ENVIRONMENT = {
   CLUSTER_DOMAIN: 'Cluster DNS domain for the ClusterFirst search list (default cluster.local).',
   ACI_WORKING_DIR_SHELL:
     'Shell in the images (e.g. /bin/sh) through which a container’s workingDir is honoured when it differs from the image’s WORKDIR; unset (default): such pods fail.',
+  ACI_REGISTRY_IDENTITY:
+    'Resource ID of a user-assigned managed identity (/subscriptions/…/resourceGroups/…/providers/Microsoft.ManagedIdentity/userAssignedIdentities/…) that ACI pulls images with from the registries of ACI_REGISTRY_IDENTITY_SERVERS when a pod’s pull secrets do not cover them; it needs AcrPull on the registry, and the connector’s principal Managed Identity Operator on it. Unset (default): none.',
+  ACI_REGISTRY_IDENTITY_SERVERS:
+    'Registries ACI_REGISTRY_IDENTITY pulls from, comma-separated; *.domain covers every registry under the domain (default *.azurecr.io).',
+  ACI_WORKLOAD_IDENTITY_TENANT_ID:
+    'AZURE_TENANT_ID given to workload identity pods whose ServiceAccount has no azure.workload.identity/tenant-id annotation (default: AZURE_TENANT_ID).',
+  ACI_WORKLOAD_IDENTITY_AUTHORITY_HOST:
+    'AZURE_AUTHORITY_HOST given to workload identity pods (default https://login.microsoftonline.com/, as the Azure Workload Identity webhook).',
+  ACI_WORKLOAD_IDENTITY_RECREATE:
+    'true: recreate a workload identity pod’s container group before its token expires (ACI cannot refresh the file); false (default): the pod keeps the token it started with.',
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
 } as const;
 
@@ -265,11 +285,55 @@ class Reader {
     return text;
   }
 
+  /** A user-assigned managed identity's ARM id. */
+  identity(name: keyof typeof ENVIRONMENT): string | undefined {
+    const text = this.optional(name);
+    if (text !== undefined && !isUserAssignedIdentityId(text)) {
+      this.problems.push(
+        `${name} must be a user-assigned managed identity's resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>, got "${text}"`,
+      );
+      return undefined;
+    }
+    return text;
+  }
+
+  /** Registry servers, comma-separated; `*.domain` for every registry under a domain. */
+  registries(name: keyof typeof ENVIRONMENT, fallback: string[]): string[] {
+    const text = this.optional(name);
+    if (text === undefined) return fallback;
+    const servers = text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    const invalid = servers.filter(
+      (entry) => !/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/.test(entry),
+    );
+    if (invalid.length > 0 || servers.length === 0) {
+      this.problems.push(
+        `${name} must list registry hosts (myacr.azurecr.io, *.azurecr.io) separated by commas, got "${text}"`,
+      );
+    }
+    return servers.map(registryServer);
+  }
+
   url(name: keyof typeof ENVIRONMENT): string | undefined {
     const text = this.optional(name);
     if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name} must be a URL, got "${text}"`);
     return text;
   }
+}
+
+function identitySettings(read: Reader): IdentitySettings {
+  const registryIdentity = read.identity('ACI_REGISTRY_IDENTITY');
+  const servers = read.registries('ACI_REGISTRY_IDENTITY_SERVERS', ['*.azurecr.io']);
+  return {
+    workloadIdentity: {
+      tenantId: read.optional('ACI_WORKLOAD_IDENTITY_TENANT_ID') ?? read.optional('AZURE_TENANT_ID'),
+      authorityHost: read.url('ACI_WORKLOAD_IDENTITY_AUTHORITY_HOST') ?? DEFAULT_AUTHORITY_HOST,
+      recreateBeforeExpiry: read.boolean('ACI_WORKLOAD_IDENTITY_RECREATE', false),
+    },
+    registryIdentity: registryIdentity === undefined ? undefined : { identity: registryIdentity, servers },
+  };
 }
 
 export type ParsedConfig = { ok: true; config: ConnectorConfig } | { ok: false; problems: string[] };
@@ -340,6 +404,7 @@ export function parseConfig(env: Env): ParsedConfig {
       clusterDomain: read.optional('CLUSTER_DOMAIN') ?? DEFAULT_CLUSTER_DOMAIN,
     },
     workingDirShell: read.executable('ACI_WORKING_DIR_SHELL'),
+    identity: identitySettings(read),
     logLevel: read.optional('LOG_LEVEL') ?? 'info',
   };
   if (

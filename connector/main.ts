@@ -291,6 +291,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       limits: DEFAULT_ACI_LIMITS,
       workingDirShell: config.workingDirShell,
       network,
+      identity: config.identity,
     },
     hostIP: config.node.internalIP,
     pacer: new CreatePacer(config.createLimits),

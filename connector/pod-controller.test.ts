@@ -175,6 +175,7 @@ function setup(
     optedIn?: readonly string[];
     subnet?: { condition: AzureCondition };
     network?: NetworkSettings;
+    recreateForToken?: boolean;
   } = {},
 ) {
   const groups = new FakeGroups();
@@ -207,6 +208,14 @@ function setup(
       clusterId: CLUSTER,
       limits: DEFAULT_ACI_LIMITS,
       network: options.network ?? { ...DEFAULT_NETWORK_SETTINGS, exposePortsPublicly: true },
+      identity: {
+        workloadIdentity: {
+          tenantId: 't',
+          authorityHost: 'https://login.example/',
+          recreateBeforeExpiry: options.recreateForToken ?? false,
+        },
+        registryIdentity: undefined,
+      },
     },
     subnet: options.subnet,
     hostIP: '10.0.0.4',
@@ -424,6 +433,61 @@ describe('PodController', () => {
       await step(pod);
       assert.equal(cluster.lastStatus('default/web')?.phase, 'Pending');
       assert.ok(cluster.reasons('default/web').includes('ProviderRetrying'));
+    });
+  }
+
+  // An identity the connector may not assign, or one that does not exist: a role or the identity fixes it.
+  for (const [code, statusCode, kind] of [
+    ['LinkedAuthorizationFailed', 403, 'Unauthorized'],
+    ['FailedIdentityOperation', 400, 'InvalidInput'],
+  ] as const) {
+    it(`keeps the pod Pending with an event naming the role to grant when Azure refuses its identity (${code})`, async (t) => {
+      const { groups, cluster, controller, settle, step } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web');
+      cluster.add(pod);
+      await settle();
+      const message = `refused: ${code} on Microsoft.ManagedIdentity/userAssignedIdentities/assign/action`;
+      groups.failNextCreate = new ClassifiedError(kind, message, { statusCode, code });
+      await step(pod);
+      assert.equal(cluster.lastStatus('default/web')?.phase, 'Pending');
+      const event = cluster.events.find((e) => e.event.reason === 'ManagedIdentityRefused');
+      assert.match(event?.event.message ?? '', /Managed Identity Operator role on each identity/);
+    });
+  }
+
+  // ACI cannot refresh a mounted token: with the operator's setting, the group is made again in time.
+  for (const [name, recreate, restartPolicy, deleted] of [
+    [
+      'recreates the group of a workload identity pod 10 minutes before its token expires',
+      true,
+      'Always',
+      true,
+    ],
+    ['leaves the group alone without ACI_WORKLOAD_IDENTITY_RECREATE', false, 'Always', false],
+    ['never recreates a pod that must not restart (restartPolicy Never)', true, 'Never', false],
+  ] as const) {
+    it(name, async (t) => {
+      const { groups, cluster, controller, settle, step, advance } = setup({ recreateForToken: recreate });
+      t.after(() => controller.shutdown());
+      const plain = nginxPod('wi');
+      const pod: V1Pod = {
+        ...plain,
+        metadata: { ...plain.metadata, labels: { 'azure.workload.identity/use': 'true' } },
+        spec: { ...plain.spec, containers: plain.spec?.containers ?? [], restartPolicy },
+      };
+      const group = ownedGroup(pod, 'Succeeded', 'running');
+      const expiry = Date.parse('2026-11-25T21:00:00Z');
+      group.tags = { ...group.tags, [TAGS.tokenExpiry]: new Date(expiry).toISOString() };
+      groups.groups.set(group.name ?? '', group);
+      cluster.add(pod);
+      await settle();
+      await step(pod);
+      assert.ok(!groups.calls.some((call) => call.startsWith('delete')), 'not 11 minutes before');
+      advance(expiry - Date.parse('2026-11-25T20:00:00Z') - 10 * 60_000);
+      await step(pod);
+      assert.equal(groups.calls.includes(`delete ${group.name ?? ''}`), deleted, groups.calls.join(', '));
+      assert.equal(cluster.reasons('default/wi').includes('WorkloadIdentityTokenRefresh'), deleted);
     });
   }
 

@@ -22,14 +22,18 @@ import {
   imageConfigRequests,
   podKey,
   pullSecretCredentials,
+  TAGS,
   type ReferencedObjects,
   toContainerGroup,
   type Translation,
+  usesWorkloadIdentity,
 } from '../contract/index.ts';
 import {
   ClassifiedError,
   classifyAzureError,
+  IDENTITY_REFUSAL_FIX,
   INACCESSIBLE_IMAGE,
+  isIdentityRefusal,
   isNotFound,
   isSetupError,
 } from '../runtime/errors.ts';
@@ -93,6 +97,11 @@ function splitKey(key: string): [string, string] {
 }
 
 const TERMINAL = new Set(['Succeeded', 'Failed']);
+/**
+ * How long before a workload identity token expires its group is recreated: more than the 60 s
+ * resync that reconciles every pod, and than a create takes.
+ */
+const TOKEN_RECREATE_MARGIN_MS = 10 * 60_000;
 
 export class PodController {
   private readonly deps: PodControllerDeps;
@@ -290,8 +299,36 @@ export class PodController {
       await this.deletePod(pod, current, log);
       return;
     }
-    if (current) await this.reportStatus(pod, current, log.child({ group: current.name }));
+    if (current && this.tokenExpiring(pod, current)) await this.recreateForToken(pod, current, log);
+    else if (current) await this.reportStatus(pod, current, log.child({ group: current.name }));
     else await this.createGroup(pod, log);
+  }
+
+  /**
+   * With ACI_WORKLOAD_IDENTITY_RECREATE: whether a workload identity pod's group must be recreated, its
+   * token (tagged on the group) expiring within TOKEN_RECREATE_MARGIN_MS. Never for restartPolicy
+   * Never: a pod whose group went away cannot start again.
+   */
+  private tokenExpiring(pod: V1Pod, tracked: TrackedGroup): boolean {
+    if (!this.deps.settings.identity?.workloadIdentity.recreateBeforeExpiry) return false;
+    if (!usesWorkloadIdentity(pod) || pod.spec?.restartPolicy === 'Never') return false;
+    const expiry = Date.parse(tracked.listed.tags?.[TAGS.tokenExpiry] ?? '');
+    return !Number.isNaN(expiry) && this.deps.clock.now() >= expiry - TOKEN_RECREATE_MARGIN_MS;
+  }
+
+  /** Deletes the group; the next reconcile creates it again with a new token. */
+  private async recreateForToken(pod: V1Pod, tracked: TrackedGroup, log: Logger): Promise<void> {
+    this.deps.events.record(pod, {
+      type: 'Normal',
+      reason: 'WorkloadIdentityTokenRefresh',
+      message: `recreating container group ${tracked.name}: its workload identity token expires at ${tracked.listed.tags?.[TAGS.tokenExpiry] ?? ''} and ACI cannot refresh it`,
+    });
+    await this.removeGroup(
+      tracked.name,
+      log.child({ group: tracked.name }),
+      'workload identity token expiring',
+    );
+    this.queue.add(podKey(pod));
   }
 
   private async removeGroup(groupName: string, log: Logger, why: string): Promise<void> {
@@ -631,6 +668,14 @@ function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): P
       type: 'Warning',
       reason: 'RegistryUnavailable',
       message: `${error.message} (retrying in ${seconds}s)`,
+    };
+  }
+  if (isIdentityRefusal(error)) {
+    // The operator's to fix: the event says how, and the pod waits as long as it takes.
+    return {
+      type: 'Warning',
+      reason: 'ManagedIdentityRefused',
+      message: `${error.message}; ${IDENTITY_REFUSAL_FIX} (retrying in ${seconds}s)`,
     };
   }
   switch (error.kind) {

@@ -35,6 +35,8 @@ const {
   gpuSku: GPU_ANNOTATION,
   priority: PRIORITY_ANNOTATION,
   sku: SKU_ANNOTATION,
+  identities: IDENTITIES_ANNOTATION,
+  registryIdentity: REGISTRY_IDENTITY_ANNOTATION,
 } = ACI_ANNOTATIONS;
 
 const inCode = (values: readonly string[]): string => values.map((value) => `\`${value}\``).join(', ');
@@ -71,6 +73,17 @@ export const ACI_ANNOTATION_VALUES: readonly { annotation: string; values: strin
     annotation: SKU_ANNOTATION,
     values: inCode(SKUS),
     effect: "the group's `sku`. Confidential is refused with GPUs.",
+  },
+  {
+    annotation: IDENTITIES_ANNOTATION,
+    values: 'user-assigned identity resource IDs, comma-separated',
+    effect: "the group's `identity` (`UserAssigned`). See [Azure identities](azure-identity.md).",
+  },
+  {
+    annotation: REGISTRY_IDENTITY_ANNOTATION,
+    values: 'one user-assigned identity resource ID',
+    effect:
+      'pulls the images from registries the pull secrets do not cover with this identity (`imageRegistryCredentials[].identity`). See [Azure identities](azure-identity.md).',
   },
 ];
 

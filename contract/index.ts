@@ -6,6 +6,7 @@ export type * from './types.ts';
 export * from './names.ts';
 export { checkPod, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
 export { ACI_ANNOTATION_VALUES } from './aci-features.ts';
+export { isUserAssignedIdentityId, type RegistryIdentitySettings } from './identity.ts';
 export { IMAGE_DEPENDENT_FIELDS, imageConfigRequests } from './image-config.ts';
 export { DEFAULT_CONTAINER_RESOURCES, parseQuantity, podResources } from './quantity.ts';
 export {
@@ -21,4 +22,17 @@ export { CONTAINER_REFUSALS, POD_REFUSALS, type Refusal } from './pod-fields.ts'
 export { MAX_POD_REFERENCES, podReferences, referenceCount } from './references.ts';
 export { pullSecretCredentials, registryServer } from './registry.ts';
 export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';
-export { containerGroupName, type GroupSettings, toContainerGroup, type Translation } from './translate.ts';
+export {
+  containerGroupName,
+  type GroupSettings,
+  type IdentitySettings,
+  toContainerGroup,
+  type Translation,
+} from './translate.ts';
+export {
+  DEFAULT_AUTHORITY_HOST,
+  tokenExpiry,
+  usesWorkloadIdentity,
+  WORKLOAD_IDENTITY,
+  type WorkloadIdentitySettings,
+} from './workload-identity.ts';

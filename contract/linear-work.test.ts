@@ -86,6 +86,50 @@ const settingsMap = (n: number): V1ConfigMap => ({
 /** Pods (and objects) that grow with `n` along one dimension each, where a nested scan once hid. */
 const SHAPES: { name: string; input: (n: number) => Input }[] = [
   {
+    name: 'a workload identity pod with many containers, each with variables',
+    input: (n) => ({
+      pod: pod(
+        {
+          containers: range(n).map((i) => ({
+            name: `c${i}`,
+            image: 'app:1',
+            command: ['run'],
+            env: range(5).map((j) => ({ name: `V${j}`, value: 'x' })),
+          })),
+        },
+        { labels: { 'azure.workload.identity/use': 'true' } },
+      ),
+      objects: {
+        configMaps: new Map(),
+        secrets: new Map(),
+        serviceAccount: {
+          metadata: { name: 'default', annotations: { 'azure.workload.identity/client-id': 'c' } },
+        },
+      },
+    }),
+  },
+  {
+    name: 'images of many registries pulled by the pod identity',
+    input: (n) =>
+      specOnly(
+        pod(
+          {
+            containers: range(n).map((i) => ({
+              name: `c${i}`,
+              image: `r${i}.example.com/app:1`,
+              command: ['run'],
+            })),
+          },
+          {
+            annotations: {
+              'azure.com/aci-registry-identity':
+                '/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/ids/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pull',
+            },
+          },
+        ),
+      ),
+  },
+  {
     name: 'emptyDir volumes each mounted by subPath',
     input: (n) =>
       specOnly(

@@ -76,6 +76,8 @@ export const TAGS = {
   podName: 'k8s-pod-name',
   nodeName: 'k8s-node-name',
   clusterId: 'k8s-cluster-id',
+  /** When a workload identity pod's token expires (ISO 8601): the connector may recreate the group before. */
+  tokenExpiry: 'k8s-token-expiry',
 } as const;
 
 /** Pod annotations for ACI features Kubernetes has no field for (docs/pod-fields.md; contract/aci-features.ts describes each). */
@@ -86,4 +88,8 @@ export const ACI_ANNOTATIONS = {
   gpuSku: 'azure.com/aci-gpu-sku',
   priority: 'azure.com/aci-priority',
   sku: 'azure.com/aci-sku',
+  /** User-assigned managed identities (ARM ids, comma-separated) the group carries (contract/identity.ts). */
+  identities: 'azure.com/aci-identities',
+  /** The identity ACI pulls images with from registries the pull secrets do not cover. */
+  registryIdentity: 'azure.com/aci-registry-identity',
 } as const;

@@ -81,7 +81,7 @@ describe('registryCredentials', () => {
 
   it('sends only the registries the images use, the first secret winning', () => {
     const subject = context(pod(['quay.io/org/a:1', 'nginx'], ['missing', 'json', 'cfg']));
-    assert.deepEqual(registryCredentials(subject), [
+    assert.deepEqual(registryCredentials(subject).credentials, [
       { server: 'quay.io', username: 'robot', password: 'pw1' },
     ]);
     assert.deepEqual(subject.problems, []);
@@ -89,13 +89,13 @@ describe('registryCredentials', () => {
 
   it('accepts a pull secret whose values were removed, sending nothing for it', () => {
     const subject = context(pod(['quay.io/org/a:1'], ['blanked']));
-    assert.deepEqual(registryCredentials(subject), []);
+    assert.deepEqual(registryCredentials(subject).credentials, []);
     assert.deepEqual(subject.problems, []);
   });
 
   it('refuses a pull secret that is not of a Docker configuration type', () => {
     const subject = context(pod(['quay.io/org/a:1'], ['opaque']));
-    assert.deepEqual(registryCredentials(subject), []);
+    assert.deepEqual(registryCredentials(subject).credentials, []);
     assert.deepEqual(
       subject.problems.map((problem) => problem.path),
       ['spec.imagePullSecrets[0]'],
@@ -118,7 +118,7 @@ describe('registryCredentials', () => {
       { configMaps: new Map(), secrets: new Map([['counted', counted]]), serviceAccount: undefined },
       { limits: DEFAULT_ACI_LIMITS },
     );
-    assert.equal(registryCredentials(subject).length, 1);
+    assert.equal(registryCredentials(subject).credentials.length, 1);
     assert.equal(reads, 1);
   });
 });

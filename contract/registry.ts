@@ -96,8 +96,14 @@ export function pullSecretCredentials(
   return credentials;
 }
 
-/** Credentials for the registries of the pod's images only (ACI refuses more credentials than containers). */
-export function registryCredentials(context: Context): ImageRegistryCredential[] {
+/**
+ * Credentials for the registries of the pod's images only (ACI refuses more credentials than
+ * containers), and the registries of its images no pull secret covers.
+ */
+export function registryCredentials(context: Context): {
+  credentials: ImageRegistryCredential[];
+  uncovered: string[];
+} {
   const spec = context.pod.spec;
   const needed = new Set(
     [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].map((container) =>
@@ -116,5 +122,7 @@ export function registryCredentials(context: Context): ImageRegistryCredential[]
       );
     },
   );
-  return [...all.values()].filter((credential) => needed.has(credential.server));
+  const credentials = [...all.values()].filter((credential) => needed.has(credential.server));
+  const covered = new Set(credentials.map((credential) => credential.server));
+  return { credentials, uncovered: [...needed].filter((server) => !covered.has(server)) };
 }

@@ -4,6 +4,7 @@
 // and the token cannot be refreshed afterwards: a documented limit.
 import type { V1Pod, V1ServiceAccount } from '@kubernetes/client-node';
 import { awaitReference, awaitSuppliedValue, type Context } from './context.ts';
+import { withWorkloadIdentity } from './workload-identity.ts';
 
 /** Where the ServiceAccount admission plugin mounts the token, CA and namespace. */
 export const SERVICE_ACCOUNT_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
@@ -75,12 +76,14 @@ export function needsInjectedTokenVolume(pod: V1Pod, serviceAccount: V1ServiceAc
 
 /**
  * The tokens the connector must request before creating the pod's group, one per distinct audience
- * and expiry. `serviceAccount` is the pod's ServiceAccount as read (it decides automounting).
+ * and expiry, the workload identity token included. `serviceAccount` is the pod's ServiceAccount as
+ * read (it decides automounting).
  */
 export function serviceAccountTokenRequests(
-  pod: V1Pod,
+  requested: V1Pod,
   serviceAccount: V1ServiceAccount | undefined,
 ): ServiceAccountTokenRequest[] {
+  const pod = withWorkloadIdentity(requested);
   const name = serviceAccountName(pod);
   const requests = new Map<string, ServiceAccountTokenRequest>();
   const add = (audience: string | undefined, expirationSeconds: number, path: string): void => {

@@ -2,12 +2,19 @@
 // account tokens, settings) is passed in; it never reads the API server or the clock. The same walk
 // yields the problems `checkPod` reports, so the check and the translation cannot disagree.
 import { createHash } from 'node:crypto';
-import type { Container, ContainerGroup, ContainerGroupProperties, Port } from '@azure/arm-containerinstance';
+import type {
+  Container,
+  ContainerGroup,
+  ContainerGroupIdentity,
+  ContainerGroupProperties,
+  Port,
+} from '@azure/arm-containerinstance';
 import type { V1Pod } from '@kubernetes/client-node';
 import { aciFeatures, gpuResource } from './aci-features.ts';
 import { translateContainer, translateInitContainer } from './containers.ts';
 import { type Context, namespaceOf, newContext, refuse } from './context.ts';
 import { TAGS } from './names.ts';
+import { groupIdentities, type RegistryIdentitySettings } from './identity.ts';
 import { groupNetwork, type NetworkNotice, type NetworkSettings } from './network.ts';
 import { applyRefusals, POD_REFUSALS } from './pod-fields.ts';
 import { MAX_POD_REFERENCES, referenceCount } from './references.ts';
@@ -15,6 +22,25 @@ import { registryCredentials } from './registry.ts';
 import { checkGroupTotals, gpuCount } from './resources.ts';
 import type { AciLimits, ImageConfig, Problem, ReferencedObjects } from './types.ts';
 import { planVolumes, translateMounts } from './volumes.ts';
+import {
+  checkWorkloadIdentity,
+  tokenExpiry,
+  usesWorkloadIdentity,
+  WORKLOAD_IDENTITY,
+  WORKLOAD_IDENTITY_TOKEN_EXPIRATION_SECONDS,
+  withWorkloadIdentity,
+  workloadIdentityNotice,
+  workloadIdentityValues,
+  type WorkloadIdentitySettings,
+} from './workload-identity.ts';
+import { serviceAccountName, tokenKey } from './service-account.ts';
+
+/** The node's identity settings (connector configuration); the webhook and extender have none. */
+export interface IdentitySettings {
+  workloadIdentity: WorkloadIdentitySettings;
+  /** The default pull identity and its registries; `undefined`: none. */
+  registryIdentity: RegistryIdentitySettings | undefined;
+}
 
 export interface GroupSettings {
   region: string;
@@ -28,6 +54,7 @@ export interface GroupSettings {
    */
   workingDirShell?: string | undefined;
   network: NetworkSettings;
+  identity?: IdentitySettings | undefined;
 }
 
 /** What the walk needs besides the pod and its objects. */
@@ -36,6 +63,8 @@ export interface AnalysisSettings {
   workingDirShell: string | undefined;
   /** Undefined: a check of the spec alone, whose verdict never depends on the network settings. */
   network: NetworkSettings | undefined;
+  /** Undefined: a check of the spec alone (no node defaults). */
+  identity?: IdentitySettings | undefined;
 }
 
 export type Translation =
@@ -49,6 +78,8 @@ export type Translation =
 export interface Analysis {
   /** The group without what depends on settings (location, tags). */
   properties: ContainerGroupProperties;
+  /** The group's managed identities, when it carries any. */
+  identity: ContainerGroupIdentity | undefined;
   problems: Problem[];
   notices: NetworkNotice[];
 }
@@ -124,14 +155,18 @@ function uniqueProblems(problems: readonly Problem[]): Problem[] {
  * and only what the spec itself says can be a problem.
  */
 export function analysePod(
-  pod: V1Pod,
+  requested: V1Pod,
   objects: ReferencedObjects | undefined,
   settings: AnalysisSettings,
 ): Analysis {
   // Past the bound, no reader fetched the objects (runtime/references.ts), so none are resolved.
-  const references = referenceCount(pod);
+  const references = referenceCount(requested);
   const withinBound = references <= MAX_POD_REFERENCES;
+  const identityValues = workloadIdentityValues(objects?.serviceAccount, settings.identity?.workloadIdentity);
+  // What the Azure Workload Identity webhook would have added is part of the pod from here on.
+  const pod = withWorkloadIdentity(requested, identityValues);
   const context = newContext(pod, withinBound ? objects : undefined, settings);
+  checkWorkloadIdentity(context, identityValues);
   if (!withinBound) {
     refuse(
       context,
@@ -185,7 +220,9 @@ export function analysePod(
     { containers, ports, dnsNameLabel: features.dnsNameLabel },
     settings.network,
   );
-  const credentials = registryCredentials(context);
+  const registries = registryCredentials(context);
+  const identities = groupIdentities(context, registries.uncovered, settings.identity?.registryIdentity);
+  const credentials = [...registries.credentials, ...identities.credentials];
   const properties: ContainerGroupProperties = {
     osType: 'Linux',
     restartPolicy: spec.restartPolicy ?? 'Always',
@@ -196,7 +233,32 @@ export function analysePod(
     ...(plan.volumes.length > 0 ? { volumes: plan.volumes } : {}),
     ...(credentials.length > 0 ? { imageRegistryCredentials: credentials } : {}),
   };
-  return { properties, problems: uniqueProblems(context.problems), notices: network.notices };
+  return {
+    properties,
+    identity: identities.identity,
+    problems: uniqueProblems(context.problems),
+    notices: network.notices,
+  };
+}
+
+/** A workload identity pod's token: the event saying it is not refreshed, and the tag of its expiry. */
+function workloadIdentityToken(
+  pod: V1Pod,
+  objects: ReferencedObjects,
+  settings: GroupSettings,
+): { notices: NetworkNotice[]; tags: Record<string, string> } {
+  if (!usesWorkloadIdentity(pod)) return { notices: [], tags: {} };
+  const key = tokenKey(
+    serviceAccountName(pod),
+    WORKLOAD_IDENTITY.audience,
+    WORKLOAD_IDENTITY_TOKEN_EXPIRATION_SECONDS,
+  );
+  const token = objects.serviceAccountTokens?.get(key);
+  const expiry = token === undefined ? undefined : tokenExpiry(token);
+  return {
+    notices: [workloadIdentityNotice(token, settings.identity?.workloadIdentity)],
+    tags: expiry === undefined ? {} : { [TAGS.tokenExpiry]: new Date(expiry).toISOString() },
+  };
 }
 
 export function toContainerGroup(
@@ -210,15 +272,17 @@ export function toContainerGroup(
     serviceAccountTokens: objects.serviceAccountTokens ?? new Map<string, string>(),
     images: objects.images ?? new Map<string, ImageConfig>(),
   };
-  const { properties, problems, notices } = analysePod(pod, supplied, {
+  const { properties, identity, problems, notices } = analysePod(pod, supplied, {
     limits: settings.limits,
     workingDirShell: settings.workingDirShell,
     network: settings.network,
+    identity: settings.identity,
   });
   if (problems.some((problem) => problem.kind === 'unsupported')) return { kind: 'invalid', problems };
   if (problems.length > 0) return { kind: 'waiting', problems };
   const namespace = namespaceOf(pod);
   const podName = pod.metadata?.name ?? '';
+  const token = workloadIdentityToken(pod, supplied, settings);
   return {
     kind: 'ready',
     name: containerGroupName(namespace, podName, settings.clusterId),
@@ -230,9 +294,11 @@ export function toContainerGroup(
         [TAGS.podName]: podName,
         [TAGS.nodeName]: settings.nodeName,
         [TAGS.clusterId]: settings.clusterId,
+        ...token.tags,
       },
+      ...(identity !== undefined && { identity }),
       ...properties,
     },
-    notices,
+    notices: [...notices, ...token.notices],
   };
 }

@@ -8,6 +8,8 @@ import {
   classifyKubernetesError,
   classifyRegistryAnswer,
   classifyRegistryError,
+  isIdentityRefusal,
+  isSetupError,
   retryAfterFromHeaders,
 } from './errors.ts';
 
@@ -139,4 +141,39 @@ describe('registry failures', () => {
     assert.equal(classifyRegistryError(verdict), verdict);
     assert.equal(classifyRegistryError(new Error('connect ECONNREFUSED 127.0.0.1:1')).kind, 'Transient');
   });
+});
+
+describe('identity refusals', () => {
+  const refusal = (status: number, code: string, message: string) =>
+    classifyAzureError(new RestError(message, { code, statusCode: status }));
+  const cases: [string, ClassifiedError, boolean, boolean][] = [
+    [
+      'an identity the caller may not assign',
+      refusal(
+        403,
+        'LinkedAuthorizationFailed',
+        "… 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action' …",
+      ),
+      true,
+      true,
+    ],
+    [
+      'a subnet the caller may not join (setup, not identity)',
+      refusal(
+        403,
+        'LinkedAuthorizationFailed',
+        "… 'Microsoft.Network/virtualNetworks/subnets/join/action' …",
+      ),
+      false,
+      true,
+    ],
+    ['an identity that does not exist', refusal(400, 'FailedIdentityOperation', 'NotFound'), true, true],
+    ['an image that cannot be pulled', refusal(400, 'InaccessibleImage', 'no'), false, false],
+  ];
+  for (const [name, error, identity, setup] of cases) {
+    it(`${identity ? 'names' : 'does not name'} the identity fix for ${name}, and the pod ${setup ? 'waits' : 'is judged by its kind'}`, () => {
+      assert.equal(isIdentityRefusal(error), identity);
+      assert.equal(isSetupError(error), setup);
+    });
+  }
 });

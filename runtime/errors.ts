@@ -61,15 +61,38 @@ const QUOTA_CODES = new Set([
   'SubnetIsFull',
 ]);
 /**
- * Refusals of the connector's Azure setup (the resource group, the subnet), not of the pod: the
- * operator's fix, not a change to the pod, makes the same request valid. SubnetMissingRequiredDelegation
- * is ACI's; SubnetNotFound and SubnetLocationMismatch are unconfirmed.
+ * Azure refused a managed identity the group names: the connector's principal may not assign it
+ * (LinkedAuthorizationFailed, 403: ARM's code, seen in real traffic for identities assigned to VMs),
+ * or it does not exist (FailedIdentityOperation, 400, unconfirmed for ACI). A role or the identity,
+ * not a change to the pod, makes the same request valid: the pod waits, never fails.
+ */
+const IDENTITY_CODES = new Set(['LinkedAuthorizationFailed', 'FailedIdentityOperation']);
+
+/** What the operator does about an identity refusal, for the pod's event. */
+export const IDENTITY_REFUSAL_FIX =
+  "grant the connector's Azure principal the Managed Identity Operator role on each identity the pod uses " +
+  '(azure.com/aci-identities, azure.com/aci-registry-identity, ACI_REGISTRY_IDENTITY) and check that each exists';
+
+/**
+ * LinkedAuthorizationFailed also refuses other linked resources (a subnet's join action): only the one
+ * naming a managed identity's action is an identity refusal; any of them is the operator's setup to fix.
+ */
+export function isIdentityRefusal(error: ClassifiedError): boolean {
+  if (error.code === 'LinkedAuthorizationFailed') return error.message.includes('Microsoft.ManagedIdentity/');
+  return error.code !== undefined && IDENTITY_CODES.has(error.code);
+}
+
+/**
+ * Refusals of the connector's Azure setup (the resource group, the subnet, the identities it may
+ * assign), not of the pod: the operator's fix, not a change to the pod, makes the same request valid.
+ * SubnetMissingRequiredDelegation is ACI's; SubnetNotFound and SubnetLocationMismatch are unconfirmed.
  */
 const SETUP_CODES = new Set([
   'ResourceGroupNotFound',
   'SubnetNotFound',
   'SubnetMissingRequiredDelegation',
   'SubnetLocationMismatch',
+  ...IDENTITY_CODES,
 ]);
 
 /** Azure refused the connector's setup, not the request's content: the caller waits instead of failing. */

@@ -123,6 +123,28 @@ describe('decide: entry x pod label x capability', () => {
   });
 });
 
+describe('Azure identities at admission', () => {
+  const annotated = (value: string): V1Pod => {
+    const pod = labelled(nginx, 'required');
+    return { ...pod, metadata: { ...pod.metadata, annotations: { [ACI_ANNOTATIONS.identities]: value } } };
+  };
+  const valid =
+    '/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/ids/providers/Microsoft.ManagedIdentity/userAssignedIdentities/shop';
+
+  it('denies a required pod naming something that is no identity resource ID, with the field path', () => {
+    const verdict = decide({ entry: 'required', pod: annotated('shop-identity') }, checkPod);
+    assert.equal(verdict.outcome, 'denied');
+    assert.match(
+      verdict.message,
+      /metadata\.annotations\['azure\.com\/aci-identities'\]: entry 1 \("shop-identity"\) is not a user-assigned managed identity's resource ID/,
+    );
+  });
+
+  it('steers a required pod naming a user-assigned identity', () => {
+    assert.equal(decide({ entry: 'required', pod: annotated(valid) }, checkPod).outcome, 'steered');
+  });
+});
+
 describe('steerToAci', () => {
   it('adds the toleration after the defaults and leaves the input untouched', () => {
     const before = structuredClone(nginx);

@@ -3,6 +3,8 @@
 import express, { type Request, type Router } from 'express';
 import { ArmError } from './arm-error.ts';
 import type { FaultRule } from './faults.ts';
+import type { FederatedCredential, Federation } from './federation.ts';
+import type { ManagedIdentityFixture } from './identities.ts';
 import type { Quotas } from './limits.ts';
 import { parseUsageRules, type UsageRule, type UsageScript } from './monitor.ts';
 import { requestJson } from './https-json.ts';
@@ -57,8 +59,9 @@ export function controlRouter(deps: {
   /** Brings listeners and sessions up to the change before the answer goes out (group-activity.ts). */
   settle: () => Promise<void>;
   usage: UsageScript;
+  federation: Federation;
 }): Router {
-  const { state, requestLog, clock, settle, usage } = deps;
+  const { state, requestLog, clock, settle, usage, federation } = deps;
   const router = express.Router();
   router.use(express.json());
   router.get('/requests', (_req, res) => {
@@ -83,6 +86,32 @@ export function controlRouter(deps: {
   router.put('/virtualNetworks', (req, res) => {
     res.json(state.putVirtualNetwork(req.body));
   });
+  router.put('/managedIdentities', (req, res) => {
+    res.json(state.putManagedIdentity(req.body));
+  });
+  router.put('/federation/issuers', (req, res) => {
+    const { issuer, jwks } = (req.body ?? {}) as { issuer?: unknown; jwks?: unknown };
+    if (typeof issuer !== 'string' || typeof jwks !== 'object' || jwks === null) {
+      throw new ArmError(400, 'InvalidIssuer', 'Expected {"issuer": string, "jwks": {"keys": [...]}}.');
+    }
+    res.json({ keys: federation.trustIssuer(issuer, jwks) });
+  });
+  router.put('/federation/credentials', (req, res) => {
+    const credential = (req.body ?? {}) as Partial<Record<keyof FederatedCredential, unknown>>;
+    const fields = ['clientId', 'issuer', 'subject', 'audience'] as const;
+    if (fields.some((field) => typeof credential[field] !== 'string')) {
+      throw new ArmError(400, 'InvalidFederatedCredential', `Expected {${fields.join(', ')}} as strings.`);
+    }
+    federation.addCredential(credential as FederatedCredential);
+    res.status(204).end();
+  });
+  router.get(
+    '/resourceGroups/:resourceGroup/containerGroups/:name/volumes/:volume',
+    (req: Request<{ resourceGroup: string; name: string; volume: string }>, res) => {
+      const { resourceGroup, name, volume } = req.params;
+      res.json({ files: state.secretVolumeFiles(resourceGroup, name, volume, clock()) });
+    },
+  );
   router.put('/resourceGroups/:resourceGroup', (req: Request<{ resourceGroup: string }>, res) => {
     res.status(state.createResourceGroup(req.params.resourceGroup) ? 201 : 200).end();
   });
@@ -108,6 +137,7 @@ export function controlRouter(deps: {
   router.post('/reset', async (_req, res) => {
     state.reset();
     usage.reset();
+    federation.clear();
     requestLog.clear();
     await settle();
     res.status(204).end();
@@ -139,7 +169,20 @@ export interface EmulatorControl {
   setUsage(rules: UsageRule[]): Promise<void>;
   /** Back to idle figures for every container from now on. */
   clearUsage(): Promise<void>;
-  /** Forgets every container group, fault, quota change, scripted usage and logged request. */
+  /** Creates or replaces a user-assigned identity (assignable by the connector unless `assignable: false`). */
+  putManagedIdentity(identity: {
+    id: string;
+    assignable?: boolean;
+    registries?: string[];
+    clientId?: string;
+  }): Promise<ManagedIdentityFixture>;
+  /** Trusts a token issuer (a cluster's service-account issuer) with the keys of its JWKS. */
+  trustIssuer(issuer: string, jwks: object): Promise<void>;
+  /** A federated credential on an application: Entra exchanges matching client assertions for tokens. */
+  addFederatedCredential(credential: FederatedCredential): Promise<void>;
+  /** The decoded files of a group's secret volume. */
+  secretVolumeFiles(resourceGroup: string, group: string, volume: string): Promise<Record<string, string>>;
+  /** Forgets every container group, fault, quota change, scripted usage, identity, federation and logged request. */
   reset(): Promise<void>;
 }
 
@@ -184,6 +227,23 @@ export function createControlClient(endpoint: string, caPem: string): EmulatorCo
     clearUsage: async () => {
       await call('DELETE', '/usage');
     },
+    putManagedIdentity: async (identity) =>
+      (await call('PUT', '/managedIdentities', identity)) as ManagedIdentityFixture,
+    trustIssuer: async (issuer, jwks) => {
+      await call('PUT', '/federation/issuers', { issuer, jwks });
+    },
+    addFederatedCredential: async (credential) => {
+      await call('PUT', '/federation/credentials', credential);
+    },
+    secretVolumeFiles: async (resourceGroup, group, volume) =>
+      (
+        (await call(
+          'GET',
+          `/resourceGroups/${resourceGroup}/containerGroups/${group}/volumes/${volume}`,
+        )) as {
+          files: Record<string, string>;
+        }
+      ).files,
     reset: async () => {
       await call('POST', '/reset');
     },

@@ -1,8 +1,12 @@
 // A minimal Microsoft Entra ID: the OpenID configuration and the client-credentials token grant that
 // @azure/identity (MSAL) uses, so the real credentials get real-looking tokens from the emulator.
-// The ARM paths accept only tokens issued here.
+// The ARM paths accept only tokens issued here. Applications with federated credentials (federation.ts)
+// get tokens for a client assertion that verifies: a workload identity's exchange. Every token request
+// goes to the request log, assertion included (it is what proves the exchange).
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import type { Federation } from './federation.ts';
+import type { RequestLog } from './request-log.ts';
 
 export type TokenVerdict = 'valid' | 'expired' | 'unknown';
 
@@ -38,6 +42,8 @@ export interface EntraSettings {
   authorityHost: () => string;
   tokens: TokenIssuer;
   clock: () => number;
+  federation: Federation;
+  requestLog: RequestLog;
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -52,73 +58,127 @@ function oauthError(res: Response, status: number, error: string, description: s
 
 export function entraRouter(settings: EntraSettings): Router {
   const router = express.Router();
+  // Per route: ARM and control requests pass through this router too, and are logged elsewhere.
+  const log = logRequests(settings);
   const knownTenant = (tenant: string): boolean => tenant === settings.tenantId || tenant === 'organizations';
-  router.get('/:tenant/v2.0/.well-known/openid-configuration', (req: Request<{ tenant: string }>, res) => {
-    const { tenant } = req.params;
-    if (!knownTenant(tenant)) {
-      oauthError(res, 400, 'invalid_tenant', `AADSTS90002: Tenant '${tenant}' not found.`);
-      return;
-    }
-    const base = `${settings.authorityHost()}/${tenant}`;
-    res.json({
-      token_endpoint: `${base}/oauth2/v2.0/token`,
-      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
-      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
-      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
-      jwks_uri: `${settings.authorityHost()}/${tenant}/discovery/v2.0/keys`,
-      issuer: `${base}/v2.0`,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
-      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
-      response_modes_supported: ['query', 'fragment', 'form_post'],
-      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
-      subject_types_supported: ['pairwise'],
-      id_token_signing_alg_values_supported: ['RS256'],
-      tenant_region_scope: 'NA',
-      cloud_instance_name: 'microsoftonline.com',
-    });
-  });
+  router.get(
+    '/:tenant/v2.0/.well-known/openid-configuration',
+    log,
+    (req: Request<{ tenant: string }>, res) => {
+      const { tenant } = req.params;
+      if (!knownTenant(tenant)) {
+        oauthError(res, 400, 'invalid_tenant', `AADSTS90002: Tenant '${tenant}' not found.`);
+        return;
+      }
+      const base = `${settings.authorityHost()}/${tenant}`;
+      res.json({
+        token_endpoint: `${base}/oauth2/v2.0/token`,
+        authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+        end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+        device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+        jwks_uri: `${settings.authorityHost()}/${tenant}/discovery/v2.0/keys`,
+        issuer: `${base}/v2.0`,
+        token_endpoint_auth_methods_supported: [
+          'client_secret_post',
+          'private_key_jwt',
+          'client_secret_basic',
+        ],
+        response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+        response_modes_supported: ['query', 'fragment', 'form_post'],
+        scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+        subject_types_supported: ['pairwise'],
+        id_token_signing_alg_values_supported: ['RS256'],
+        tenant_region_scope: 'NA',
+        cloud_instance_name: 'microsoftonline.com',
+      });
+    },
+  );
   router.post(
     '/:tenant/oauth2/v2.0/token',
     express.urlencoded({ extended: false }),
+    log,
     (req: Request<{ tenant: string }>, res) => {
       const form = (req.body ?? {}) as Record<string, string | undefined>;
-      if (!knownTenant(req.params.tenant)) {
-        oauthError(res, 400, 'invalid_tenant', `AADSTS90002: Tenant '${req.params.tenant}' not found.`);
-      } else if (form['grant_type'] !== 'client_credentials') {
-        oauthError(
-          res,
-          400,
-          'unsupported_grant_type',
-          `AADSTS70003: The grant type '${String(form['grant_type'])}' is not supported.`,
-        );
-      } else if (form['client_id'] !== settings.clientId) {
-        oauthError(
-          res,
-          400,
-          'unauthorized_client',
-          `AADSTS700016: Application with identifier '${String(form['client_id'])}' was not found in the directory.`,
-        );
-      } else if (!authenticated(form, settings.clientSecret)) {
-        oauthError(res, 401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.');
-      } else if (!(form['scope'] ?? '').endsWith('/.default')) {
-        oauthError(
-          res,
-          400,
-          'invalid_scope',
-          `AADSTS1002012: The provided value for scope '${String(form['scope'])}' is not valid.`,
-        );
-      } else {
-        const { token, expiresInSeconds } = settings.tokens.issue(settings.clock());
-        res.json({
-          token_type: 'Bearer',
-          expires_in: expiresInSeconds,
-          ext_expires_in: expiresInSeconds,
-          access_token: token,
-        });
+      const refusal = knownTenant(req.params.tenant)
+        ? tokenRefusal(form, settings)
+        : ([400, 'invalid_tenant', `AADSTS90002: Tenant '${req.params.tenant}' not found.`] as const);
+      if (refusal !== undefined) {
+        oauthError(res, ...refusal);
+        return;
       }
+      const { token, expiresInSeconds } = settings.tokens.issue(settings.clock());
+      res.json({
+        token_type: 'Bearer',
+        expires_in: expiresInSeconds,
+        ext_expires_in: expiresInSeconds,
+        access_token: token,
+      });
     },
   );
   return router;
+}
+
+/**
+ * Why a client-credentials request gets no token (status, error, description), or `undefined`. An
+ * application with federated credentials authenticates with a verified assertion; the emulator's own
+ * client with its secret (or, for the connector's own workload identity, any assertion).
+ */
+function tokenRefusal(
+  form: Record<string, string | undefined>,
+  settings: EntraSettings,
+): readonly [number, string, string] | undefined {
+  const clientId = form['client_id'] ?? '';
+  const federated =
+    form['client_assertion_type'] === JWT_BEARER && settings.federation.hasCredentials(clientId);
+  if (form['grant_type'] !== 'client_credentials') {
+    return [
+      400,
+      'unsupported_grant_type',
+      `AADSTS70003: The grant type '${String(form['grant_type'])}' is not supported.`,
+    ];
+  }
+  if (federated) {
+    const verdict = settings.federation.verify(form['client_assertion'] ?? '', clientId, settings.clock());
+    if (!verdict.ok)
+      return [verdict.error === 'invalid_client' ? 401 : 400, verdict.error, verdict.description];
+  } else if (clientId !== settings.clientId) {
+    return [
+      400,
+      'unauthorized_client',
+      `AADSTS700016: Application with identifier '${clientId}' was not found in the directory.`,
+    ];
+  } else if (!authenticated(form, settings.clientSecret)) {
+    return [401, 'invalid_client', 'AADSTS7000215: Invalid client secret provided.'];
+  }
+  if (!(form['scope'] ?? '').endsWith('/.default')) {
+    return [
+      400,
+      'invalid_scope',
+      `AADSTS1002012: The provided value for scope '${String(form['scope'])}' is not valid.`,
+    ];
+  }
+  return undefined;
+}
+
+/** Every Entra request into the request log (form bodies as sent), as ARM's are logged. */
+function logRequests(settings: EntraSettings) {
+  return (req: Request, res: Response, next: () => void): void => {
+    const started = settings.clock();
+    const url = new URL(req.originalUrl, 'https://emulator');
+    res.on('finish', () => {
+      const body: unknown = req.body;
+      settings.requestLog.add({
+        method: req.method,
+        path: url.pathname,
+        query: url.search,
+        status: res.statusCode,
+        time: new Date(started).toISOString(),
+        durationMs: settings.clock() - started,
+        ...(req.method === 'POST' && typeof body === 'object' && body !== null && { body }),
+      });
+    });
+    next();
+  };
 }
 
 /**

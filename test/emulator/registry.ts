@@ -18,6 +18,8 @@ export interface RegistryLogin {
   server: string;
   username: string;
   password: string;
+  /** An identity-based credential: the user-assigned identity ACI pulls with (the emulator decides what it may pull). */
+  identity?: string;
 }
 
 export interface RegistryRequest {

@@ -20,6 +20,8 @@ import {
   type VirtualNetworkInput,
 } from './control.ts';
 import { entraRouter, TokenIssuer } from './entra-routes.ts';
+import { Federation } from './federation.ts';
+import { identityLogin } from './identities.ts';
 import { attachSessionSockets, DEFAULT_SESSION_LIMITS, type SessionLimits } from './exec-socket.ts';
 import { GroupActivity } from './group-activity.ts';
 import { GroupNetwork, type AddressMode } from './group-network.ts';
@@ -151,10 +153,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     clock,
     ...(options.registryAuth !== undefined && { auth: options.registryAuth }),
   });
-  const state = new EmulatorState({
+  const state: EmulatorState = new EmulatorState({
     ...config,
-    canPull: (image, logins) => ociRegistry.canPull(image, logins),
+    principal: { clientId: identity.clientId, tenantId: identity.tenantId },
+    // Identity-based credentials pull as the identity may (its AcrPull fixtures).
+    canPull: (image, logins) =>
+      ociRegistry.canPull(
+        image,
+        logins.map((login) => identityLogin(login, (id) => state.managedIdentity(id), ociRegistry)),
+      ),
   });
+  const federation = new Federation();
   const requestLog = new RequestLog();
   const usage = new UsageScript();
   const monitorTiming =
@@ -185,9 +194,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   app.use(opsRouter(registry, { notReadyReasons: () => (endpoint === '' ? ['not listening yet'] : []) }));
   app.use(
     CONTROL_PREFIX,
-    controlRouter({ state, requestLog, clock, settle: () => activity.settle(), usage }),
+    controlRouter({ state, requestLog, clock, settle: () => activity.settle(), usage, federation }),
   );
-  app.use(entraRouter({ ...identity, authorityHost: () => endpoint, tokens, clock }));
+  app.use(entraRouter({ ...identity, authorityHost: () => endpoint, tokens, clock, federation, requestLog }));
   app.use(
     '/subscriptions/:subscriptionId',
     armRouter({

@@ -53,6 +53,8 @@ export interface GroupSpec {
   ipAddress?: { type: 'Public' | 'Private'; ports: { port: number; protocol: string }[] };
   /** The subnet the group joins (`subnetIds[0].id`); checked against the fixtures by state.ts. */
   subnetId?: string;
+  /** The user-assigned identities (`identity.userAssignedIdentities`' keys); checked against the fixtures by state.ts. */
+  userAssignedIdentities: string[];
 }
 
 export interface SpecContext {
@@ -167,6 +169,7 @@ export function parseGroupSpec(body: unknown, context: SpecContext): GroupSpec {
   );
   const ipAddress = optionalObject(properties, 'ipAddress', 'properties');
   const subnetId = parseSubnetIds(properties);
+  const userAssignedIdentities = parseIdentity(body);
   const spec: GroupSpec = {
     location: normalizeLocation(location),
     osType,
@@ -185,9 +188,37 @@ export function parseGroupSpec(body: unknown, context: SpecContext): GroupSpec {
       },
     }),
     ...(subnetId !== undefined && { subnetId }),
+    userAssignedIdentities,
   };
   checkGroupRules(spec, properties, context);
   return spec;
+}
+
+const IDENTITY_TYPES = ['None', 'SystemAssigned', 'UserAssigned', 'SystemAssigned, UserAssigned'];
+
+/**
+ * `identity`: its type, and the user-assigned identities' ids when the type includes UserAssigned.
+ * The codes are unconfirmed (ARM's generic ones for a body that does not match the type).
+ */
+function parseIdentity(body: Json): string[] {
+  const identity = optionalObject(body, 'identity', '');
+  if (!identity) return [];
+  const type = identity['type'];
+  if (typeof type !== 'string' || !IDENTITY_TYPES.includes(type)) {
+    throw invalidContent(
+      `Error converting value ${JSON.stringify(type)} to type 'ResourceIdentityType'. Path 'identity.type'`,
+    );
+  }
+  const ids = Object.keys(optionalObject(identity, 'userAssignedIdentities', 'identity') ?? {});
+  if (type.includes('UserAssigned') !== ids.length > 0) {
+    throw new ArmError(
+      400,
+      'InvalidIdentity',
+      `The identity type '${type}' and the user-assigned identities given do not match: ` +
+        "'userAssignedIdentities' is required with UserAssigned and not allowed otherwise.",
+    );
+  }
+  return ids;
 }
 
 /** `subnetIds`: one subnet (more is refused, unconfirmed), by its ARM id. */
@@ -302,6 +333,7 @@ function checkGroupRules(spec: GroupSpec, properties: Json, context: SpecContext
   const { groupName, limits } = context;
   checkContainerNames(spec, groupName);
   const credentials = arrayAt(properties, 'imageRegistryCredentials', 'properties');
+  checkCredentialIdentities(registryLogins(credentials), spec, groupName);
   checkImages(spec, groupName, (image) => context.canPull?.(image, registryLogins(credentials)) !== false);
   // Codes of the per-group limit errors are unconfirmed; the limits are the documented ones.
   if (spec.containers.length > limits.maxContainersPerGroup) {
@@ -366,8 +398,33 @@ function registryLogins(credentials: readonly unknown[]): RegistryLogin[] {
       const value = credential[key];
       return typeof value === 'string' ? value : '';
     };
-    return { server: text('server'), username: text('username'), password: text('password') };
+    return {
+      server: text('server'),
+      username: text('username'),
+      password: text('password'),
+      ...(text('identity') !== '' && { identity: text('identity') }),
+    };
   });
+}
+
+/** A registry credential's identity must be one of the group's (code unconfirmed). */
+function checkCredentialIdentities(
+  logins: readonly RegistryLogin[],
+  spec: GroupSpec,
+  groupName: string,
+): void {
+  const identities = new Set(spec.userAssignedIdentities.map((id) => id.toLowerCase()));
+  const stray = logins.find(
+    (login) => login.identity !== undefined && !identities.has(login.identity.toLowerCase()),
+  );
+  if (stray) {
+    throw new ArmError(
+      400,
+      'InvalidImageRegistryCredentialIdentity',
+      `The identity '${stray.identity ?? ''}' of the image registry credential for server '${stray.server}' in container group '${groupName}' ` +
+        "is not one of the container group's user-assigned identities.",
+    );
+  }
 }
 
 function checkImages(spec: GroupSpec, groupName: string, pullable: (image: string) => boolean): void {

@@ -36,6 +36,12 @@ import {
   type GroupSpec,
   type SpecContext,
 } from './spec.ts';
+import {
+  checkGroupIdentities,
+  identityView,
+  type ManagedIdentityFixture,
+  parseManagedIdentity,
+} from './identities.ts';
 import { groupId, type GroupRecord, type OperationRecord } from './views.ts';
 import {
   type AddressPool,
@@ -60,6 +66,8 @@ export interface EmulatorConfig {
   canPull?: SpecContext['canPull'];
   /** Virtual networks there at the start (and after a reset); more come from the control API. */
   virtualNetworks?: readonly VirtualNetworkFixture[];
+  /** The connector's principal (its client id), named in authorization errors; and its tenant. */
+  principal?: { clientId: string; tenantId: string };
 }
 
 export type ArmCategory = 'reads' | 'writes' | 'deletes';
@@ -110,6 +118,8 @@ export class EmulatorState {
   private resourceGroups = new Map<string, string>();
   private groups = new Map<string, GroupRecord>();
   private networks = new Map<string, VirtualNetworkFixture>();
+  /** User-assigned identities by lowercased ARM id (control API). */
+  private identities = new Map<string, ManagedIdentityFixture>();
   private operations = new Map<string, OperationRecord>();
   private sessions = new Map<string, StreamSession>();
   private buckets = new Map<ArmCategory, TokenBucket>();
@@ -136,6 +146,34 @@ export class EmulatorState {
     );
     this.quotas = { ...this.config.quotas };
     this.injector = newInjector([], this.config.seed);
+    this.identities.clear();
+  }
+
+  /** Control API: creates or replaces a user-assigned identity fixture. */
+  putManagedIdentity(body: unknown): ManagedIdentityFixture {
+    const identity = parseManagedIdentity(body);
+    this.identities.set(identity.id.toLowerCase(), identity);
+    return identity;
+  }
+
+  managedIdentity(id: string): ManagedIdentityFixture | undefined {
+    return this.identities.get(id.toLowerCase());
+  }
+
+  /** Control API: the decoded files of a group's secret volume (what its containers would read). */
+  secretVolumeFiles(
+    resourceGroup: string,
+    name: string,
+    volume: string,
+    now: number,
+  ): Record<string, string> {
+    const record = this.getGroup(resourceGroup, name, now);
+    const found = record.spec.volumes.find(
+      (candidate) => candidate.name === volume && candidate.kind === 'secret',
+    );
+    if (!found)
+      throw new ArmError(404, 'VolumeNotFound', `No secret volume '${volume}' in container group '${name}'.`);
+    return found.files;
   }
 
   setQuotas(quotas: Partial<Quotas>): Quotas {
@@ -420,9 +458,10 @@ export class EmulatorState {
           ).length,
       },
     );
+    this.checkIdentities(rg, name, spec);
     this.checkQuota(spec, key(rg, name));
     const headers = existing ? {} : this.countAciRequest('create', spec.location, now);
-    const json = body as Record<string, unknown>;
+    const json = this.withIdentityView(body as Record<string, unknown>, spec);
     const tags = json['tags'];
     const record = {
       subscriptionId: this.config.subscriptionId,
@@ -439,6 +478,31 @@ export class EmulatorState {
     };
     const started = this.startOperation(record, existing ? 'Update' : 'Create', now);
     return { ...started, created: !existing, headers };
+  }
+
+  /** Refuses identities the connector may not assign, or that do not exist, as ARM does. */
+  private checkIdentities(resourceGroup: string, name: string, spec: GroupSpec): void {
+    checkGroupIdentities(
+      groupId(this.config.subscriptionId, resourceGroup, name),
+      spec.userAssignedIdentities,
+      (id) => this.managedIdentity(id),
+      this.config.principal?.clientId ?? '',
+    );
+  }
+
+  /** The body as ARM answers it: each user-assigned identity with its principal and client ids. */
+  private withIdentityView(sent: Record<string, unknown>, spec: GroupSpec): Record<string, unknown> {
+    const identity = sent['identity'];
+    if (typeof identity !== 'object' || identity === null) return sent;
+    return {
+      ...sent,
+      identity: identityView(
+        identity as Record<string, unknown>,
+        spec.userAssignedIdentities,
+        (id) => this.managedIdentity(id),
+        this.config.principal?.tenantId ?? '',
+      ),
+    };
   }
 
   /** DELETE: removes the group at once and returns its last state (what Azure answers with 200). */
