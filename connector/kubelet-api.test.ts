@@ -17,6 +17,7 @@ import type { PodCache } from './ports.ts';
 import { SpdyConnection, type SpdyStream } from './spdy/index.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
 import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
+import { FakeClock } from '../runtime/clock.ts';
 
 const ca = createCertificateAuthority({ commonName: 'cluster-ca' });
 const serving = issueCertificate(ca, { commonName: 'aci-connector', hosts: ['127.0.0.1'] }, 'server');
@@ -92,6 +93,7 @@ describe('kubelet API', () => {
         pod.status?.phase === 'Running' ? `group-of-${pod.metadata?.name ?? ''}` : undefined,
       authorizer,
       logger: silentLogger(),
+      clock: new FakeClock(),
       tls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: ca.certPem },
       shutdown: shutdown.signal,
       streaming: {

@@ -1,27 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
-import type { V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import {
   containerGroupName,
   DEFAULT_ACI_LIMITS,
   DEFAULT_NETWORK_SETTINGS,
   type ImageConfig,
   type NetworkSettings,
-  type ReferencedObjects,
   TAGS,
 } from '../contract/index.ts';
 import type { AzureCondition } from './health.ts';
+import { FakeClock } from '../runtime/clock.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
-import type { ContainerGroupApi, ImageConfigSource, PodApi, PodEvent } from './ports.ts';
+import type { ImageConfigSource } from './ports.ts';
 import type { RegistryCredential } from './registry/client.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
+import { CallLog, FakeArm, FakeKube } from './testing/call-log.ts';
 
 const NODE = 'aci-connector';
 const CLUSTER = 'cluster-1';
@@ -71,77 +71,6 @@ function ownedGroup(pod: V1Pod, provisioningState: string, view?: 'running' | 'e
   };
 }
 
-/** An in-memory resource group with the ARM semantics the controller relies on. */
-class FakeGroups implements ContainerGroupApi {
-  readonly groups = new Map<string, ContainerGroup>();
-  readonly calls: string[] = [];
-  failNextCreate: ClassifiedError | undefined;
-
-  list(): Promise<ContainerGroup[]> {
-    this.calls.push('list');
-    // Lists carry no instance views.
-    return Promise.resolve(
-      [...this.groups.values()].map((g) => ({
-        ...g,
-        containers: g.containers.map(({ instanceView: _, ...c }) => c),
-      })),
-    );
-  }
-  get(name: string): Promise<ContainerGroup | undefined> {
-    this.calls.push(`get ${name}`);
-    return Promise.resolve(this.groups.get(name));
-  }
-  create(name: string, group: ContainerGroup): Promise<void> {
-    this.calls.push(`create ${name}`);
-    const failure = this.failNextCreate;
-    this.failNextCreate = undefined;
-    if (failure) return Promise.reject(failure);
-    this.groups.set(name, { ...group, name, provisioningState: 'Pending' });
-    return Promise.resolve();
-  }
-  remove(name: string): Promise<void> {
-    this.calls.push(`delete ${name}`);
-    this.groups.delete(name);
-    return Promise.resolve();
-  }
-}
-
-class FakeCluster implements PodApi {
-  readonly pods = new Map<string, V1Pod>();
-  readonly referenceReads: string[] = [];
-  readonly statuses: { pod: string; status: V1PodStatus }[] = [];
-  readonly deleted: string[] = [];
-  readonly events: { pod: string; event: PodEvent }[] = [];
-
-  add(pod: V1Pod): void {
-    this.pods.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
-  }
-  updateStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
-    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    this.statuses.push({ pod: key, status });
-    const stored = this.pods.get(key);
-    if (stored) stored.status = status;
-    return Promise.resolve();
-  }
-  forceDelete(pod: V1Pod): Promise<void> {
-    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    this.deleted.push(key);
-    this.pods.delete(key);
-    return Promise.resolve();
-  }
-  secrets = new Map<string, V1Secret>();
-  fetchReferences(pod: V1Pod): Promise<ReferencedObjects> {
-    this.referenceReads.push(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
-    return Promise.resolve({ configMaps: new Map(), secrets: this.secrets, serviceAccount: undefined });
-  }
-  lastStatus(key: string): V1PodStatus | undefined {
-    return this.statuses.filter((s) => s.pod === key).at(-1)?.status;
-  }
-  reasons(key: string): string[] {
-    return this.events.filter((e) => e.pod === key).map((e) => e.event.reason);
-  }
-}
-
 /** Registries as the controller sees them: answers (or failures) by image, and every question asked. */
 class FakeImages implements ImageConfigSource {
   readonly asked: { images: readonly string[]; credentials: string[]; os: string }[] = [];
@@ -177,18 +106,16 @@ function setup(
     network?: NetworkSettings;
   } = {},
 ) {
-  const groups = new FakeGroups();
-  const cluster = new FakeCluster();
+  const log = new CallLog();
+  const groups = new FakeArm(log);
+  const cluster = new FakeKube(log);
   const images = new FakeImages();
-  let now = Date.parse('2026-11-25T20:00:00Z');
+  const clock = new FakeClock(Date.parse('2026-11-25T20:00:00Z'));
   const controller = new PodController({
     groups,
     pods: cluster,
     images,
-    events: {
-      record: (pod, event) =>
-        cluster.events.push({ pod: `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, event }),
-    },
+    events: cluster,
     cache: {
       synced: options.podsSynced ?? true,
       get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
@@ -198,7 +125,7 @@ function setup(
       synced: true,
       optedIn: (namespace) => (options.optedIn ?? ['default']).includes(namespace),
     },
-    clock: { now: () => now },
+    clock,
     logger: silentLogger(),
     metrics: createConnectorMetrics(createRegistry({ component: 'test', processMetrics: false })),
     settings: {
@@ -235,14 +162,18 @@ function setup(
     await controller.idle();
   };
   return {
+    log,
     groups,
     cluster,
     images,
     controller,
+    clock,
     settle,
     step,
-    advance: (ms: number) => {
-      now += ms;
+    /** Moves time on, running the retries and intervals that fall due, then waits for the queue. */
+    advance: async (ms: number) => {
+      await clock.advance(ms);
+      await controller.idle();
     },
   };
 }
@@ -298,7 +229,7 @@ describe('PodController', () => {
   });
 
   it('deletes the group before removing a deleted pod', async (t) => {
-    const { groups, cluster, controller, settle, step } = setup();
+    const { log, groups, cluster, controller, settle, step } = setup();
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
@@ -306,10 +237,11 @@ describe('PodController', () => {
     groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
     await settle();
     pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(), deletionGracePeriodSeconds: 30 };
+    const before = log.entries.length;
     await step(pod);
+    // One log across Azure and Kubernetes: the pod object goes only after its group (no billing leak).
+    assert.deepEqual(log.entries.slice(before), [`arm delete ${name}`, 'kube delete default/web']);
     assert.equal(groups.groups.has(name), false);
-    assert.deepEqual(cluster.deleted, ['default/web']);
-    assert.ok(groups.calls.indexOf(`delete ${name}`) >= 0);
   });
 
   it('deletes orphans (owned groups without a pod) and ignores other clusters’ groups', async (t) => {
@@ -338,7 +270,7 @@ describe('PodController', () => {
   });
 
   it('recreates a group whose provisioning failed, for a pod that restarts', async (t) => {
-    const { groups, cluster, controller, settle, step } = setup();
+    const { log, groups, cluster, controller, settle, step, advance } = setup();
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
@@ -354,14 +286,14 @@ describe('PodController', () => {
     await step(pod);
     assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
     assert.ok(groups.calls.includes(`delete ${name}`));
-    const retried = (): boolean => groups.calls.includes(`create ${name}`);
-    const deadline = Date.now() + 5000;
-    while (!retried() && Date.now() < deadline) await sleep(20);
-    assert.ok(retried(), 'created again after the backoff');
+    assert.equal(log.count(`arm create ${name}`), 0, 'not at once');
+    // backoff: base 20 ms, first attempt, jitter 0.5 -> 15 ms.
+    await advance(15);
+    assert.equal(log.count(`arm create ${name}`), 1, 'created again after the backoff');
   });
 
   it('retries a throttled create after Retry-After, not sooner, without failing the pod', async (t) => {
-    const { groups, cluster, controller, settle, step } = setup();
+    const { groups, cluster, controller, settle, step, advance } = setup();
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
@@ -370,16 +302,15 @@ describe('PodController', () => {
       retryAfterMs: 300,
       statusCode: 429,
     });
-    const throttledAt = Date.now();
     await step(pod);
     assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
     assert.ok(cluster.reasons('default/web').includes('ACIThrottled'));
     await step(pod);
     assert.equal(groups.groups.size, 0, 'a watch event does not cut the wait short');
-    const created = (): boolean => groups.groups.size > 0;
-    while (!created() && Date.now() - throttledAt < 5000) await sleep(20);
+    await advance(299);
+    assert.equal(groups.groups.size, 0, 'not before Retry-After');
+    await advance(1);
     assert.equal(groups.groups.size, 1);
-    assert.ok(Date.now() - throttledAt >= 300, 'not before Retry-After');
   });
 
   it('keeps a pod Pending with an event while the ACI quota is used up', async (t) => {
@@ -488,7 +419,7 @@ describe('PodController', () => {
       await step(pod);
       assert.equal(cluster.lastStatus('default/web')?.phase, 'Running');
       groups.groups.delete(name);
-      advance(60_000);
+      await advance(60_000);
       await settle();
       assert.equal(groups.groups.has(name), c.expectCreate);
       assert.equal(cluster.lastStatus('default/web')?.phase, c.phase);
@@ -551,7 +482,7 @@ describe('PodController', () => {
     });
 
     it('shows ErrImagePull, then ImagePullBackOff, when the registry says no, and creates nothing', async (t) => {
-      const { groups, cluster, images, controller, settle, step } = setup();
+      const { groups, cluster, images, controller, settle, step, advance } = setup();
       t.after(() => controller.shutdown());
       images.answers.set(
         BUSYBOX,
@@ -574,15 +505,14 @@ describe('PodController', () => {
         cluster.lastStatus('default/busy')?.containerStatuses?.[0]?.state?.waiting?.message ?? '',
         /no manifest for tag "1\.36"/,
       );
-      const deadline = Date.now() + 5000;
-      while (waiting() !== 'ImagePullBackOff' && Date.now() < deadline) await sleep(20);
+      await advance(15);
       assert.equal(waiting(), 'ImagePullBackOff');
       assert.equal(cluster.lastStatus('default/busy')?.phase, 'Pending');
       assert.equal(groups.calls.filter((c) => c.startsWith('create')).length, 0);
     });
 
     it('keeps the pod Pending with RegistryUnavailable while the registry does not answer, then runs it', async (t) => {
-      const { groups, cluster, images, controller, settle, step } = setup();
+      const { groups, cluster, images, controller, settle, step, advance } = setup();
       t.after(() => controller.shutdown());
       images.answers.set(
         BUSYBOX,
@@ -600,8 +530,7 @@ describe('PodController', () => {
       assert.ok(cluster.reasons('default/busy').includes('RegistryUnavailable'));
       images.answers.set(BUSYBOX, { entrypoint: [], cmd: ['sh'], workingDir: '' });
       const name = containerGroupName('default', 'busy', CLUSTER);
-      const deadline = Date.now() + 5000;
-      while (!groups.groups.has(name) && Date.now() < deadline) await sleep(20);
+      await advance(15);
       assert.deepEqual(groups.groups.get(name)?.containers[0]?.command, ['sleep', '3600']);
     });
 
