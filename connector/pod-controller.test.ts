@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
+import { RestError } from '@azure/core-rest-pipeline';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import {
   containerGroupName,
@@ -12,7 +13,7 @@ import {
 } from '../contract/index.ts';
 import type { AzureCondition } from './health.ts';
 import { FakeClock } from '../runtime/clock.ts';
-import { ClassifiedError } from '../runtime/errors.ts';
+import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createConnectorMetrics } from './metrics.ts';
@@ -242,6 +243,87 @@ describe('PodController', () => {
     // One log across Azure and Kubernetes: the pod object goes only after its group (no billing leak).
     assert.deepEqual(log.entries.slice(before), [`arm delete ${name}`, 'kube delete default/web']);
     assert.equal(groups.groups.has(name), false);
+  });
+
+  it('writes a pod’s status once per change, however often it is reconciled', async (t) => {
+    const { log, groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    groups.groups.set(containerGroupName('default', 'web', CLUSTER), ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    await step(pod);
+    assert.deepEqual(
+      log.of('kube').filter((e) => e.startsWith('status')),
+      ['status default/web Running'],
+    );
+    for (let i = 0; i < 3; i += 1) await step(pod);
+    assert.equal(log.count('kube status'), 1, 'an unchanged status is not written again');
+  });
+
+  it('forwards each ACI event once, however often the group is read', async (t) => {
+    const { log, groups, cluster, controller, settle, step, advance } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    const group = ownedGroup(pod, 'Succeeded', 'running');
+    const pulled = { name: 'Pulled', message: 'pulled nginx:1.27', type: 'Normal', count: 1 };
+    groups.groups.set(name, {
+      ...group,
+      containers: group.containers.map((c) => ({
+        ...c,
+        instanceView: { ...c.instanceView, events: [{ ...pulled, firstTimestamp: new Date() }] },
+      })),
+    });
+    await settle();
+    await step(pod);
+    assert.equal(log.count('kube event default/web Pulled'), 1);
+    // The refresh interval passes: the next list reads the group again, with the same event in it.
+    await advance(60_000);
+    await settle();
+    assert.equal(log.count(`arm get ${name}`), 2, 'the group was read again');
+    assert.equal(log.count('kube event default/web Pulled'), 1, 'an event already forwarded is not repeated');
+  });
+
+  it('gives back the create slot of a refused create, so the retry is not paced', async (t) => {
+    const { log, groups, cluster, controller, settle, step, advance } = setup({ createsPerWindow: 1 });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    groups.failNextCreate = new ClassifiedError('Throttled', 'too many writes', {
+      retryAfterMs: 300,
+      statusCode: 429,
+    });
+    await step(pod);
+    await advance(300);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    assert.equal(log.count(`arm create ${name}`), 2);
+    assert.ok(groups.groups.has(name), 'created on the retry');
+    assert.ok(!cluster.reasons('default/web').includes('CreatePaced'));
+  });
+
+  it('retries a create refused for an inaccessible image, as a kubelet retries a pull, never failing the pod', async (t) => {
+    const { log, groups, cluster, controller, settle, step, advance } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    groups.failNextCreate = classifyAzureError(
+      new RestError("The image 'nginx:1.27' in container group 'default-web' is not accessible", {
+        code: INACCESSIBLE_IMAGE,
+        statusCode: 400,
+      }),
+    );
+    await step(pod);
+    const status = cluster.lastStatus('default/web');
+    assert.equal(status?.phase, 'Pending');
+    assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'ErrImagePull');
+    await advance(15);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    assert.equal(log.count(`arm create ${name}`), 2, 'tried again after the backoff');
+    assert.ok(groups.groups.has(name));
   });
 
   it('deletes orphans (owned groups without a pod) and ignores other clusters’ groups', async (t) => {
