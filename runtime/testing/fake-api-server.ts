@@ -68,7 +68,11 @@ export async function startFakeApiServer(handler: Handler): Promise<FakeApiServe
       until(`${count} matching requests`, () => requests.filter(filter).length >= count, ms),
     close: () => {
       server.closeAllConnections();
-      return new Promise((resolve) => server.close(() => resolve()));
+      return new Promise((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      );
     },
   };
 }
