@@ -22,6 +22,22 @@ export interface Mutant {
 
 const POD_CONTROLLER_TESTS = ['connector/pod-controller.test.ts'];
 
+/** The two steps of deleting a pod, in the order pod-controller.ts takes them (the mutant swaps them). */
+const GROUP_REMOVAL = `    if (current) await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
+    else {
+      const name = this.groupName(pod);
+      const found = await this.deps.groups.get(name);
+      if (found !== undefined && this.isThisPods(found, pod))
+        await this.removeGroup(name, log, 'pod deleted');
+    }
+`;
+const POD_REMOVAL = `    try {
+      await this.deps.pods.forceDelete(pod);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+`;
+
 export const MUTANTS: readonly Mutant[] = [
   {
     name: 'status-writes-not-deduplicated',
@@ -83,32 +99,8 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'pod-deleted-before-group',
     breaks: 'a deleted pod object is removed before its container group (which may then bill for ever)',
     file: 'connector/pod-controller.ts',
-    from: `    if (current) await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
-    else {
-      const name = this.groupName(pod);
-      const found = await this.deps.groups.get(name);
-      if (found !== undefined && this.isThisPods(found, pod))
-        await this.removeGroup(name, log, 'pod deleted');
-    }
-    try {
-      await this.deps.pods.forceDelete(pod);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-`,
-    to: `    try {
-      await this.deps.pods.forceDelete(pod);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    if (current) await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
-    else {
-      const name = this.groupName(pod);
-      const found = await this.deps.groups.get(name);
-      if (found !== undefined && this.isThisPods(found, pod))
-        await this.removeGroup(name, log, 'pod deleted');
-    }
-`,
+    from: GROUP_REMOVAL + POD_REMOVAL,
+    to: POD_REMOVAL + GROUP_REMOVAL,
     tests: POD_CONTROLLER_TESTS,
   },
 ];
