@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { RestError, createHttpHeaders } from '@azure/core-rest-pipeline';
+import { FakeClock } from '../runtime/clock.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { AciContainerGroups, ThrottleGate } from './aci.ts';
 import { AzureHealth } from './health.ts';
@@ -24,7 +25,7 @@ class RecordingGate extends ThrottleGate {
   readonly blocked: number[] = [];
   passes = 0;
   constructor() {
-    super({ now: () => 0 });
+    super(new FakeClock());
   }
   override block(retryAfterMs: number): void {
     this.blocked.push(retryAfterMs);

@@ -4,20 +4,20 @@
 // that a 429 on a log read holds back log reads only: following logs must never stall creates and
 // deletes (log reads have their own budget too, log-followers.ts).
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { AzureHealth } from './health.ts';
 import type { TerminalEndpoint } from './streaming/aci-terminal.ts';
 import type { ContainerTerminals } from './streaming/terminal-session.ts';
 import type { ConnectorMetrics } from './metrics.ts';
-import type { Clock, ContainerGroupApi, ContainerLogsApi } from './ports.ts';
+import type { Timers } from '../runtime/clock.ts';
+import type { ContainerGroupApi, ContainerLogsApi } from './ports.ts';
 
 /** Holds every ARM call until the latest Retry-After has passed. */
 export class ThrottleGate {
   private until = 0;
-  private readonly clock: Clock;
+  private readonly clock: Timers;
 
-  constructor(clock: Clock) {
+  constructor(clock: Timers) {
     this.clock = clock;
   }
 
@@ -27,7 +27,7 @@ export class ThrottleGate {
 
   async pass(): Promise<void> {
     const wait = this.until - this.clock.now();
-    if (wait > 0) await sleep(wait);
+    if (wait > 0) await this.clock.sleep(wait);
   }
 }
 

@@ -30,7 +30,8 @@ import {
 import type { Logger } from '../runtime/logger.ts';
 import { LEASE_NAMESPACE, type NodeApi } from './node.ts';
 import type { KubeletAuthorizer } from './kubelet-auth.ts';
-import type { Clock, EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
+import type { Clock, Timers } from '../runtime/clock.ts';
+import type { EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -47,7 +48,7 @@ async function kube<T>(call: () => Promise<T>): Promise<T> {
 export function watchNodePods(
   kubeConfig: KubeConfig,
   nodeName: string,
-  options: { onChange: (pod: V1Pod) => void; logger: Logger; signal: AbortSignal },
+  options: { onChange: (pod: V1Pod) => void; logger: Logger; signal: AbortSignal; timers: Timers },
 ): PodCache {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${nodeName}`;
@@ -60,8 +61,7 @@ export function watchNodePods(
       fieldSelector,
       onChange: options.onChange,
     },
-    options.logger,
-    options.signal,
+    options,
   );
   return {
     get synced() {

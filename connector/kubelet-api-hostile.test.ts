@@ -9,6 +9,7 @@ import { silentLogger } from '../runtime/logger.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 import { createKubeletApi } from './kubelet-api.ts';
 import { LogFollowers, LogReadBudget } from './log-followers.ts';
+import { FakeClock } from '../runtime/clock.ts';
 
 const ca = createCertificateAuthority({ commonName: 'kubelet-test-ca' });
 const serving = issueCertificate(ca, { commonName: 'aci-connector', hosts: ['127.0.0.1'] }, 'server');
@@ -53,6 +54,7 @@ describe('kubelet API, hostile request targets', () => {
     }),
     authorizer: { allowed: () => Promise.resolve(true) },
     logger: silentLogger(),
+    clock: new FakeClock(),
     tls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: ca.certPem },
     shutdown: new AbortController().signal,
   });

@@ -1,5 +1,5 @@
 // The kubelet API on port 0 over real TLS with client certificates: authorization as a kubelet does it,
-// the pod listings, and exec and port-forward over both wire protocols, with ACI's terminal and the
+// the pod listings, container logs, and exec and port-forward over both wire protocols, with ACI's terminal and the
 // group's address replaced by plain objects and a loopback listener.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -10,13 +10,16 @@ import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
 import { WebSocket } from 'ws';
+import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 import { createKubeletApi, type KubeletAuthorizer } from './kubelet-api.ts';
+import type { LogLine, LogOptions } from './logs.ts';
 import type { PodCache } from './ports.ts';
 import { SpdyConnection, type SpdyStream } from './spdy/index.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
 import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
+import { FakeClock } from '../runtime/clock.ts';
 
 const ca = createCertificateAuthority({ commonName: 'cluster-ca' });
 const serving = issueCertificate(ca, { commonName: 'aci-connector', hosts: ['127.0.0.1'] }, 'server');
@@ -26,6 +29,11 @@ const apiServer = issueCertificate(
   'client',
 );
 const viewer = issueCertificate(ca, { commonName: 'viewer' }, 'client');
+
+const LOG_LINES: LogLine[] = [
+  { time: new Date('2026-01-01T00:00:00Z'), raw: '2026-01-01T00:00:00Z hello', text: 'hello' },
+  { time: new Date('2026-01-01T00:00:01Z'), raw: '2026-01-01T00:00:01Z world', text: 'world' },
+];
 
 function pod(name: string, phase: string, ports: number[] = []): V1Pod {
   return {
@@ -55,6 +63,8 @@ describe('kubelet API', () => {
   let backendPort: number;
   const asked: { user: string; verb: string; subresource: string }[] = [];
   const pods = new Map<string, V1Pod>();
+  const logReads: { group: string; container: string; options: LogOptions }[] = [];
+  let logFailure: Error | undefined;
   const shutdown = new AbortController();
 
   before(async () => {
@@ -86,12 +96,19 @@ describe('kubelet API', () => {
     };
     server = createKubeletApi({
       cache,
-      logs: { read: async function* () {} },
+      logs: {
+        read: async function* (target, options) {
+          logReads.push({ group: target.group, container: target.container, options });
+          if (logFailure !== undefined) throw logFailure;
+          yield await Promise.resolve(LOG_LINES);
+        },
+      },
       // Only a running pod has a group yet.
       ownedGroupFor: (pod) =>
         pod.status?.phase === 'Running' ? `group-of-${pod.metadata?.name ?? ''}` : undefined,
       authorizer,
       logger: silentLogger(),
+      clock: new FakeClock(Date.parse('2026-01-01T00:10:00Z')),
       tls: { certPem: serving.certPem, keyPem: serving.keyPem, clientCaPem: ca.certPem },
       shutdown: shutdown.signal,
       streaming: {
@@ -219,6 +236,50 @@ describe('kubelet API', () => {
       ['web'],
     );
     assert.deepEqual(await get('/healthz'), { status: 200, body: 'ok' });
+  });
+
+  it('serves a container’s log from its group, with timestamps when asked, cut at limitBytes', async () => {
+    assert.deepEqual(await get('/containerLogs/default/web/app'), { status: 200, body: 'hello\nworld\n' });
+    assert.deepEqual(logReads.at(-1)?.group, 'group-of-web');
+    assert.deepEqual(await get('/containerLogs/default/web/app?timestamps=true&limitBytes=31'), {
+      status: 200,
+      body: '2026-01-01T00:00:00Z hello\n2026',
+    });
+  });
+
+  it('counts sinceSeconds back from the connector’s clock', async () => {
+    await get('/containerLogs/default/web/app?sinceSeconds=60&tailLines=5&follow=true');
+    const options = logReads.at(-1)?.options;
+    assert.equal(options?.since?.toISOString(), '2026-01-01T00:09:00.000Z');
+    assert.deepEqual([options.tailLines, options.follow], [5, true]);
+  });
+
+  const refusedLogs: [string, number, RegExp][] = [
+    ['/containerLogs/default/web/app?previous=true', 400, /does not keep the logs of a previous container/],
+    ['/containerLogs/default/web/app?tailLines=-1', 400, /tailLines/],
+    ['/containerLogs/default/web/other', 404, /container "other" of pod default\/web is not on this node/],
+    ['/containerLogs/default/starting/app', 404, /pod default\/starting has no container group on ACI yet/],
+    ['/configz', 404, /not supported by the ACI virtual node/],
+  ];
+  for (const [path, status, message] of refusedLogs) {
+    it(`answers ${path} with ${status}, saying why, without reading ACI`, async () => {
+      const reads = logReads.length;
+      const answer = await get(path);
+      assert.equal(answer.status, status);
+      assert.match(answer.body, message);
+      assert.equal(logReads.length, reads);
+    });
+  }
+
+  it('answers a failed log read with 502 and the reason, a vanished group with 404', async (t) => {
+    t.after(() => (logFailure = undefined));
+    logFailure = new ClassifiedError('Transient', 'ACI did not answer');
+    assert.deepEqual(await get('/containerLogs/default/web/app'), {
+      status: 502,
+      body: 'ACI did not answer\n',
+    });
+    logFailure = new ClassifiedError('NotFound', 'the container group is gone');
+    assert.equal((await get('/containerLogs/default/web/app')).status, 404);
   });
 
   it('answers a streaming route without an upgrade with 400', async () => {

@@ -11,6 +11,7 @@ import type { Logger } from '../runtime/logger.ts';
 import { authorize, callerOf, type KubeletAuthorizer } from './kubelet-auth.ts';
 import type { LogFollowers } from './log-followers.ts';
 import { parseLogOptions, renderLines, requestQuery, type LogOptions } from './logs.ts';
+import type { Clock } from '../runtime/clock.ts';
 import type { PodCache } from './ports.ts';
 import { handleStreamingUpgrade, type StreamingOptions } from './streaming/upgrade.ts';
 
@@ -24,6 +25,8 @@ export interface KubeletApiOptions {
   logs: Pick<LogFollowers, 'read'>;
   authorizer: KubeletAuthorizer;
   logger: Logger;
+  /** `sinceSeconds` counts back from now. */
+  clock: Clock;
   /** The client CA is required: the API is never served without verifying who calls it. */
   tls: { certPem: string; keyPem: string; clientCaPem: string };
   /** Ends every followed log when the process shuts down. */
@@ -126,7 +129,7 @@ async function authorizeRequest(
 async function serveLogs(options: KubeletApiOptions, req: Request, res: Response): Promise<void> {
   const { namespace = '', pod = '', container = '' } = req.params as Record<string, string | undefined>;
   const query = requestQuery(req.originalUrl);
-  const parsed = parseLogOptions(query, new Date());
+  const parsed = parseLogOptions(query, new Date(options.clock.now()));
   if (!parsed.ok) {
     res.status(400).type('text/plain').send(`${parsed.message}\n`);
     return;

@@ -10,6 +10,7 @@ import type { KubeletAuthorizer } from './kubelet-auth.ts';
 import { kubeletStatsRouter, renderResourceMetrics, summaryStats } from './kubelet-stats.ts';
 import type { PodCache } from './ports.ts';
 import type { UsageSnapshot } from './resource-usage.ts';
+import { FakeClock } from '../runtime/clock.ts';
 
 const T = Date.parse('2026-01-01T00:10:00Z');
 
@@ -171,6 +172,7 @@ describe('the kubelet API’s stats routes over TLS', () => {
     ownedGroupFor: (pod) => `group-of-${pod.metadata?.name ?? ''}`,
     authorizer,
     logger: silentLogger(),
+    clock: new FakeClock(),
     tls: { ...serving, clientCaPem: ca.certPem },
     shutdown: shutdown.signal,
     statsRoutes: kubeletStatsRouter({

@@ -8,10 +8,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { connect, type Server } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import express from 'express';
 import { DEFAULT_ACI_LIMITS, namespaceOptedIn, type NetworkSettings } from '../contract/index.ts';
+import { sleepUnlessAborted, systemTimers } from '../runtime/clock.ts';
 import { watchNamespaces } from '../runtime/informer.ts';
 import { classifyKubernetesError, isNotFound } from '../runtime/errors.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
@@ -37,7 +37,7 @@ import {
 import { createConnectorMetrics } from './metrics.ts';
 import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
-import { abortableSleep, kubeCsrApi, NodeIdentity } from './node-identity.ts';
+import { kubeCsrApi, NodeIdentity } from './node-identity.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
@@ -159,12 +159,7 @@ function azureClientSettings(
   };
 }
 
-const schedule: Schedule = (ms, fire) => {
-  const timer = setTimeout(fire, ms);
-  return () => {
-    clearTimeout(timer);
-  };
-};
+const schedule: Schedule = (ms, fire) => systemTimers.after(ms, fire);
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -175,7 +170,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 
 async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const shutdown = abortOnSignals(logger);
-  const clock = { now: () => Date.now() };
+  const clock = systemTimers;
   const registry = createRegistry({ component: 'connector' });
   const metrics = createConnectorMetrics(registry);
   // Served from the start: a liveness probe must not restart the process while its node certificate
@@ -194,7 +189,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     nodeName: config.nodeName,
     cluster,
     clock,
-    sleep: abortableSleep,
+    sleep: (ms, signal) => sleepUnlessAborted(clock, ms, signal),
     random: Math.random,
     timeoutMs: 300_000,
     pollMs: 1000,
@@ -226,7 +221,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   });
   const clusterId = await resolveClusterId(config, bootstrap);
   const log = logger.child({ node: config.nodeName, clusterId });
-  const namespaces = watchNamespaces(bootstrap, log, shutdown.signal);
+  const namespaces = watchNamespaces(bootstrap, { logger: log, signal: shutdown.signal, timers: clock });
   const network = await networkSettings(config, kubeConfig, log);
   const subnet =
     config.network.subnet === undefined
@@ -267,6 +262,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     },
     logger: log,
     signal: shutdown.signal,
+    timers: clock,
   });
   const controller = new PodController({
     groups: aci,
@@ -296,6 +292,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     hostIP: config.node.internalIP,
     pacer: new CreatePacer(config.createLimits),
     subnet,
+    random: Math.random,
     timing: {
       listIntervalMs: config.timing.listIntervalMs,
       refreshIntervalMs: config.timing.refreshIntervalMs,
@@ -352,14 +349,15 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     logs: new LogFollowers({
       source: aci,
       timers: {
-        now: clock.now,
-        sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+        now: () => clock.now(),
+        sleep: (ms, signal) => sleepUnlessAborted(clock, ms, signal),
       },
       intervalMs: 2000,
       budget: new LogReadBudget(config.timing.logReadsPerMinute, LOG_READ_BURST),
     }),
     authorizer,
     logger: log,
+    clock,
     tls: kubeletTls(config),
     shutdown: shutdown.signal,
     streaming: {
@@ -388,13 +386,13 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     }),
   });
   await listen(kubeletServer, config.node.kubeletPort, '0.0.0.0');
-  const queueGauge = setInterval(() => {
+  const stopQueueGauge = clock.every(5000, () => {
     metrics.queueDepth.set(controller.queueDepth);
-  }, 5000);
+  });
   // Read again each quota interval while usable, each status interval while not (SubnetCheck decides).
-  const subnetTimer = setInterval(() => {
+  const stopSubnetChecks = clock.every(config.timing.nodeStatusIntervalMs, () => {
     void subnet?.refresh();
-  }, config.timing.nodeStatusIntervalMs);
+  });
 
   await node.start();
   controller.start();
@@ -408,8 +406,8 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       });
     });
   }
-  clearInterval(queueGauge);
-  clearInterval(subnetTimer);
+  stopQueueGauge();
+  stopSubnetChecks();
   node.stop();
   await usage?.stop();
   await controller.shutdown();

@@ -7,7 +7,6 @@
 // confine the certificate to this node, the pods bound to it and what those pods reference. The
 // certificate is short-lived and renewed well before it expires; the key never leaves the process.
 import { X509Certificate } from 'node:crypto';
-import { setTimeout as sleepFor } from 'node:timers/promises';
 import {
   CertificatesV1Api,
   KubeConfig,
@@ -18,7 +17,7 @@ import { ClassifiedError, classifyKubernetesError } from '../runtime/errors.ts';
 import { unlessKind } from '../runtime/kubernetes-calls.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { createCertificateSigningRequest } from '../runtime/tls.ts';
-import type { Clock } from './ports.ts';
+import type { Clock } from '../runtime/clock.ts';
 
 /** The signer whose certificates the Node authorizer recognises as a kubelet's client certificate. */
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
@@ -266,9 +265,4 @@ export function kubeCsrApi(bootstrap: KubeConfig): CsrApi {
 /** Read through a call: the signal changes while this code awaits. */
 function aborted(signal: AbortSignal): boolean {
   return signal.aborted;
-}
-
-/** Sleeps that end early (without throwing) when the signal aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return sleepFor(ms, undefined, { signal }).catch(() => undefined);
 }

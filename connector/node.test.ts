@@ -7,6 +7,7 @@ import {
   REMAINING_CORES_ANNOTATION,
   REMAINING_GROUPS_ANNOTATION,
 } from '../contract/index.ts';
+import { FakeClock } from '../runtime/clock.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { AzureHealth } from './health.ts';
 import {
@@ -169,7 +170,7 @@ describe('what NodeRestriction lets a node write', () => {
       api,
       quota: { usage: () => Promise.resolve({ cores: undefined, containerGroups: undefined }) },
       health: new AzureHealth(),
-      clock: { now: () => now.getTime() },
+      clock: new FakeClock(now.getTime()),
       logger: silentLogger(),
       settings,
       timing: { leaseDurationSeconds: 40, nodeStatusIntervalMs: 30_000, quotaIntervalMs: 300_000 },

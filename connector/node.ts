@@ -17,7 +17,7 @@ import { isNotFound } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { QuotaApi, QuotaUsage } from './aci.ts';
 import type { AzureCondition, ConditionSource } from './health.ts';
-import type { Clock } from './ports.ts';
+import type { Cancel, Timers } from '../runtime/clock.ts';
 
 export interface NodeSettings {
   nodeName: string;
@@ -174,7 +174,8 @@ export interface NodeControllerDeps {
   quota: QuotaApi;
   /** Azure's health and, with ACI_SUBNET_ID, the subnet's: the node is Ready when all are. */
   health: ConditionSource;
-  clock: Clock;
+  /** Reads the time and runs the lease, status and quota timers. */
+  clock: Timers;
   logger: Logger;
   settings: NodeSettings;
   timing: { leaseDurationSeconds: number; nodeStatusIntervalMs: number; quotaIntervalMs: number };
@@ -187,7 +188,7 @@ export class NodeController {
   private quota: QuotaUsage | undefined;
   private last: V1Node | undefined;
   private registered = false;
-  private timers: NodeJS.Timeout[] = [];
+  private timers: Cancel[] = [];
 
   constructor(deps: NodeControllerDeps) {
     this.deps = deps;
@@ -204,12 +205,12 @@ export class NodeController {
     await this.register();
     await this.renewLease();
     const { timing } = this.deps;
-    const every = (ms: number, task: () => Promise<void>): NodeJS.Timeout =>
-      setInterval(() => {
+    const every = (ms: number, task: () => Promise<void>): Cancel =>
+      this.deps.clock.every(ms, () => {
         task().catch((error: unknown) => {
           this.deps.logger.warn({ err: error }, 'node upkeep failed; will retry');
         });
-      }, ms);
+      });
     this.timers = [
       every((timing.leaseDurationSeconds * 1000) / 4, () => this.renewLease()),
       every(timing.nodeStatusIntervalMs, () => this.updateStatus()),
@@ -218,7 +219,7 @@ export class NodeController {
   }
 
   stop(): void {
-    for (const timer of this.timers) clearInterval(timer);
+    for (const cancel of this.timers) cancel();
     this.timers = [];
   }
 

@@ -1,27 +1,28 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
-import type { V1Pod, V1PodStatus, V1Secret } from '@kubernetes/client-node';
+import { RestError } from '@azure/core-rest-pipeline';
+import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import {
   containerGroupName,
   DEFAULT_ACI_LIMITS,
   DEFAULT_NETWORK_SETTINGS,
   type ImageConfig,
   type NetworkSettings,
-  type ReferencedObjects,
   TAGS,
 } from '../contract/index.ts';
 import type { AzureCondition } from './health.ts';
-import { ClassifiedError } from '../runtime/errors.ts';
+import { FakeClock } from '../runtime/clock.ts';
+import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
-import type { ContainerGroupApi, ImageConfigSource, PodApi, PodEvent } from './ports.ts';
+import type { ImageConfigSource } from './ports.ts';
 import type { RegistryCredential } from './registry/client.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
+import { CallLog, FakeArm, FakeKube } from './testing/call-log.ts';
 
 const NODE = 'aci-connector';
 const CLUSTER = 'cluster-1';
@@ -71,77 +72,6 @@ function ownedGroup(pod: V1Pod, provisioningState: string, view?: 'running' | 'e
   };
 }
 
-/** An in-memory resource group with the ARM semantics the controller relies on. */
-class FakeGroups implements ContainerGroupApi {
-  readonly groups = new Map<string, ContainerGroup>();
-  readonly calls: string[] = [];
-  failNextCreate: ClassifiedError | undefined;
-
-  list(): Promise<ContainerGroup[]> {
-    this.calls.push('list');
-    // Lists carry no instance views.
-    return Promise.resolve(
-      [...this.groups.values()].map((g) => ({
-        ...g,
-        containers: g.containers.map(({ instanceView: _, ...c }) => c),
-      })),
-    );
-  }
-  get(name: string): Promise<ContainerGroup | undefined> {
-    this.calls.push(`get ${name}`);
-    return Promise.resolve(this.groups.get(name));
-  }
-  create(name: string, group: ContainerGroup): Promise<void> {
-    this.calls.push(`create ${name}`);
-    const failure = this.failNextCreate;
-    this.failNextCreate = undefined;
-    if (failure) return Promise.reject(failure);
-    this.groups.set(name, { ...group, name, provisioningState: 'Pending' });
-    return Promise.resolve();
-  }
-  remove(name: string): Promise<void> {
-    this.calls.push(`delete ${name}`);
-    this.groups.delete(name);
-    return Promise.resolve();
-  }
-}
-
-class FakeCluster implements PodApi {
-  readonly pods = new Map<string, V1Pod>();
-  readonly referenceReads: string[] = [];
-  readonly statuses: { pod: string; status: V1PodStatus }[] = [];
-  readonly deleted: string[] = [];
-  readonly events: { pod: string; event: PodEvent }[] = [];
-
-  add(pod: V1Pod): void {
-    this.pods.set(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, pod);
-  }
-  updateStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
-    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    this.statuses.push({ pod: key, status });
-    const stored = this.pods.get(key);
-    if (stored) stored.status = status;
-    return Promise.resolve();
-  }
-  forceDelete(pod: V1Pod): Promise<void> {
-    const key = `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`;
-    this.deleted.push(key);
-    this.pods.delete(key);
-    return Promise.resolve();
-  }
-  secrets = new Map<string, V1Secret>();
-  fetchReferences(pod: V1Pod): Promise<ReferencedObjects> {
-    this.referenceReads.push(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
-    return Promise.resolve({ configMaps: new Map(), secrets: this.secrets, serviceAccount: undefined });
-  }
-  lastStatus(key: string): V1PodStatus | undefined {
-    return this.statuses.filter((s) => s.pod === key).at(-1)?.status;
-  }
-  reasons(key: string): string[] {
-    return this.events.filter((e) => e.pod === key).map((e) => e.event.reason);
-  }
-}
-
 /** Registries as the controller sees them: answers (or failures) by image, and every question asked. */
 class FakeImages implements ImageConfigSource {
   readonly asked: { images: readonly string[]; credentials: string[]; os: string }[] = [];
@@ -178,18 +108,16 @@ function setup(
     recreateForToken?: boolean;
   } = {},
 ) {
-  const groups = new FakeGroups();
-  const cluster = new FakeCluster();
+  const log = new CallLog();
+  const groups = new FakeArm(log);
+  const cluster = new FakeKube(log);
   const images = new FakeImages();
-  let now = Date.parse('2026-11-25T20:00:00Z');
+  const clock = new FakeClock(Date.parse('2026-11-25T20:00:00Z'));
   const controller = new PodController({
     groups,
     pods: cluster,
     images,
-    events: {
-      record: (pod, event) =>
-        cluster.events.push({ pod: `${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`, event }),
-    },
+    events: cluster,
     cache: {
       synced: options.podsSynced ?? true,
       get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
@@ -199,7 +127,7 @@ function setup(
       synced: true,
       optedIn: (namespace) => (options.optedIn ?? ['default']).includes(namespace),
     },
-    clock: { now: () => now },
+    clock,
     logger: silentLogger(),
     metrics: createConnectorMetrics(createRegistry({ component: 'test', processMetrics: false })),
     settings: {
@@ -244,14 +172,18 @@ function setup(
     await controller.idle();
   };
   return {
+    log,
     groups,
     cluster,
     images,
     controller,
+    clock,
     settle,
     step,
-    advance: (ms: number) => {
-      now += ms;
+    /** Moves time on, running the retries and intervals that fall due, then waits for the queue. */
+    advance: async (ms: number) => {
+      await clock.advance(ms);
+      await controller.idle();
     },
   };
 }
@@ -307,7 +239,7 @@ describe('PodController', () => {
   });
 
   it('deletes the group before removing a deleted pod', async (t) => {
-    const { groups, cluster, controller, settle, step } = setup();
+    const { log, groups, cluster, controller, settle, step } = setup();
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
@@ -315,10 +247,74 @@ describe('PodController', () => {
     groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
     await settle();
     pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(), deletionGracePeriodSeconds: 30 };
+    const before = log.entries.length;
     await step(pod);
+    // One log across Azure and Kubernetes: the pod object goes only after its group (no billing leak).
+    assert.deepEqual(log.entries.slice(before), [`arm delete ${name}`, 'kube delete default/web']);
     assert.equal(groups.groups.has(name), false);
-    assert.deepEqual(cluster.deleted, ['default/web']);
-    assert.ok(groups.calls.indexOf(`delete ${name}`) >= 0);
+  });
+
+  it('writes a pod’s status once per change, however often it is reconciled', async (t) => {
+    const { log, groups, cluster, controller, settle, step } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    groups.groups.set(containerGroupName('default', 'web', CLUSTER), ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    await step(pod);
+    assert.deepEqual(
+      log.of('kube').filter((e) => e.startsWith('status')),
+      ['status default/web Running'],
+    );
+    for (let i = 0; i < 3; i += 1) await step(pod);
+    assert.equal(log.count('kube status'), 1, 'an unchanged status is not written again');
+  });
+
+  it('forwards each ACI event once, however often the group is read', async (t) => {
+    const { log, groups, cluster, controller, settle, step, advance } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    const group = ownedGroup(pod, 'Succeeded', 'running');
+    const pulled = { name: 'Pulled', message: 'pulled nginx:1.27', type: 'Normal', count: 1 };
+    groups.groups.set(name, {
+      ...group,
+      containers: group.containers.map((c) => ({
+        ...c,
+        instanceView: { ...c.instanceView, events: [{ ...pulled, firstTimestamp: new Date() }] },
+      })),
+    });
+    await settle();
+    await step(pod);
+    assert.equal(log.count('kube event default/web Pulled'), 1);
+    // The refresh interval passes: the next list reads the group again, with the same event in it.
+    await advance(60_000);
+    await settle();
+    assert.equal(log.count(`arm get ${name}`), 2, 'the group was read again');
+    assert.equal(log.count('kube event default/web Pulled'), 1, 'an event already forwarded is not repeated');
+  });
+
+  it('retries a create refused for an inaccessible image, as a kubelet retries a pull, never failing the pod', async (t) => {
+    const { log, groups, cluster, controller, settle, step, advance } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    groups.failNextCreate = classifyAzureError(
+      new RestError("The image 'nginx:1.27' in container group 'default-web' is not accessible", {
+        code: INACCESSIBLE_IMAGE,
+        statusCode: 400,
+      }),
+    );
+    await step(pod);
+    const status = cluster.lastStatus('default/web');
+    assert.equal(status?.phase, 'Pending');
+    assert.equal(status.containerStatuses?.[0]?.state?.waiting?.reason, 'ErrImagePull');
+    await advance(15);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    assert.equal(log.count(`arm create ${name}`), 2, 'tried again after the backoff');
+    assert.ok(groups.groups.has(name));
   });
 
   it('deletes orphans (owned groups without a pod) and ignores other clusters’ groups', async (t) => {
@@ -347,7 +343,7 @@ describe('PodController', () => {
   });
 
   it('recreates a group whose provisioning failed, for a pod that restarts', async (t) => {
-    const { groups, cluster, controller, settle, step } = setup();
+    const { log, groups, cluster, controller, settle, step, advance } = setup();
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
@@ -363,14 +359,15 @@ describe('PodController', () => {
     await step(pod);
     assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
     assert.ok(groups.calls.includes(`delete ${name}`));
-    const retried = (): boolean => groups.calls.includes(`create ${name}`);
-    const deadline = Date.now() + 5000;
-    while (!retried() && Date.now() < deadline) await sleep(20);
-    assert.ok(retried(), 'created again after the backoff');
+    assert.equal(log.count(`arm create ${name}`), 0, 'not at once');
+    // backoff: base 20 ms, first attempt, jitter 0.5 -> 15 ms.
+    await advance(15);
+    assert.equal(log.count(`arm create ${name}`), 1, 'created again after the backoff');
   });
 
-  it('retries a throttled create after Retry-After, not sooner, without failing the pod', async (t) => {
-    const { groups, cluster, controller, settle, step } = setup();
+  it('retries a throttled create after Retry-After, not sooner, without failing the pod or using up a create slot', async (t) => {
+    // One create per window: a refused create must give its slot back, or the retry would be paced.
+    const { groups, cluster, controller, settle, step, advance } = setup({ createsPerWindow: 1 });
     t.after(() => controller.shutdown());
     const pod = nginxPod('web');
     cluster.add(pod);
@@ -379,16 +376,16 @@ describe('PodController', () => {
       retryAfterMs: 300,
       statusCode: 429,
     });
-    const throttledAt = Date.now();
     await step(pod);
     assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
     assert.ok(cluster.reasons('default/web').includes('ACIThrottled'));
     await step(pod);
     assert.equal(groups.groups.size, 0, 'a watch event does not cut the wait short');
-    const created = (): boolean => groups.groups.size > 0;
-    while (!created() && Date.now() - throttledAt < 5000) await sleep(20);
+    await advance(299);
+    assert.equal(groups.groups.size, 0, 'not before Retry-After');
+    await advance(1);
     assert.equal(groups.groups.size, 1);
-    assert.ok(Date.now() - throttledAt >= 300, 'not before Retry-After');
+    assert.ok(!cluster.reasons('default/web').includes('CreatePaced'));
   });
 
   it('keeps a pod Pending with an event while the ACI quota is used up', async (t) => {
@@ -484,7 +481,7 @@ describe('PodController', () => {
       await settle();
       await step(pod);
       assert.ok(!groups.calls.some((call) => call.startsWith('delete')), 'not 11 minutes before');
-      advance(expiry - Date.parse('2026-11-25T20:00:00Z') - 10 * 60_000);
+      await advance(expiry - Date.parse('2026-11-25T20:00:00Z') - 10 * 60_000);
       await step(pod);
       assert.equal(groups.calls.includes(`delete ${group.name ?? ''}`), deleted, groups.calls.join(', '));
       assert.equal(cluster.reasons('default/wi').includes('WorkloadIdentityTokenRefresh'), deleted);
@@ -552,7 +549,7 @@ describe('PodController', () => {
       await step(pod);
       assert.equal(cluster.lastStatus('default/web')?.phase, 'Running');
       groups.groups.delete(name);
-      advance(60_000);
+      await advance(60_000);
       await settle();
       assert.equal(groups.groups.has(name), c.expectCreate);
       assert.equal(cluster.lastStatus('default/web')?.phase, c.phase);
@@ -615,7 +612,7 @@ describe('PodController', () => {
     });
 
     it('shows ErrImagePull, then ImagePullBackOff, when the registry says no, and creates nothing', async (t) => {
-      const { groups, cluster, images, controller, settle, step } = setup();
+      const { groups, cluster, images, controller, settle, step, advance } = setup();
       t.after(() => controller.shutdown());
       images.answers.set(
         BUSYBOX,
@@ -638,15 +635,14 @@ describe('PodController', () => {
         cluster.lastStatus('default/busy')?.containerStatuses?.[0]?.state?.waiting?.message ?? '',
         /no manifest for tag "1\.36"/,
       );
-      const deadline = Date.now() + 5000;
-      while (waiting() !== 'ImagePullBackOff' && Date.now() < deadline) await sleep(20);
+      await advance(15);
       assert.equal(waiting(), 'ImagePullBackOff');
       assert.equal(cluster.lastStatus('default/busy')?.phase, 'Pending');
       assert.equal(groups.calls.filter((c) => c.startsWith('create')).length, 0);
     });
 
     it('keeps the pod Pending with RegistryUnavailable while the registry does not answer, then runs it', async (t) => {
-      const { groups, cluster, images, controller, settle, step } = setup();
+      const { groups, cluster, images, controller, settle, step, advance } = setup();
       t.after(() => controller.shutdown());
       images.answers.set(
         BUSYBOX,
@@ -664,8 +660,7 @@ describe('PodController', () => {
       assert.ok(cluster.reasons('default/busy').includes('RegistryUnavailable'));
       images.answers.set(BUSYBOX, { entrypoint: [], cmd: ['sh'], workingDir: '' });
       const name = containerGroupName('default', 'busy', CLUSTER);
-      const deadline = Date.now() + 5000;
-      while (!groups.groups.has(name) && Date.now() < deadline) await sleep(20);
+      await advance(15);
       assert.deepEqual(groups.groups.get(name)?.containers[0]?.command, ['sleep', '3600']);
     });
 

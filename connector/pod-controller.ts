@@ -43,8 +43,8 @@ import { listOf, textOf } from './aci-shapes.ts';
 import type { ConditionSource } from './health.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
+import type { Cancel, Timers } from '../runtime/clock.ts';
 import type {
-  Clock,
   ContainerGroupApi,
   EventRecorder,
   ImageConfigSource,
@@ -78,7 +78,8 @@ export interface PodControllerDeps {
   events: EventRecorder;
   cache: PodCache;
   namespaces: NamespacePolicy;
-  clock: Clock;
+  /** Reads the time and runs the list, resync and retry timers. */
+  clock: Timers;
   logger: Logger;
   metrics: ConnectorMetrics;
   settings: GroupSettings;
@@ -88,7 +89,8 @@ export interface PodControllerDeps {
   /** With ACI_SUBNET_ID: whether groups can go into the subnet; while not, pods wait Pending. */
   subnet?: ConditionSource | undefined;
   concurrency?: number;
-  random?: () => number;
+  /** The backoff jitter (Math.random in main.ts). */
+  random: () => number;
 }
 
 function splitKey(key: string): [string, string] {
@@ -112,13 +114,17 @@ export class PodController {
   private readonly written = new Map<string, string>();
   /** ACI events already forwarded, per group. */
   private readonly forwarded = new Map<string, Set<string>>();
-  private timers: NodeJS.Timeout[] = [];
+  private timers: Cancel[] = [];
   private syncing: Promise<void> | undefined;
 
   constructor(deps: PodControllerDeps) {
     this.deps = deps;
     this.tracker = new GroupTracker({ nodeName: deps.settings.nodeName, clusterId: deps.settings.clusterId });
-    this.queue = new WorkQueue({ concurrency: deps.concurrency ?? 8, process: (key) => this.reconcile(key) });
+    this.queue = new WorkQueue({
+      concurrency: deps.concurrency ?? 8,
+      process: (key) => this.reconcile(key),
+      timers: deps.clock,
+    });
   }
 
   /**
@@ -151,19 +157,20 @@ export class PodController {
     this.queue.start();
     // syncGroups catches and logs its own failures, so these promises never reject.
     void this.triggerSync();
+    const { clock, timing } = this.deps;
     this.timers = [
-      setInterval(() => {
+      clock.every(timing.listIntervalMs, () => {
         void this.triggerSync();
-      }, this.deps.timing.listIntervalMs),
-      setInterval(() => {
+      }),
+      clock.every(timing.resyncIntervalMs, () => {
         for (const pod of this.deps.cache.list()) this.enqueue(pod);
-      }, this.deps.timing.resyncIntervalMs),
+      }),
     ];
   }
 
   /** Stops the timers and waits for in-flight reconciles; container groups are left running. */
   async shutdown(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
+    for (const cancel of this.timers) cancel();
     this.timers = [];
     await this.syncing;
     await this.queue.shutdown();
@@ -583,7 +590,7 @@ export class PodController {
 
   private async wait(pod: V1Pod, why: { reason: string; message: string }, retryMs: number): Promise<void> {
     this.deps.events.record(pod, { type: 'Warning', reason: why.reason, message: why.message });
-    this.queue.addAfter(podKey(pod), retryMs, this.deps.clock.now());
+    this.queue.addAfter(podKey(pod), retryMs);
     await this.writeStatus(pod, pendingPodStatus(pod, why, this.context()));
   }
 
@@ -608,13 +615,13 @@ export class PodController {
     const delay =
       error.kind === 'QuotaExceeded'
         ? Math.max(timing.waitRetryMs, error.retryAfterMs ?? 0)
-        : retryDelay(attempt, timing.backoff, error.retryAfterMs, this.deps.random ?? Math.random);
+        : retryDelay(attempt, timing.backoff, error.retryAfterMs, this.deps.random);
     this.deps.metrics.retries.inc({ kind: error.kind });
     log.warn(
       { kind: error.kind, code: error.code, attempt, retryInMs: delay, err: error.message },
       'will retry',
     );
-    this.queue.addAfter(key, delay, this.deps.clock.now());
+    this.queue.addAfter(key, delay);
     if (pod !== undefined && !pod.metadata?.deletionTimestamp)
       this.showRetry(pod, retryEvent(error, delay, attempt));
   }

@@ -70,7 +70,3 @@ export interface NamespacePolicy {
   readonly synced: boolean;
   optedIn(namespace: string): boolean;
 }
-
-export interface Clock {
-  now(): number;
-}

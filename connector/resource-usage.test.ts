@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1Pod } from '@kubernetes/client-node';
+import { FakeClock } from '../runtime/clock.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import type { GroupMetricsApi, GroupUsageSeries, UsagePoint } from './monitor.ts';
@@ -148,10 +149,9 @@ function targets(count: number): UsageTarget[] {
 }
 
 function setup(options: { pods: number; settings?: Partial<ResourceUsageSettings> }) {
-  let now = 10 * MINUTE;
   let pods = targets(options.pods);
-  const clock = { now: () => now };
-  const monitor = new FakeMonitor(clock.now);
+  const clock = new FakeClock(10 * MINUTE);
+  const monitor = new FakeMonitor(() => clock.now());
   const usage = new ResourceUsage({
     api: monitor,
     targets: () => pods,
@@ -169,9 +169,7 @@ function setup(options: { pods: number; settings?: Partial<ResourceUsageSettings
   return {
     usage,
     monitor,
-    advance: (ms: number) => {
-      now += ms;
-    },
+    advance: (ms: number) => clock.advance(ms),
     setPods: (next: UsageTarget[]) => {
       pods = next;
     },
@@ -182,7 +180,7 @@ function setup(options: { pods: number; settings?: Partial<ResourceUsageSettings
 async function runFor(ctx: ReturnType<typeof setup>, durationMs: number, tickMs = 5000): Promise<void> {
   for (let elapsed = 0; elapsed < durationMs; elapsed += tickMs) {
     await ctx.usage.refresh();
-    ctx.advance(tickMs);
+    await ctx.advance(tickMs);
   }
 }
 
@@ -218,7 +216,7 @@ describe('ResourceUsage', () => {
     const ctx = setup({ pods: 50, settings: { maxReadsPerMinute: 12 } });
     for (let i = 0; i < 100; i += 1) {
       await ctx.usage.refresh();
-      ctx.advance(100);
+      await ctx.advance(100);
     }
     assert.equal(ctx.monitor.calls.length, 12);
   });
@@ -246,7 +244,7 @@ describe('ResourceUsage', () => {
       cpuSecondsTotal: 300,
       at: 10 * MINUTE,
     });
-    ctx.advance(30_000);
+    await ctx.advance(30_000);
     await ctx.usage.refresh();
     assert.equal(ctx.monitor.calls.length, 2, 'no read within the refresh interval');
     assert.deepEqual(ctx.usage.snapshot(), first);
@@ -257,9 +255,9 @@ describe('ResourceUsage', () => {
     await ctx.usage.refresh();
     const before = ctx.usage.snapshot();
     ctx.monitor.failing.add('ns-pod-0');
-    ctx.advance(MINUTE);
+    await ctx.advance(MINUTE);
     await ctx.usage.refresh();
-    ctx.advance(5000);
+    await ctx.advance(5000);
     await ctx.usage.refresh();
     assert.equal(ctx.monitor.calls.length, 2);
     assert.deepEqual(ctx.usage.snapshot(), before);
@@ -271,7 +269,7 @@ describe('ResourceUsage', () => {
     const counterBefore = ctx.usage.snapshot().node?.cpuSecondsTotal;
     assert.equal(counterBefore, 300);
     ctx.setPods(targets(1));
-    ctx.advance(MINUTE);
+    await ctx.advance(MINUTE);
     await ctx.usage.refresh();
     const after = ctx.usage.snapshot();
     assert.equal(after.pods.length, 1);

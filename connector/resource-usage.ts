@@ -8,7 +8,7 @@ import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { GroupMetricsApi, UsagePoint } from './monitor.ts';
 import { CreatePacer } from './pacing.ts';
-import type { Clock } from './ports.ts';
+import type { Cancel, Timers } from '../runtime/clock.ts';
 
 /** A Running pod whose container group is measured. */
 export interface UsageTarget {
@@ -143,7 +143,8 @@ export interface ResourceUsageDeps {
   api: GroupMetricsApi;
   /** The pods to measure now (main.ts: usageTargets of the informer's pods). */
   targets: () => UsageTarget[];
-  clock: Clock;
+  /** Reads the time and runs the refresh tick. */
+  clock: Timers;
   logger: Logger;
   settings: ResourceUsageSettings;
 }
@@ -156,7 +157,7 @@ export class ResourceUsage {
   private nodeCpuSecondsTotal = 0;
   private nodeAt = 0;
   private running: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private stopTicks: Cancel | undefined;
 
   constructor(deps: ResourceUsageDeps) {
     this.deps = deps;
@@ -167,14 +168,14 @@ export class ResourceUsage {
   /** Reads due groups now and then every tick; a tick still reading makes the next one wait. */
   start(): void {
     void this.refresh();
-    this.timer = setInterval(() => {
+    this.stopTicks = this.deps.clock.every(this.deps.settings.tickMs, () => {
       void this.refresh();
-    }, this.deps.settings.tickMs);
+    });
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTicks?.();
+    this.stopTicks = undefined;
     await this.running;
   }
 

@@ -7,7 +7,7 @@ import { createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { AzureCondition } from './health.ts';
-import type { Clock } from './ports.ts';
+import type { Clock } from '../runtime/clock.ts';
 
 /** The service a subnet must be delegated to for container groups. */
 export const ACI_DELEGATION = 'Microsoft.ContainerInstance/containerGroups';

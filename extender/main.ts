@@ -11,6 +11,7 @@ import {
   type CertificateSource,
 } from '../runtime/certificates.ts';
 import { secureContext } from '../runtime/client-auth.ts';
+import { systemTimers } from '../runtime/clock.ts';
 import { createLogger, type Logger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
@@ -35,9 +36,10 @@ function certificateSource(
       // The second scheduler's client certificate lives beside the serving one.
       { component: 'aci-burst-extender', ...config, ...tls, clientCommonName: SCHEDULER_CLIENT_NAME },
       config.renewBeforeMs,
+      systemTimers,
     );
   }
-  const credentials = selfSignedCredentials(tls.hosts, new Date());
+  const credentials = selfSignedCredentials(tls.hosts, new Date(systemTimers.now()));
   // The CA is public: logging it is how an operator or a test fills the scheduler's caData.
   logger.info(
     { caData: Buffer.from(credentials.caPem).toString('base64'), hosts: tls.hosts },
@@ -55,7 +57,7 @@ async function serve(config: ExtenderConfig, logger: Logger): Promise<void> {
     const source = certificateSource(config, kubeConfig, logger);
     const identity = await source();
     const registry = createRegistry({ component: 'extender' });
-    const view = watchCluster(kubeConfig, logger, shutdown.signal);
+    const view = watchCluster(kubeConfig, { logger, signal: shutdown.signal, timers: systemTimers });
     const { clientAuth } = config;
     const clientCaFile = clientAuth.kind === 'require' ? clientAuth.caFile : undefined;
     const fixedClientCa = clientCaFile === undefined ? undefined : await readFile(clientCaFile, 'utf8');
@@ -88,6 +90,7 @@ async function serve(config: ExtenderConfig, logger: Logger): Promise<void> {
         intervalMs: config.certificateRefreshMs,
         signal: shutdown.signal,
         logger,
+        timers: systemTimers,
       });
     }
     logger.info(

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import forge from 'node-forge';
+import { FakeClock } from './clock.ts';
 import { silentLogger } from './logger.ts';
 import { createCertificateAuthority, issueCertificate } from './tls.ts';
 import {
@@ -195,6 +196,7 @@ describe('watchCertificate', () => {
     let calls = 0;
     const applied: string[] = [];
     const controller = new AbortController();
+    const clock = new FakeClock();
     const renewed = renewChain(fresh, 'reissue-serving', policy, now);
     watchCertificate({
       source: () => {
@@ -215,13 +217,16 @@ describe('watchCertificate', () => {
       intervalMs: 5,
       signal: controller.signal,
       logger: silentLogger(),
+      timers: clock,
     });
-    const deadline = Date.now() + 2000;
-    while (!controller.signal.aborted && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    const callsAtAbort = calls;
-    await new Promise((resolve) => setTimeout(resolve, 30));
-    assert.equal(calls, callsAtAbort, 'no refresh after abort');
+    await clock.advance(4);
+    assert.equal(calls, 0, 'nothing before the first interval');
+    await clock.advance(15);
+    assert.equal(calls, 3);
+    assert.ok(controller.signal.aborted);
+    await clock.advance(50);
+    assert.equal(calls, 3, 'no refresh after abort');
+    assert.equal(clock.pendingTimers, 0);
     assert.deepEqual(applied, [renewed.certPem, renewed.certPem]);
   });
 });

@@ -6,6 +6,7 @@
 // extender's scheduler) gets a client certificate from the same CA in the same Secret.
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import forge from 'node-forge';
+import type { Clock, Timers } from './clock.ts';
 import { ClassifiedError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { unlessKind } from './kubernetes-calls.ts';
@@ -283,6 +284,7 @@ export function serviceCertificateSource(
     clientCommonName?: string;
   },
   renewBeforeMs: number,
+  clock: Clock,
 ): CertificateSource {
   const store = secretChainStore(core, service.namespace, service.secretName, {
     'app.kubernetes.io/name': service.component,
@@ -295,7 +297,7 @@ export function serviceCertificateSource(
     ...CHAIN_VALIDITY,
     ...(service.clientCommonName !== undefined && { clientCommonName: service.clientCommonName }),
   };
-  return secretCertificateSource(store, policy, () => new Date());
+  return secretCertificateSource(store, policy, () => new Date(clock.now()));
 }
 
 /** Files written by cert-manager (or a person); re-read on every refresh because they rotate in place. */
@@ -319,6 +321,7 @@ export interface CertificateRefresh {
   intervalMs: number;
   signal: AbortSignal;
   logger: Logger;
+  timers: Timers;
 }
 
 /**
@@ -340,14 +343,12 @@ export function watchCertificate(refresh: CertificateRefresh): void {
     await refresh.apply(next);
     current = next;
   };
-  const timer = setInterval(() => {
+  const stop = refresh.timers.every(refresh.intervalMs, () => {
     tick().catch((error: unknown) => {
       refresh.logger.error({ err: error }, 'certificate refresh failed; keeping the current certificate');
     });
-  }, refresh.intervalMs);
-  refresh.signal.addEventListener('abort', () => {
-    clearInterval(timer);
   });
+  refresh.signal.addEventListener('abort', stop);
 }
 
 function sameIdentity(a: ServingIdentity, b: ServingIdentity): boolean {

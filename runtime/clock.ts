@@ -40,6 +40,11 @@ export const systemTimers: Timers = {
   },
 };
 
+/** Sleeps `ms`, or less when `signal` aborts, and never rejects: for loops that check the signal themselves. */
+export function sleepUnlessAborted(timers: Timers, ms: number, signal: AbortSignal): Promise<void> {
+  return timers.sleep(ms, signal).catch(() => undefined);
+}
+
 function abortError(signal: AbortSignal): Error {
   return Object.assign(new Error('The operation was aborted', { cause: signal.reason }), {
     name: 'AbortError',

@@ -100,15 +100,16 @@ describe('retryAfterFromHeaders', () => {
     [{ 'retry-after': '3' }, 3000],
     [{ 'retry-after-ms': '250' }, 250],
     [{ 'x-ms-retry-after-ms': '90' }, 90],
-    [{ 'retry-after': 'Wed, 25 Nov 2026 19:00:10 GMT' }, 10_000],
+    [{ 'retry-after': 'Wed, 25 Nov 2026 19:00:10 GMT', date: 'Wed, 25 Nov 2026 19:00:00 GMT' }, 10_000],
+    [{ 'retry-after': 'Wed, 25 Nov 2026 18:59:00 GMT', date: 'Wed, 25 Nov 2026 19:00:00 GMT' }, 0],
+    [{ 'retry-after': 'Wed, 25 Nov 2026 19:00:10 GMT' }, undefined],
     [{}, undefined],
     [{ 'retry-after': 'soon' }, undefined],
   ];
   for (const [headers, expected] of table) {
     it(JSON.stringify(headers), () => {
-      const now = Date.parse('Wed, 25 Nov 2026 19:00:00 GMT');
       assert.equal(
-        retryAfterFromHeaders((name) => headers[name], now),
+        retryAfterFromHeaders((name) => headers[name]),
         expected,
       );
     });

@@ -113,18 +113,20 @@ const AUTH_CODES = new Set([
   'ExpiredAuthenticationToken',
 ]);
 
-/** Parses Retry-After (seconds or HTTP date) and Azure's millisecond variants. */
-export function retryAfterFromHeaders(
-  get: (name: string) => string | undefined,
-  now = Date.now(),
-): number | undefined {
+/**
+ * Parses Retry-After (seconds or HTTP date) and Azure's millisecond variants. An HTTP date is the
+ * server's clock, so it is measured against the same answer's Date header (no clock read here, no
+ * skew between the two machines); without a Date header it gives no delay.
+ */
+export function retryAfterFromHeaders(get: (name: string) => string | undefined): number | undefined {
   const ms = get('retry-after-ms') ?? get('x-ms-retry-after-ms');
   if (ms !== undefined && /^\d+$/.test(ms.trim())) return Number(ms);
   const value = get('retry-after');
   if (value === undefined) return undefined;
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+  const sent = Date.parse(get('date') ?? '');
+  return Number.isNaN(date) || Number.isNaN(sent) ? undefined : Math.max(0, date - sent);
 }
 
 function kindForStatus(statusCode: number | undefined): FailureKind {

@@ -11,6 +11,7 @@ import {
   type ListPromise,
   type V1Namespace,
 } from '@kubernetes/client-node';
+import type { Cancel, Timers } from './clock.ts';
 import { classifyKubernetesError } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -35,11 +36,17 @@ export interface WatchedCache<T> {
   synced(): boolean;
 }
 
+/** What an informer runs with: it logs its restarts, waits out their backoff, and stops on `signal`. */
+export interface InformerContext {
+  logger: Logger;
+  signal: AbortSignal;
+  timers: Timers;
+}
+
 export function watchResource<T extends KubernetesObject>(
   kubeConfig: KubeConfig,
   resource: WatchedResource<T>,
-  logger: Logger,
-  signal: AbortSignal,
+  { logger, signal, timers }: InformerContext,
 ): WatchedCache<T> {
   const informer = new ListWatch<T>(
     resource.path,
@@ -51,7 +58,7 @@ export function watchResource<T extends KubernetesObject>(
   );
   let synced = false;
   let retryMs = FIRST_RETRY_MS;
-  let retryTimer: NodeJS.Timeout | undefined;
+  let cancelRetry: Cancel | undefined;
 
   const start = async (): Promise<void> => {
     await informer.start();
@@ -62,16 +69,16 @@ export function watchResource<T extends KubernetesObject>(
     }
   };
   const restartLater = (error: unknown): void => {
-    if (signal.aborted || retryTimer !== undefined) return;
+    if (signal.aborted || cancelRetry !== undefined) return;
     const classified = classifyKubernetesError(error);
     logger.warn(
       { resource: resource.name, kind: classified.kind, error: classified.message, retryMs },
       'watch failed, restarting',
     );
-    retryTimer = setTimeout(() => {
-      retryTimer = undefined;
+    cancelRetry = timers.after(retryMs, () => {
+      cancelRetry = undefined;
       start().catch(restartLater);
-    }, retryMs);
+    });
     retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
   };
 
@@ -85,7 +92,7 @@ export function watchResource<T extends KubernetesObject>(
   signal.addEventListener(
     'abort',
     () => {
-      clearTimeout(retryTimer);
+      cancelRetry?.();
       void informer.stop();
     },
     { once: true },
@@ -99,16 +106,11 @@ export function watchResource<T extends KubernetesObject>(
 }
 
 /** Every namespace with its labels and annotations: the extender's preferences, the connector's opt-in. */
-export function watchNamespaces(
-  kubeConfig: KubeConfig,
-  logger: Logger,
-  signal: AbortSignal,
-): WatchedCache<V1Namespace> {
+export function watchNamespaces(kubeConfig: KubeConfig, context: InformerContext): WatchedCache<V1Namespace> {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   return watchResource<V1Namespace>(
     kubeConfig,
     { name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace() },
-    logger,
-    signal,
+    context,
   );
 }

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { checkPod, podReferences } from '../contract/index.ts';
+import { systemTimers } from '../runtime/clock.ts';
 import { createLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
       intervalMs: config.certificateRefreshMs,
       signal: shutdown.signal,
       logger,
+      timers: systemTimers,
     });
     logger.info(
       { port, url: url?.href, tls: config.tls.source, schedulerName: config.schedulerName },
@@ -113,6 +115,7 @@ function certificateSource(config: WebhookConfig, core: CoreV1Api): CertificateS
     core,
     { component: 'aci-burst-webhook', ...config, ...tls },
     config.renewBeforeMs,
+    systemTimers,
   );
 }
 

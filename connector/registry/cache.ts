@@ -1,6 +1,6 @@
 // A bounded cache with a time to live: entries expire `ttlMs` after they were set (Infinity: never)
 // and the least recently used goes first once `maxEntries` is reached. Time comes from the clock.
-import type { Clock } from '../ports.ts';
+import type { Clock } from '../../runtime/clock.ts';
 
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; expiresAt: number }>();

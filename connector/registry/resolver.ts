@@ -3,10 +3,9 @@
 // of one image wait on one lookup; a lookup outliving the reconcile's wait goes on in the background
 // (bounded by its deadline, like a pull in progress) and its answer is cached for the next try.
 import { createHash } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type ImageConfig, registryServer } from '../../contract/index.ts';
 import { ClassifiedError, classifyRegistryError } from '../../runtime/errors.ts';
-import type { Clock } from '../ports.ts';
+import { type Clock, sleepUnlessAborted, systemTimers } from '../../runtime/clock.ts';
 import { TtlCache } from './cache.ts';
 import type { ImageLookup, RegistryCredential, ResolvedImage } from './client.ts';
 import { DOCKER_HUB, formatReference, parseImageReference, type ImageReference } from './reference.ts';
@@ -30,7 +29,7 @@ export interface ImageResolverTimers {
 
 /** Node's timers; the sleep ends early (without error) when its signal aborts. */
 export const NODE_TIMERS: ImageResolverTimers = {
-  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => undefined),
+  sleep: (ms, signal) => sleepUnlessAborted(systemTimers, ms, signal),
   deadline: (ms) => AbortSignal.timeout(ms),
 };
 

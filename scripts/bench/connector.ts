@@ -17,6 +17,7 @@ import { AzureHealth } from '../../connector/health.ts';
 import { createConnectorMetrics } from '../../connector/metrics.ts';
 import { CreatePacer } from '../../connector/pacing.ts';
 import { PodController } from '../../connector/pod-controller.ts';
+import { systemTimers } from '../../runtime/clock.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import { startEmulator } from '../../test/emulator/server.ts';
@@ -37,7 +38,7 @@ const emulator = await startEmulator({
   addresses: 'documentation',
 });
 const { client } = createAzureClients(clientSettingsFor(emulator));
-const clock = { now: () => Date.now() };
+const clock = systemTimers;
 const metrics = createConnectorMetrics(createRegistry({ component: 'bench', processMetrics: false }));
 const pods = new Map<string, V1Pod>();
 const runningAt = new Map<string, number>();
@@ -78,6 +79,7 @@ const controller = new PodController({
   },
   namespaces: { synced: true, optedIn: () => true },
   clock,
+  random: Math.random,
   logger: silentLogger(),
   metrics,
   settings: {

@@ -10,6 +10,7 @@ import { createAzureClients } from '../../connector/azure-client.ts';
 import { createConnectorMetrics } from '../../connector/metrics.ts';
 import { AzureMonitorMetrics, type GroupMetricsApi } from '../../connector/monitor.ts';
 import { defaultUsageSettings, ResourceUsage, type UsageTarget } from '../../connector/resource-usage.ts';
+import { systemTimers } from '../../runtime/clock.ts';
 import { classifyAzureError } from '../../runtime/errors.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
@@ -20,7 +21,8 @@ import { clientSettingsFor, containerGroup } from '../../test/emulator/testing.t
 const [podCount = 1000, maxReadsPerMinute = 300, refreshSeconds = 60] = process.argv.slice(2).map(Number);
 const HOUR_MS = 3_600_000;
 let now = Math.floor(Date.now() / 60_000) * 60_000;
-const clock = { now: () => now };
+// Time is simulated; a throttle's wait (none is expected) would still be a real sleep.
+const clock = { ...systemTimers, now: () => now };
 const emulator = await startEmulator({
   clock: clock.now,
   timeline: 'fast',

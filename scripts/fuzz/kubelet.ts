@@ -14,6 +14,7 @@ import type { Target } from './engine.ts';
 import { httpRequest, rawRequest } from './https-client.ts';
 import type { Random } from './random.ts';
 import { hostileString, longString } from './values.ts';
+import { systemTimers } from '../../runtime/clock.ts';
 
 const POD: V1Pod = {
   metadata: { name: 'web', namespace: 'shop', uid: 'u1' },
@@ -153,6 +154,7 @@ export function kubeletTargets(credentials: ServingCredentials): {
           : Promise.resolve(current.authorization === 'allow'),
     },
     logger: silentLogger(),
+    clock: systemTimers,
     tls: { ...credentials.serving, clientCaPem: credentials.caPem },
     shutdown: shutdown.signal,
   });

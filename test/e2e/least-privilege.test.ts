@@ -15,9 +15,9 @@ import {
   setHeaderOptions,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { sleepUnlessAborted, systemTimers } from '../../runtime/clock.ts';
 import { ACI_TOLERATION, BURST_NAMESPACE_ENABLED, BURST_NAMESPACE_LABEL } from '../../contract/index.ts';
 import {
-  abortableSleep,
   KUBELET_CLIENT_SIGNER,
   kubeCsrApi,
   nodeUserName,
@@ -122,7 +122,7 @@ describe('least privilege: the connector’s credentials on a Node,RBAC + NodeRe
       api: kubeCsrApi(bootstrap),
       nodeName,
       clock: { now: () => Date.now() },
-      sleep: abortableSleep,
+      sleep: (ms, signal) => sleepUnlessAborted(systemTimers, ms, signal),
       signal: new AbortController().signal,
       timeoutMs: 60_000,
       pollMs: 200,
