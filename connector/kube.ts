@@ -91,7 +91,7 @@ export class KubePodApi implements PodApi {
         try {
           return await reader.serviceAccount(namespace, name);
         } catch (error) {
-          if (error instanceof ClassifiedError && error.statusCode === 403)
+          if (error instanceof ClassifiedError && error.reaction === 'fix-credentials')
             return { metadata: { name, namespace } };
           throw error;
         }

@@ -27,11 +27,10 @@ import {
   type Translation,
 } from '../contract/index.ts';
 import {
-  ClassifiedError,
+  type ClassifiedError,
   classifyAzureError,
-  INACCESSIBLE_IMAGE,
+  classifyProvisioningFailure,
   isNotFound,
-  isSetupError,
 } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
@@ -398,11 +397,10 @@ export class PodController {
       await this.deps.groups.create(groupName, translation.group);
     } catch (error) {
       const classified = classifyAzureError(error);
-      // A refused request (4xx, 429) never counted against ACI's create limit; after a 5xx or a
-      // dropped connection ACI may have accepted it, so the slot stays used.
-      const refused = classified.statusCode !== undefined && classified.statusCode < 500;
-      if (refused) this.deps.pacer.release(now);
-      if (isFinalRefusal(classified)) {
+      // A refused request never counted against ACI's create limit; after a 5xx or a dropped
+      // connection ACI may have accepted it, so the slot stays used.
+      if (classified.refused) this.deps.pacer.release(now);
+      if (classified.reaction === 'fail') {
         await this.failPod(pod, classified);
         return;
       }
@@ -569,7 +567,7 @@ export class PodController {
     this.attempts.set(key, attempt + 1);
     const { timing } = this.deps;
     const delay =
-      error.kind === 'QuotaExceeded'
+      error.reaction === 'wait-for-capacity'
         ? Math.max(timing.waitRetryMs, error.retryAfterMs ?? 0)
         : retryDelay(attempt, timing.backoff, error.retryAfterMs, this.deps.random ?? Math.random);
     this.deps.metrics.retries.inc({ kind: error.kind });
@@ -608,19 +606,7 @@ function provisioningFailure(group: ContainerGroup): ClassifiedError {
     ...listOf(group.containers).flatMap((c) => listOf(c.instanceView?.events)),
   ];
   const warning = events.findLast((e) => e.type === 'Warning');
-  const [name, reason] = [textOf(warning?.name), textOf(warning?.message)];
-  const message = `ACI could not provision the container group: ${reason ?? 'no reason given'}`;
-  return /InaccessibleImage|pull/i.test(`${name ?? ''} ${reason ?? ''}`)
-    ? new ClassifiedError('ImagePullFailed', message, { code: INACCESSIBLE_IMAGE })
-    : new ClassifiedError('Transient', message, { code: name ?? 'ProvisioningFailed' });
-}
-
-/**
- * An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed; a
- * missing resource group or subnet is the operator's to fix).
- */
-function isFinalRefusal(error: ClassifiedError): boolean {
-  return error.kind === 'InvalidInput' && !isSetupError(error);
+  return classifyProvisioningFailure({ name: textOf(warning?.name), message: textOf(warning?.message) });
 }
 
 function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {
@@ -633,20 +619,20 @@ function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): P
       message: `${error.message} (retrying in ${seconds}s)`,
     };
   }
-  switch (error.kind) {
-    case 'QuotaExceeded':
+  switch (error.reaction) {
+    case 'wait-for-capacity':
       return {
         type: 'Warning',
         reason: 'ACIQuotaExceeded',
         message: `${error.message} (retrying in ${seconds}s)`,
       };
-    case 'Throttled':
+    case 'slow-down':
       return {
         type: 'Warning',
         reason: 'ACIThrottled',
         message: `Azure asked to slow down; retrying in ${seconds}s`,
       };
-    case 'ImagePullFailed': {
+    case 'retry-pull': {
       // As a kubelet says it: ErrImagePull on the first failure, ImagePullBackOff while backing off.
       const reason = attempt === 0 ? 'ErrImagePull' : 'ImagePullBackOff';
       return { type: 'Warning', reason, message: `${error.message} (retrying in ${seconds}s)` };

@@ -194,9 +194,9 @@ export class SubnetCheck {
       if (this.current.ok) return;
       this.current = {
         ok: false,
-        reason: classified.kind === 'Unauthorized' ? 'SubnetNotReadable' : 'SubnetNotChecked',
+        reason: classified.reaction === 'fix-credentials' ? 'SubnetNotReadable' : 'SubnetNotChecked',
         message:
-          classified.kind === 'Unauthorized'
+          classified.reaction === 'fix-credentials'
             ? `the connector may not read ${subnet.id}: give its identity Network Contributor (or subnets/read and subnets/join/action) on the subnet; ${classified.message}`
             : `the subnet could not be read: ${classified.message}`,
       };
