@@ -30,7 +30,7 @@ import {
 import type { Logger } from '../runtime/logger.ts';
 import { LEASE_NAMESPACE, type NodeApi } from './node.ts';
 import type { KubeletAuthorizer } from './kubelet-auth.ts';
-import type { Clock, EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
+import type { Clock, EventRecorder, PodApi, PodEvent, WatchedPods } from './ports.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -47,8 +47,8 @@ async function kube<T>(call: () => Promise<T>): Promise<T> {
 export function watchNodePods(
   kubeConfig: KubeConfig,
   nodeName: string,
-  options: { onChange: (pod: V1Pod) => void; logger: Logger; signal: AbortSignal },
-): PodCache {
+  options: { logger: Logger; signal: AbortSignal },
+): WatchedPods {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${nodeName}`;
   const cache = watchResource<V1Pod>(
@@ -58,7 +58,6 @@ export function watchNodePods(
       path: '/api/v1/pods',
       list: () => core.listPodForAllNamespaces({ fieldSelector }),
       fieldSelector,
-      onChange: options.onChange,
     },
     options.logger,
     options.signal,
@@ -69,6 +68,7 @@ export function watchNodePods(
     },
     get: (namespace, name) => cache.get(name, namespace),
     list: () => cache.list(),
+    subscribe: (listener) => cache.subscribe(listener),
   };
 }
 

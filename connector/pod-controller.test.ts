@@ -193,6 +193,8 @@ function setup(
       synced: options.podsSynced ?? true,
       get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
       list: () => [...cluster.pods.values()],
+      // The tests enqueue what the watch would deliver themselves (`step`).
+      subscribe: () => () => undefined,
     },
     namespaces: {
       synced: true,
@@ -225,7 +227,7 @@ function setup(
   let started = false;
   /** Starts the controller on first use, so each test arranges Azure's state before the first list. */
   const settle = async (): Promise<void> => {
-    if (!started) controller.start();
+    if (!started) controller.start(new AbortController().signal);
     started = true;
     await controller.triggerSync();
     await controller.idle();

@@ -45,8 +45,8 @@ import type {
   ImageConfigSource,
   NamespacePolicy,
   PodApi,
-  PodCache,
   PodEvent,
+  WatchedPods,
 } from './ports.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
 import { describeOwner, GroupTracker, isOwnedBy, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
@@ -71,7 +71,7 @@ export interface PodControllerDeps {
   pods: PodApi;
   images: ImageConfigSource;
   events: EventRecorder;
-  cache: PodCache;
+  cache: WatchedPods;
   namespaces: NamespacePolicy;
   clock: Clock;
   logger: Logger;
@@ -104,6 +104,9 @@ export class PodController {
   private readonly forwarded = new Map<string, Set<string>>();
   private timers: NodeJS.Timeout[] = [];
   private syncing: Promise<void> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  /** Settles once the controller stopped after its start signal aborted. */
+  done: Promise<void> = Promise.resolve();
 
   constructor(deps: PodControllerDeps) {
     this.deps = deps;
@@ -112,8 +115,8 @@ export class PodController {
   }
 
   /**
-   * Called by the informer on add, update and delete. A pod waiting out a backoff keeps waiting,
-   * unless it is being deleted: deletion never waits.
+   * Called for every pod the watch adds, updates or deletes. A pod waiting out a backoff keeps
+   * waiting, unless it is being deleted: deletion never waits.
    */
   enqueue(pod: V1Pod): void {
     const key = podKey(pod);
@@ -136,9 +139,18 @@ export class PodController {
     return this.tracker.synced;
   }
 
-  /** Lists groups at once, then on an interval; resyncs every cached pod on another. */
-  start(): void {
+  /**
+   * Follows the pod watch (every pod known, then every change), lists groups at once, then on an
+   * interval, and resyncs every cached pod on another, until `signal` aborts.
+   */
+  start(signal: AbortSignal): void {
     this.queue.start();
+    this.unsubscribe = this.deps.cache.subscribe((pod) => {
+      this.enqueue(pod);
+    });
+    this.done = new Promise((resolve) => {
+      signal.addEventListener('abort', () => void this.shutdown().then(resolve), { once: true });
+    });
     // syncGroups catches and logs its own failures, so these promises never reject.
     void this.triggerSync();
     this.timers = [
@@ -153,6 +165,8 @@ export class PodController {
 
   /** Stops the timers and waits for in-flight reconciles; container groups are left running. */
   async shutdown(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     await this.syncing;
