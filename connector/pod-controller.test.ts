@@ -175,6 +175,8 @@ function setup(
     optedIn?: readonly string[];
     subnet?: { condition: AzureCondition };
     network?: NetworkSettings;
+    /** The pod watch's subscription; by default the tests enqueue what the watch would deliver (`step`). */
+    subscribe?: (listener: (pod: V1Pod) => void) => () => void;
   } = {},
 ) {
   const groups = new FakeGroups();
@@ -193,8 +195,7 @@ function setup(
       synced: options.podsSynced ?? true,
       get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
       list: () => [...cluster.pods.values()],
-      // The tests enqueue what the watch would deliver themselves (`step`).
-      subscribe: () => () => undefined,
+      subscribe: options.subscribe ?? (() => () => undefined),
     },
     namespaces: {
       synced: true,
@@ -250,6 +251,31 @@ function setup(
 }
 
 describe('PodController', () => {
+  it('follows the pod watch from its start, and stops following when its signal aborts', async (t) => {
+    const listeners = new Set<(pod: V1Pod) => void>();
+    const { groups, cluster, controller } = setup({
+      subscribe: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    });
+    assert.equal(listeners.size, 0, 'nothing is followed before start');
+    const stop = new AbortController();
+    t.after(() => controller.shutdown());
+    controller.start(stop.signal);
+    assert.equal(listeners.size, 1);
+    await controller.triggerSync();
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    for (const listener of listeners) listener(pod);
+    await controller.idle();
+    const name = containerGroupName('default', 'web', CLUSTER);
+    assert.ok(groups.calls.includes(`create ${name}`), groups.calls.join(', '));
+    stop.abort();
+    await controller.done;
+    assert.equal(listeners.size, 0, 'the subscription ends with the controller');
+  });
+
   it('creates a tagged group for a new pod, then reports it Running with ACI’s IP', async (t) => {
     const { groups, cluster, controller, settle, step } = setup();
     t.after(() => controller.shutdown());

@@ -32,6 +32,7 @@ import {
   classifyProvisioningFailure,
   isNotFound,
 } from '../runtime/errors.ts';
+import { stopOnAbort } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
 import { listOf, textOf } from './aci-shapes.ts';
@@ -148,9 +149,13 @@ export class PodController {
     this.unsubscribe = this.deps.cache.subscribe((pod) => {
       this.enqueue(pod);
     });
-    this.done = new Promise((resolve) => {
-      signal.addEventListener('abort', () => void this.shutdown().then(resolve), { once: true });
-    });
+    this.done = stopOnAbort(
+      signal,
+      () => this.shutdown(),
+      (error) => {
+        this.deps.logger.warn({ err: error }, 'stopping the pod controller failed');
+      },
+    );
     // syncGroups catches and logs its own failures, so these promises never reject.
     void this.triggerSync();
     this.timers = [
