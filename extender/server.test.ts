@@ -11,12 +11,8 @@ import { certificateHosts } from './config.ts';
 import { selfSignedCredentials } from './credentials.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../runtime/tls.ts';
 import type { ClusterView, ExtenderFilterResult, HostPriority } from './protocol.ts';
-import {
-  createExtenderApp,
-  createExtenderMetrics,
-  DEFAULT_BODY_LIMIT_BYTES,
-  type ExtenderAppOptions,
-} from './server.ts';
+import { createExtenderApp, createExtenderMetrics, type ExtenderAppOptions } from './server.ts';
+import { BODY_LIMITS } from '../runtime/http-limits.ts';
 import { closeServer, listenHttps } from '../runtime/https-service.ts';
 
 interface RawArgs {
@@ -297,7 +293,7 @@ describe('POST /filter', () => {
     { name: 'a JSON array', body: '[]', error: /not an ExtenderArgs JSON object/ },
     {
       name: 'a body over 5 MiB (Nodes mode in a large cluster)',
-      body: JSON.stringify({ Pod: namesArgs.Pod, NodeNames: ['x'.repeat(DEFAULT_BODY_LIMIT_BYTES)] }),
+      body: JSON.stringify({ Pod: namesArgs.Pod, NodeNames: ['x'.repeat(BODY_LIMITS.schedulerCall)] }),
       error:
         /^the request body is larger than 5242880 bytes; with more than a few hundred nodes, configure the extender with nodeCacheCapable: true$/,
     },

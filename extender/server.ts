@@ -7,6 +7,7 @@ import { checkPod, isVirtualNode, podKey, type Problem } from '../contract/index
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
 import { requireClientCertificate } from '../runtime/client-auth.ts';
+import { BODY_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import {
   answerFilter,
@@ -67,17 +68,9 @@ export interface ExtenderAppOptions {
   check?: (pod: V1Pod) => Problem[];
   /** Only callers with a verified client certificate may call /filter and /prioritize (health and metrics stay open). */
   requireClientCertificate?: boolean;
-  /** DEFAULT_BODY_LIMIT_BYTES unless a test passes another. */
+  /** BODY_LIMITS.schedulerCall unless a test passes another. */
   bodyLimitBytes?: number;
 }
-
-/**
- * With nodeCacheCapable (as shipped) a call carries the pod and node names: the largest pod's 3 MiB
- * as JSON (1.5 MiB in etcd, twice that as text) plus 5,000 names of up to 253 characters. Without
- * it the scheduler sends every candidate node in full, ~5-20 KiB each, so this fits a few hundred
- * nodes; larger clusters must use nodeCacheCapable. A 50 MB body once blocked the process 11.7 s.
- */
-export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 
 function filterFailure(message: string): ExtenderFilterResult {
   return { Nodes: null, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: message };
@@ -177,7 +170,7 @@ function bodyError(error: unknown, limit: number): string {
 
 export function createExtenderApp(options: ExtenderAppOptions): Express {
   const handle = createSchedulerCallHandler(options);
-  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const limit = options.bodyLimitBytes ?? BODY_LIMITS.schedulerCall;
   const app = express();
   app.disable('x-powered-by');
   app.use(opsRouter(options.registry, options.view));

@@ -13,6 +13,7 @@ import {
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
+import { BODY_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter, type Readiness } from '../runtime/ops.ts';
 import { WEBHOOK_PATHS } from './configuration.ts';
 import {
@@ -25,12 +26,6 @@ import {
 import { requireClientCertificate } from '../runtime/client-auth.ts';
 import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
-
-/**
- * Pods are at most 1.5 MiB in etcd and a CREATE review carries one copy, so 3 MiB admits every real
- * review while bounding what a stray client can make the process parse.
- */
-export const DEFAULT_BODY_LIMIT_BYTES = 3 * 1024 * 1024;
 
 export interface WebhookDependencies {
   logger: Logger;
@@ -86,7 +81,7 @@ export class WebhookServer {
     const app = express();
     app.disable('x-powered-by');
     app.use(opsRouter(this.#dependencies.registry, readiness));
-    const json = express.json({ limit: this.#dependencies.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES });
+    const json = express.json({ limit: this.#dependencies.bodyLimitBytes ?? BODY_LIMITS.admissionReview });
     const authenticated = requireClientCertificate(this.#dependencies.clientCaPem !== undefined);
     for (const entry of ['burst', 'required'] as const) {
       app.post(WEBHOOK_PATHS[entry], authenticated, json, async (request: Request, response: Response) => {
@@ -184,7 +179,7 @@ export class WebhookServer {
       type === 'entity.too.large'
         ? [
             413,
-            `the body is larger than ${this.#dependencies.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES} bytes`,
+            `the body is larger than ${this.#dependencies.bodyLimitBytes ?? BODY_LIMITS.admissionReview} bytes`,
           ]
         : type === 'entity.parse.failed'
           ? [400, 'the body is not valid JSON']
