@@ -85,8 +85,9 @@ export class KubePodApi implements PodApi {
     this.references = {
       ...reader,
       // The Node authorizer lets a node read its pods' ServiceAccounts from Kubernetes 1.34 on
-      // (KubeletServiceAccountTokenForCredentialProviders); before, a 403 says nothing about whether it
-      // exists, so it is taken as existing with no automount preference and the TokenRequest decides.
+      // (KubeletServiceAccountTokenForCredentialProviders); before, a refusal (403) says nothing about
+      // whether it exists, so it is taken as existing with no automount preference and the TokenRequest
+      // decides (it is refused too when the node's own credentials are).
       serviceAccount: async (namespace, name) => {
         try {
           return await reader.serviceAccount(namespace, name);
