@@ -92,7 +92,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     try {
       return await this.call('get', () => this.client.containerGroups.get(this.resourceGroup, name));
     } catch (error) {
-      if (classifyAzureError(error).kind === 'NotFound') return undefined;
+      if (classifyAzureError(error).reaction === 'absent') return undefined;
       throw error;
     }
   }
@@ -111,7 +111,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
         this.client.containerGroups.beginDeleteAndWait(this.resourceGroup, name),
       );
     } catch (error) {
-      if (classifyAzureError(error).kind !== 'NotFound') throw error;
+      if (classifyAzureError(error).reaction !== 'absent') throw error;
     }
   }
 
@@ -203,8 +203,8 @@ export async function armCall<T>(
     metrics.armRequests.inc({ operation, outcome: classified.kind });
     // The usages API is subscription-scoped: a role on the resource group alone may not read it,
     // and the quota is only a bound on capacity, so its failures say nothing about serving pods.
-    if (operation !== 'usage' && classified.kind !== 'NotFound') health?.failed(classified);
-    if (classified.kind === 'Throttled' && classified.retryAfterMs !== undefined) {
+    if (operation !== 'usage' && classified.reaction !== 'absent') health?.failed(classified);
+    if (classified.reaction === 'slow-down' && classified.retryAfterMs !== undefined) {
       (ownGate ?? gate).block(classified.retryAfterMs);
     }
     throw classified;

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ENVIRONMENT, parseConfig } from './config.ts';
+import { ENVIRONMENT, readConfig } from './config.ts';
 
 const minimal = { AZURE_SUBSCRIPTION_ID: 'sub', ACI_RESOURCE_GROUP: 'rg' };
 
-describe('parseConfig', () => {
+describe('readConfig', () => {
   it('applies the 2017 connector’s defaults', () => {
-    const parsed = parseConfig(minimal);
+    const parsed = readConfig(minimal);
     assert.ok(parsed.ok);
     assert.equal(parsed.config.nodeName, 'aci-connector');
     assert.equal(parsed.config.azure.region, 'westus');
@@ -19,7 +19,7 @@ describe('parseConfig', () => {
   });
 
   it('accepts the 2017 connector’s AZURE_CLIENT_KEY as the client secret', () => {
-    const parsed = parseConfig({
+    const parsed = readConfig({
       ...minimal,
       AZURE_TENANT_ID: 't',
       AZURE_CLIENT_ID: 'c',
@@ -30,7 +30,7 @@ describe('parseConfig', () => {
   });
 
   it('prefers AZURE_CLIENT_SECRET over the legacy name', () => {
-    const parsed = parseConfig({
+    const parsed = readConfig({
       ...minimal,
       AZURE_TENANT_ID: 't',
       AZURE_CLIENT_ID: 'c',
@@ -42,13 +42,13 @@ describe('parseConfig', () => {
   });
 
   it('reads the namespace allow-list, refusing names that cannot be namespaces', () => {
-    const parsed = parseConfig({ ...minimal, ACI_ALLOWED_NAMESPACES: ' shop, batch ,,' });
+    const parsed = readConfig({ ...minimal, ACI_ALLOWED_NAMESPACES: ' shop, batch ,,' });
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.config.allowedNamespaces, ['shop', 'batch']);
-    const none = parseConfig(minimal);
+    const none = readConfig(minimal);
     assert.ok(none.ok);
     assert.deepEqual(none.config.allowedNamespaces, []);
-    const invalid = parseConfig({ ...minimal, ACI_ALLOWED_NAMESPACES: 'shop,Kube System' });
+    const invalid = readConfig({ ...minimal, ACI_ALLOWED_NAMESPACES: 'shop,Kube System' });
     assert.ok(!invalid.ok);
     assert.match(
       invalid.problems.join('\n'),
@@ -57,13 +57,13 @@ describe('parseConfig', () => {
   });
 
   it('takes the pod IP as the node address in a cluster', () => {
-    const parsed = parseConfig({ ...minimal, POD_IP: '10.244.1.7' });
+    const parsed = readConfig({ ...minimal, POD_IP: '10.244.1.7' });
     assert.ok(parsed.ok);
     assert.equal(parsed.config.node.internalIP, '10.244.1.7');
   });
 
   it('reads registry mirrors, the registry CA, timing and the working-directory shell', () => {
-    const parsed = parseConfig({
+    const parsed = readConfig({
       ...minimal,
       REGISTRY_MIRRORS: 'docker.io=https://127.0.0.1:5443, quay.io=https://quay-mirror.example',
       REGISTRY_CA_FILE: '/ca.pem',
@@ -81,7 +81,7 @@ describe('parseConfig', () => {
       ['/ca.pem', 3000, 0],
     );
     assert.equal(parsed.config.workingDirShell, '/bin/sh');
-    const defaults = parseConfig(minimal);
+    const defaults = readConfig(minimal);
     assert.ok(defaults.ok);
     assert.deepEqual(defaults.config.registry.mirrors, new Map());
     assert.deepEqual(
@@ -92,7 +92,7 @@ describe('parseConfig', () => {
   });
 
   it('refuses mirrors that are not https registry roots, and a shell that is not a path', () => {
-    const parsed = parseConfig({
+    const parsed = readConfig({
       ...minimal,
       REGISTRY_MIRRORS: 'docker.io=http://m.example,=https://x.example,quay.io=https://q.example/v2/prefix',
       ACI_WORKING_DIR_SHELL: 'sh -e',
@@ -107,7 +107,7 @@ describe('parseConfig', () => {
   });
 
   it('lists every problem at once', () => {
-    const parsed = parseConfig({
+    const parsed = readConfig({
       KUBELET_PORT: 'ten',
       NODE_MEMORY: 'lots',
       AZURE_CLIENT_SECRET: 's',
@@ -132,13 +132,13 @@ describe('parseConfig', () => {
   });
 
   it('reads Azure Monitor once a minute, at most 300 reads a minute; 0 turns the reads off', () => {
-    const defaults = parseConfig(minimal);
+    const defaults = readConfig(minimal);
     assert.ok(defaults.ok);
     assert.deepEqual(defaults.config.metrics, { refreshIntervalMs: 60_000, maxReadsPerMinute: 300 });
-    const off = parseConfig({ ...minimal, ACI_METRICS_REFRESH_SECONDS: '0' });
+    const off = readConfig({ ...minimal, ACI_METRICS_REFRESH_SECONDS: '0' });
     assert.ok(off.ok);
     assert.equal(off.config.metrics.refreshIntervalMs, 0);
-    const wrong = parseConfig({ ...minimal, ACI_METRICS_MAX_READS_PER_MINUTE: '0' });
+    const wrong = readConfig({ ...minimal, ACI_METRICS_MAX_READS_PER_MINUTE: '0' });
     assert.ok(!wrong.ok);
     assert.deepEqual(wrong.problems, [
       'ACI_METRICS_MAX_READS_PER_MINUTE must be a whole number >= 1, got "0"',
@@ -202,7 +202,7 @@ describe('parseConfig', () => {
   ];
   for (const row of networkCases) {
     it(`reads the network settings: ${row.name}`, () => {
-      const parsed = parseConfig({ ...minimal, ...row.env });
+      const parsed = readConfig({ ...minimal, ...row.env });
       if (row.problem) {
         assert.ok(!parsed.ok);
         assert.match(parsed.problems.join('\n'), row.problem);
@@ -216,7 +216,7 @@ describe('parseConfig', () => {
   it('reads the identity settings: the pull identity and its registries, the workload identity defaults', () => {
     const identity =
       '/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/ids/providers/Microsoft.ManagedIdentity/userAssignedIdentities/pull';
-    const defaults = parseConfig({ ...minimal, AZURE_TENANT_ID: 'tenant' });
+    const defaults = readConfig({ ...minimal, AZURE_TENANT_ID: 'tenant' });
     assert.ok(defaults.ok);
     assert.deepEqual(defaults.config.identity, {
       workloadIdentity: {
@@ -226,7 +226,7 @@ describe('parseConfig', () => {
       },
       registryIdentity: undefined,
     });
-    const set = parseConfig({
+    const set = readConfig({
       ...minimal,
       ACI_REGISTRY_IDENTITY: identity,
       ACI_REGISTRY_IDENTITY_SERVERS: 'shop.azurecr.io, *.example.com',
@@ -240,7 +240,7 @@ describe('parseConfig', () => {
     });
     assert.equal(set.config.identity.workloadIdentity.tenantId, 'wi-tenant');
     assert.equal(set.config.identity.workloadIdentity.recreateBeforeExpiry, true);
-    const wrong = parseConfig({
+    const wrong = readConfig({
       ...minimal,
       ACI_REGISTRY_IDENTITY: 'pull-identity',
       ACI_REGISTRY_IDENTITY_SERVERS: 'https://shop.azurecr.io',

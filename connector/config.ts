@@ -10,6 +10,12 @@ import {
   parseQuantity,
   registryServer,
 } from '../contract/index.ts';
+import {
+  type ConfigResult,
+  type Environment,
+  EnvironmentReader,
+  LOG_LEVELS,
+} from '../runtime/environment.ts';
 import { normalizeRegistry } from './registry/reference.ts';
 import { parseSubnetId, type SubnetRef } from './subnet.ts';
 
@@ -171,179 +177,95 @@ export const ENVIRONMENT = {
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
 } as const;
 
-type Env = Record<string, string | undefined>;
+type Variable = keyof typeof ENVIRONMENT;
+type Reader = EnvironmentReader<Variable>;
 
-class Reader {
-  readonly problems: string[] = [];
-  private readonly env: Env;
+function quantity(read: Reader, name: Variable, fallback: string): number {
+  const value = read.parsed(
+    name,
+    (text) => {
+      const parsed = parseQuantity(text);
+      return parsed !== undefined && parsed > 0 ? parsed : undefined;
+    },
+    'a positive Kubernetes quantity (e.g. 100, 400Gi)',
+  );
+  return value ?? parseQuantity(fallback) ?? 0;
+}
 
-  constructor(env: Env) {
-    this.env = env;
-  }
-
-  optional(name: keyof typeof ENVIRONMENT): string | undefined {
-    const value = this.env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  }
-
-  required(name: keyof typeof ENVIRONMENT): string {
-    const value = this.optional(name);
-    if (value === undefined) this.problems.push(`${name} is required: ${ENVIRONMENT[name]}`);
-    return value ?? '';
-  }
-
-  integer(name: keyof typeof ENVIRONMENT, fallback: number, min = 1): number {
-    const text = this.optional(name);
-    if (text === undefined) return fallback;
-    const value = Number(text);
-    if (!Number.isInteger(value) || value < min) {
-      this.problems.push(`${name} must be a whole number >= ${min}, got "${text}"`);
-      return fallback;
+/** `registry=https://mirror,...`: every pair checked, every problem reported. */
+function mirrors(read: Reader, name: Variable): Map<string, URL> {
+  const found = new Map<string, URL>();
+  for (const pair of read.list(name)) {
+    const [registry = '', url = ''] = pair.split('=').map((text) => text.trim());
+    const parsed = URL.canParse(url) ? new URL(url) : undefined;
+    if (registry === '' || parsed?.protocol !== 'https:' || parsed.pathname !== '/' || parsed.search !== '') {
+      read.problem(`${name} must list registry=https://host[:port] pairs, got "${pair}"`);
+    } else {
+      found.set(normalizeRegistry(registry), parsed);
     }
-    return value;
   }
+  return found;
+}
 
-  quantity(name: keyof typeof ENVIRONMENT, fallback: string): number {
-    const text = this.optional(name) ?? fallback;
-    const value = parseQuantity(text);
-    if (value === undefined || value <= 0) {
-      this.problems.push(`${name} must be a positive Kubernetes quantity (e.g. 100, 400Gi), got "${text}"`);
-      return parseQuantity(fallback) ?? 0;
-    }
-    return value;
-  }
+/** A user-assigned managed identity's ARM id. */
+function identity(read: Reader, name: Variable): string | undefined {
+  return read.parsed(
+    name,
+    (text) => (isUserAssignedIdentityId(text) ? text : undefined),
+    "a user-assigned managed identity's resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>",
+  );
+}
 
-  boolean(name: keyof typeof ENVIRONMENT, fallback: boolean): boolean {
-    const text = this.optional(name)?.toLowerCase();
-    if (text === undefined) return fallback;
-    if (text === 'true' || text === 'false') return text === 'true';
-    this.problems.push(`${name} must be true or false, got "${text}"`);
-    return fallback;
+/** Registry servers, comma-separated; `*.domain` for every registry under a domain. */
+function registries(read: Reader, name: Variable, fallback: string[]): string[] {
+  const text = read.optional(name);
+  if (text === undefined) return fallback;
+  const servers = read.list(name);
+  const invalid = servers.filter(
+    (entry) => !/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/.test(entry),
+  );
+  if (invalid.length > 0 || servers.length === 0) {
+    read.invalid(name, 'registry hosts (myacr.azurecr.io, *.azurecr.io) separated by commas', text);
   }
-
-  /** `registry=https://mirror,...`: every pair checked, every problem reported. */
-  mirrors(name: keyof typeof ENVIRONMENT): Map<string, URL> {
-    const mirrors = new Map<string, URL>();
-    for (const pair of (this.optional(name) ?? '').split(',').filter((text) => text.trim() !== '')) {
-      const [registry = '', url = ''] = pair.split('=').map((text) => text.trim());
-      const parsed = URL.canParse(url) ? new URL(url) : undefined;
-      if (
-        registry === '' ||
-        parsed?.protocol !== 'https:' ||
-        parsed.pathname !== '/' ||
-        parsed.search !== ''
-      ) {
-        this.problems.push(`${name} must list registry=https://host[:port] pairs, got "${pair.trim()}"`);
-      } else {
-        mirrors.set(normalizeRegistry(registry), parsed);
-      }
-    }
-    return mirrors;
-  }
-
-  /** An absolute path without spaces: it becomes the first word of a command line. */
-  executable(name: keyof typeof ENVIRONMENT): string | undefined {
-    const text = this.optional(name);
-    if (text !== undefined && !/^\/\S+$/.test(text)) {
-      this.problems.push(`${name} must be an absolute path such as /bin/sh, got "${text}"`);
-      return undefined;
-    }
-    return text;
-  }
-
-  /** A comma-separated list of namespace names (DNS labels). */
-  namespaces(name: keyof typeof ENVIRONMENT): string[] {
-    const names = (this.optional(name) ?? '')
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '');
-    const invalid = names.filter((entry) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(entry));
-    if (invalid.length > 0) {
-      this.problems.push(
-        `${name} must list namespace names separated by commas, got ${invalid.map((e) => `"${e}"`).join(', ')}`,
-      );
-    }
-    return names;
-  }
-
-  subnet(name: keyof typeof ENVIRONMENT): SubnetRef | undefined {
-    const text = this.optional(name);
-    if (text === undefined) return undefined;
-    const subnet = parseSubnetId(text);
-    if (subnet === undefined) {
-      this.problems.push(
-        `${name} must be a subnet's ARM id, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>, got "${text}"`,
-      );
-    }
-    return subnet;
-  }
-
-  ip(name: keyof typeof ENVIRONMENT): string | undefined {
-    const text = this.optional(name);
-    if (text !== undefined && isIP(text) === 0)
-      this.problems.push(`${name} must be an IP address, got "${text}"`);
-    return text;
-  }
-
-  /** A user-assigned managed identity's ARM id. */
-  identity(name: keyof typeof ENVIRONMENT): string | undefined {
-    const text = this.optional(name);
-    if (text !== undefined && !isUserAssignedIdentityId(text)) {
-      this.problems.push(
-        `${name} must be a user-assigned managed identity's resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>, got "${text}"`,
-      );
-      return undefined;
-    }
-    return text;
-  }
-
-  /** Registry servers, comma-separated; `*.domain` for every registry under a domain. */
-  registries(name: keyof typeof ENVIRONMENT, fallback: string[]): string[] {
-    const text = this.optional(name);
-    if (text === undefined) return fallback;
-    const servers = text
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '');
-    const invalid = servers.filter(
-      (entry) => !/^(\*\.)?[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d{1,5})?$/.test(entry),
-    );
-    if (invalid.length > 0 || servers.length === 0) {
-      this.problems.push(
-        `${name} must list registry hosts (myacr.azurecr.io, *.azurecr.io) separated by commas, got "${text}"`,
-      );
-    }
-    return servers.map(registryServer);
-  }
-
-  url(name: keyof typeof ENVIRONMENT): string | undefined {
-    const text = this.optional(name);
-    if (text !== undefined && !URL.canParse(text)) this.problems.push(`${name} must be a URL, got "${text}"`);
-    return text;
-  }
+  return servers.map(registryServer);
 }
 
 function identitySettings(read: Reader): IdentitySettings {
-  const registryIdentity = read.identity('ACI_REGISTRY_IDENTITY');
-  const servers = read.registries('ACI_REGISTRY_IDENTITY_SERVERS', ['*.azurecr.io']);
+  const registryIdentity = identity(read, 'ACI_REGISTRY_IDENTITY');
+  const servers = registries(read, 'ACI_REGISTRY_IDENTITY_SERVERS', ['*.azurecr.io']);
   return {
     workloadIdentity: {
       tenantId: read.optional('ACI_WORKLOAD_IDENTITY_TENANT_ID') ?? read.optional('AZURE_TENANT_ID'),
-      authorityHost: read.url('ACI_WORKLOAD_IDENTITY_AUTHORITY_HOST') ?? DEFAULT_AUTHORITY_HOST,
+      authorityHost:
+        read.parsed(
+          'ACI_WORKLOAD_IDENTITY_AUTHORITY_HOST',
+          (text) => (URL.canParse(text) ? text : undefined),
+          'a URL',
+        ) ?? DEFAULT_AUTHORITY_HOST,
       recreateBeforeExpiry: read.boolean('ACI_WORKLOAD_IDENTITY_RECREATE', false),
     },
     registryIdentity: registryIdentity === undefined ? undefined : { identity: registryIdentity, servers },
   };
 }
 
-export type ParsedConfig = { ok: true; config: ConnectorConfig } | { ok: false; problems: string[] };
+/** A comma-separated list of namespace names (DNS labels). */
+function namespaces(read: Reader, name: Variable): string[] {
+  const names = read.list(name);
+  const invalid = names.filter((entry) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(entry));
+  if (invalid.length > 0) {
+    read.problem(
+      `${name} must list namespace names separated by commas, got ${invalid.map((e) => `"${e}"`).join(', ')}`,
+    );
+  }
+  return names;
+}
 
-export function parseConfig(env: Env): ParsedConfig {
-  const read = new Reader(env);
+export function readConfig(env: Environment): ConfigResult<ConnectorConfig> {
+  const read = new EnvironmentReader(env, ENVIRONMENT);
   const clientSecret = read.optional('AZURE_CLIENT_SECRET') ?? read.optional('AZURE_CLIENT_KEY');
   const config: ConnectorConfig = {
     nodeName: read.optional('NODE_NAME') ?? DEFAULT_NODE_NAME,
-    allowedNamespaces: read.namespaces('ACI_ALLOWED_NAMESPACES'),
+    allowedNamespaces: namespaces(read, 'ACI_ALLOWED_NAMESPACES'),
     clusterId: read.optional('ACI_CLUSTER_ID'),
     azure: {
       subscriptionId: read.required('AZURE_SUBSCRIPTION_ID'),
@@ -352,16 +274,16 @@ export function parseConfig(env: Env): ParsedConfig {
       tenantId: read.optional('AZURE_TENANT_ID'),
       clientId: read.optional('AZURE_CLIENT_ID'),
       clientSecret,
-      authorityHost: read.url('AZURE_AUTHORITY_HOST'),
-      resourceManagerEndpoint: read.url('AZURE_RESOURCE_MANAGER_ENDPOINT'),
+      authorityHost: read.parsed('AZURE_AUTHORITY_HOST', acceptUrl, 'a URL'),
+      resourceManagerEndpoint: read.parsed('AZURE_RESOURCE_MANAGER_ENDPOINT', acceptUrl, 'a URL'),
       caFile: read.optional('ACI_CA_FILE'),
     },
     node: {
       internalIP: read.optional('NODE_INTERNAL_IP') ?? env.POD_IP ?? '127.0.0.1',
       kubeletPort: read.integer('KUBELET_PORT', 10250),
       capacity: {
-        cpu: read.quantity('NODE_CPU', '100'),
-        memoryBytes: read.quantity('NODE_MEMORY', '400Gi'),
+        cpu: quantity(read, 'NODE_CPU', '100'),
+        memoryBytes: quantity(read, 'NODE_MEMORY', '400Gi'),
         pods: read.integer('NODE_PODS', 100),
       },
     },
@@ -372,7 +294,7 @@ export function parseConfig(env: Env): ParsedConfig {
       declareWebSockets: read.boolean('KUBELET_WEBSOCKETS', true),
       streamingIdleTimeoutMs: read.integer('KUBELET_STREAMING_IDLE_TIMEOUT_SECONDS', 14_400) * 1000,
     },
-    opsPort: read.integer('OPS_PORT', 10255, 0),
+    opsPort: read.integer('OPS_PORT', 10255, { min: 0 }),
     timing: {
       listIntervalMs: read.integer('ACI_LIST_INTERVAL_SECONDS', 10) * 1000,
       refreshIntervalMs: read.integer('ACI_REFRESH_INTERVAL_SECONDS', 60) * 1000,
@@ -388,33 +310,50 @@ export function parseConfig(env: Env): ParsedConfig {
       { limit: read.integer('ACI_CREATES_PER_HOUR', 300), windowMs: 3_600_000 },
     ],
     metrics: {
-      refreshIntervalMs: read.integer('ACI_METRICS_REFRESH_SECONDS', 60, 0) * 1000,
+      refreshIntervalMs: read.integer('ACI_METRICS_REFRESH_SECONDS', 60, { min: 0 }) * 1000,
       maxReadsPerMinute: read.integer('ACI_METRICS_MAX_READS_PER_MINUTE', 300),
     },
     registry: {
-      mirrors: read.mirrors('REGISTRY_MIRRORS'),
+      mirrors: mirrors(read, 'REGISTRY_MIRRORS'),
       caFile: read.optional('REGISTRY_CA_FILE'),
       waitMs: read.integer('REGISTRY_TIMEOUT_SECONDS', 10) * 1000,
-      cacheTtlMs: read.integer('REGISTRY_CACHE_SECONDS', 60, 0) * 1000,
+      cacheTtlMs: read.integer('REGISTRY_CACHE_SECONDS', 60, { min: 0 }) * 1000,
     },
     network: {
-      subnet: read.subnet('ACI_SUBNET_ID'),
+      subnet: read.parsed(
+        'ACI_SUBNET_ID',
+        parseSubnetId,
+        "a subnet's ARM id, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<network>/subnets/<subnet>",
+      ),
       exposePortsPublicly: read.boolean('ACI_EXPOSE_PORTS_PUBLICLY', false),
-      clusterDnsIP: read.ip('KUBE_DNS_IP'),
+      clusterDnsIP: read.parsed(
+        'KUBE_DNS_IP',
+        (text) => (isIP(text) === 0 ? undefined : text),
+        'an IP address',
+      ),
       clusterDomain: read.optional('CLUSTER_DOMAIN') ?? DEFAULT_CLUSTER_DOMAIN,
     },
-    workingDirShell: read.executable('ACI_WORKING_DIR_SHELL'),
+    // An absolute path without spaces: it becomes the first word of a command line.
+    workingDirShell: read.parsed(
+      'ACI_WORKING_DIR_SHELL',
+      (text) => (/^\/\S+$/.test(text) ? text : undefined),
+      'an absolute path such as /bin/sh',
+    ),
     identity: identitySettings(read),
-    logLevel: read.optional('LOG_LEVEL') ?? 'info',
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (
     clientSecret !== undefined &&
     (config.azure.tenantId === undefined || config.azure.clientId === undefined)
   ) {
-    read.problems.push('a client secret needs AZURE_TENANT_ID and AZURE_CLIENT_ID too');
+    read.problem('a client secret needs AZURE_TENANT_ID and AZURE_CLIENT_ID too');
   }
   if ((config.kubelet.certFile === undefined) !== (config.kubelet.keyFile === undefined)) {
-    read.problems.push('KUBELET_TLS_CERT_FILE and KUBELET_TLS_KEY_FILE go together');
+    read.problem('KUBELET_TLS_CERT_FILE and KUBELET_TLS_KEY_FILE go together');
   }
-  return read.problems.length > 0 ? { ok: false, problems: read.problems } : { ok: true, config };
+  return read.result(config);
+}
+
+function acceptUrl(text: string): string | undefined {
+  return URL.canParse(text) ? text : undefined;
 }

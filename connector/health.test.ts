@@ -54,6 +54,23 @@ describe('AzureHealth', () => {
       reason: 'ResourceGroupNotFound',
       ok: false,
     },
+    {
+      // Creates fail, but lists succeed: marking the node NotReady here would flap; the subnet monitor
+      // reports the subnet.
+      name: 'a subnet ACI refuses leaves Azure reachable',
+      kind: 'InvalidInput',
+      times: 20,
+      code: 'SubnetMissingRequiredDelegation',
+      reason: 'AzureReachable',
+      ok: true,
+    },
+    {
+      name: 'an invalid request is Azure answering',
+      kind: 'InvalidInput',
+      times: 20,
+      reason: 'AzureReachable',
+      ok: true,
+    },
   ];
   for (const c of table) {
     it(c.name, () => {

@@ -39,15 +39,22 @@ export class AzureHealth {
   }
 
   failed(error: ClassifiedError): void {
-    if (error.kind === 'Unauthorized') {
-      this.current = { ok: false, reason: 'AzureCredentialsRejected', message: error.message };
-    } else if (error.code === 'ResourceGroupNotFound') {
-      this.current = { ok: false, reason: 'ResourceGroupNotFound', message: error.message };
-    } else if (error.kind === 'Transient') {
-      this.transientFailures += 1;
-      if (this.transientFailures >= UNREACHABLE_AFTER) {
-        this.current = { ok: false, reason: 'AzureUnreachable', message: error.message };
-      }
+    switch (error.reaction) {
+      case 'fix-credentials':
+        this.current = { ok: false, reason: 'AzureCredentialsRejected', message: error.message };
+        break;
+      case 'fix-resource-group':
+        this.current = { ok: false, reason: 'ResourceGroupNotFound', message: error.message };
+        break;
+      case 'retry':
+        this.transientFailures += 1;
+        if (this.transientFailures >= UNREACHABLE_AFTER) {
+          this.current = { ok: false, reason: 'AzureUnreachable', message: error.message };
+        }
+        break;
+      default:
+        // Azure answered (a throttle, a full quota, a refused request): it is reachable.
+        break;
     }
   }
 

@@ -31,7 +31,7 @@ import type { Logger } from '../runtime/logger.ts';
 import { LEASE_NAMESPACE, type NodeApi } from './node.ts';
 import type { KubeletAuthorizer } from './kubelet-auth.ts';
 import type { Clock, Timers } from '../runtime/clock.ts';
-import type { EventRecorder, PodApi, PodCache, PodEvent } from './ports.ts';
+import type { EventRecorder, PodApi, PodEvent, WatchedPods } from './ports.ts';
 
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -48,8 +48,8 @@ async function kube<T>(call: () => Promise<T>): Promise<T> {
 export function watchNodePods(
   kubeConfig: KubeConfig,
   nodeName: string,
-  options: { onChange: (pod: V1Pod) => void; logger: Logger; signal: AbortSignal; timers: Timers },
-): PodCache {
+  options: { logger: Logger; signal: AbortSignal; timers: Timers },
+): WatchedPods {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const fieldSelector = `spec.nodeName=${nodeName}`;
   const cache = watchResource<V1Pod>(
@@ -59,7 +59,6 @@ export function watchNodePods(
       path: '/api/v1/pods',
       list: () => core.listPodForAllNamespaces({ fieldSelector }),
       fieldSelector,
-      onChange: options.onChange,
     },
     options,
   );
@@ -69,6 +68,7 @@ export function watchNodePods(
     },
     get: (namespace, name) => cache.get(name, namespace),
     list: () => cache.list(),
+    subscribe: (listener) => cache.subscribe(listener),
   };
 }
 
@@ -85,13 +85,14 @@ export class KubePodApi implements PodApi {
     this.references = {
       ...reader,
       // The Node authorizer lets a node read its pods' ServiceAccounts from Kubernetes 1.34 on
-      // (KubeletServiceAccountTokenForCredentialProviders); before, a 403 says nothing about whether it
-      // exists, so it is taken as existing with no automount preference and the TokenRequest decides.
+      // (KubeletServiceAccountTokenForCredentialProviders); before, a refusal (403) says nothing about
+      // whether it exists, so it is taken as existing with no automount preference and the TokenRequest
+      // decides (it is refused too when the node's own credentials are).
       serviceAccount: async (namespace, name) => {
         try {
           return await reader.serviceAccount(namespace, name);
         } catch (error) {
-          if (error instanceof ClassifiedError && error.statusCode === 403)
+          if (error instanceof ClassifiedError && error.reaction === 'fix-credentials')
             return { metadata: { name, namespace } };
           throw error;
         }

@@ -172,7 +172,7 @@ async function serveLogs(options: KubeletApiOptions, req: Request, res: Response
     );
     if (!res.headersSent) {
       res
-        .status(classified.kind === 'NotFound' ? 404 : 502)
+        .status(classified.reaction === 'absent' ? 404 : 502)
         .type('text/plain')
         .send(`${classified.message}\n`);
     }

@@ -194,7 +194,7 @@ class SharedPoll {
       } catch (error) {
         const classified = classifyAzureError(error);
         // A slow-down or a blip skips a round; anything else (the group is gone) ends every follower.
-        if (classified.kind === 'Throttled' || classified.kind === 'Transient') continue;
+        if (classified.reaction === 'slow-down' || classified.reaction === 'retry') continue;
         this.failure = classified;
         this.stop();
       }

@@ -14,6 +14,7 @@ import {
   VIRTUAL_NODE_TYPE_LABEL,
 } from '../contract/index.ts';
 import { isNotFound } from '../runtime/errors.ts';
+import { stopOnAbort } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { QuotaApi, QuotaUsage } from './aci.ts';
 import type { AzureCondition, ConditionSource } from './health.ts';
@@ -199,8 +200,11 @@ export class NodeController {
     return this.registered;
   }
 
-  /** Registers the node, then keeps it fresh on timers until stop(). */
-  async start(): Promise<void> {
+  /** Settles once the upkeep stopped after the start signal aborted. */
+  done: Promise<void> = Promise.resolve();
+
+  /** Registers the node, then keeps it fresh on timers until `signal` aborts. */
+  async start(signal: AbortSignal): Promise<void> {
     await this.refreshQuota();
     await this.register();
     await this.renewLease();
@@ -216,6 +220,15 @@ export class NodeController {
       every(timing.nodeStatusIntervalMs, () => this.updateStatus()),
       every(timing.quotaIntervalMs, () => this.refreshQuota()),
     ];
+    this.done = stopOnAbort(
+      signal,
+      () => {
+        this.stop();
+      },
+      (error) => {
+        this.deps.logger.warn({ err: error }, 'stopping the node upkeep failed');
+      },
+    );
   }
 
   stop(): void {

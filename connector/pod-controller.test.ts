@@ -13,7 +13,7 @@ import {
 } from '../contract/index.ts';
 import type { AzureCondition } from './health.ts';
 import { FakeClock } from '../runtime/clock.ts';
-import { ClassifiedError, classifyAzureError, INACCESSIBLE_IMAGE } from '../runtime/errors.ts';
+import { ClassifiedError, classifyAzureError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createConnectorMetrics } from './metrics.ts';
@@ -106,6 +106,8 @@ function setup(
     subnet?: { condition: AzureCondition };
     network?: NetworkSettings;
     recreateForToken?: boolean;
+    /** The pod watch's subscription; by default the tests enqueue what the watch would deliver (`step`). */
+    subscribe?: (listener: (pod: V1Pod) => void) => () => void;
   } = {},
 ) {
   const log = new CallLog();
@@ -122,6 +124,7 @@ function setup(
       synced: options.podsSynced ?? true,
       get: (namespace, name) => cluster.pods.get(`${namespace}/${name}`),
       list: () => [...cluster.pods.values()],
+      subscribe: options.subscribe ?? (() => () => undefined),
     },
     namespaces: {
       synced: true,
@@ -162,7 +165,7 @@ function setup(
   let started = false;
   /** Starts the controller on first use, so each test arranges Azure's state before the first list. */
   const settle = async (): Promise<void> => {
-    if (!started) controller.start();
+    if (!started) controller.start(new AbortController().signal);
     started = true;
     await controller.triggerSync();
     await controller.idle();
@@ -189,6 +192,31 @@ function setup(
 }
 
 describe('PodController', () => {
+  it('follows the pod watch from its start, and stops following when its signal aborts', async (t) => {
+    const listeners = new Set<(pod: V1Pod) => void>();
+    const { groups, cluster, controller } = setup({
+      subscribe: (listener) => {
+        listeners.add(listener);
+        return () => listeners.delete(listener);
+      },
+    });
+    assert.equal(listeners.size, 0, 'nothing is followed before start');
+    const stop = new AbortController();
+    t.after(() => controller.shutdown());
+    controller.start(stop.signal);
+    assert.equal(listeners.size, 1);
+    await controller.triggerSync();
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    for (const listener of listeners) listener(pod);
+    await controller.idle();
+    const name = containerGroupName('default', 'web', CLUSTER);
+    assert.ok(groups.calls.includes(`create ${name}`), groups.calls.join(', '));
+    stop.abort();
+    await controller.done;
+    assert.equal(listeners.size, 0, 'the subscription ends with the controller');
+  });
+
   it('creates a tagged group for a new pod, then reports it Running with ACI’s IP', async (t) => {
     const { groups, cluster, controller, settle, step } = setup();
     t.after(() => controller.shutdown());
@@ -303,7 +331,7 @@ describe('PodController', () => {
     await settle();
     groups.failNextCreate = classifyAzureError(
       new RestError("The image 'nginx:1.27' in container group 'default-web' is not accessible", {
-        code: INACCESSIBLE_IMAGE,
+        code: 'InaccessibleImage',
         statusCode: 400,
       }),
     );

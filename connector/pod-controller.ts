@@ -29,14 +29,13 @@ import {
   usesWorkloadIdentity,
 } from '../contract/index.ts';
 import {
-  ClassifiedError,
+  type ClassifiedError,
   classifyAzureError,
+  classifyProvisioningFailure,
   IDENTITY_REFUSAL_FIX,
-  INACCESSIBLE_IMAGE,
-  isIdentityRefusal,
   isNotFound,
-  isSetupError,
 } from '../runtime/errors.ts';
+import { stopOnAbort } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
 import { listOf, textOf } from './aci-shapes.ts';
@@ -50,8 +49,8 @@ import type {
   ImageConfigSource,
   NamespacePolicy,
   PodApi,
-  PodCache,
   PodEvent,
+  WatchedPods,
 } from './ports.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
 import { describeOwner, GroupTracker, isOwnedBy, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
@@ -76,7 +75,7 @@ export interface PodControllerDeps {
   pods: PodApi;
   images: ImageConfigSource;
   events: EventRecorder;
-  cache: PodCache;
+  cache: WatchedPods;
   namespaces: NamespacePolicy;
   /** Reads the time and runs the list, resync and retry timers. */
   clock: Timers;
@@ -116,6 +115,9 @@ export class PodController {
   private readonly forwarded = new Map<string, Set<string>>();
   private timers: Cancel[] = [];
   private syncing: Promise<void> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  /** Settles once the controller stopped after its start signal aborted. */
+  done: Promise<void> = Promise.resolve();
 
   constructor(deps: PodControllerDeps) {
     this.deps = deps;
@@ -128,8 +130,8 @@ export class PodController {
   }
 
   /**
-   * Called by the informer on add, update and delete. A pod waiting out a backoff keeps waiting,
-   * unless it is being deleted: deletion never waits.
+   * Called for every pod the watch adds, updates or deletes. A pod waiting out a backoff keeps
+   * waiting, unless it is being deleted: deletion never waits.
    */
   enqueue(pod: V1Pod): void {
     const key = podKey(pod);
@@ -152,9 +154,22 @@ export class PodController {
     return this.tracker.synced;
   }
 
-  /** Lists groups at once, then on an interval; resyncs every cached pod on another. */
-  start(): void {
+  /**
+   * Follows the pod watch (every pod known, then every change), lists groups at once, then on an
+   * interval, and resyncs every cached pod on another, until `signal` aborts.
+   */
+  start(signal: AbortSignal): void {
     this.queue.start();
+    this.unsubscribe = this.deps.cache.subscribe((pod) => {
+      this.enqueue(pod);
+    });
+    this.done = stopOnAbort(
+      signal,
+      () => this.shutdown(),
+      (error) => {
+        this.deps.logger.warn({ err: error }, 'stopping the pod controller failed');
+      },
+    );
     // syncGroups catches and logs its own failures, so these promises never reject.
     void this.triggerSync();
     const { clock, timing } = this.deps;
@@ -170,6 +185,8 @@ export class PodController {
 
   /** Stops the timers and waits for in-flight reconciles; container groups are left running. */
   async shutdown(): Promise<void> {
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const cancel of this.timers) cancel();
     this.timers = [];
     await this.syncing;
@@ -442,11 +459,10 @@ export class PodController {
       await this.deps.groups.create(groupName, translation.group);
     } catch (error) {
       const classified = classifyAzureError(error);
-      // A refused request (4xx, 429) never counted against ACI's create limit; after a 5xx or a
-      // dropped connection ACI may have accepted it, so the slot stays used.
-      const refused = classified.statusCode !== undefined && classified.statusCode < 500;
-      if (refused) this.deps.pacer.release(now);
-      if (isFinalRefusal(classified)) {
+      // A refused request never counted against ACI's create limit; after a 5xx or a dropped
+      // connection ACI may have accepted it, so the slot stays used.
+      if (classified.refused) this.deps.pacer.release(now);
+      if (classified.reaction === 'fail') {
         await this.failPod(pod, classified);
         return;
       }
@@ -613,7 +629,7 @@ export class PodController {
     this.attempts.set(key, attempt + 1);
     const { timing } = this.deps;
     const delay =
-      error.kind === 'QuotaExceeded'
+      error.reaction === 'wait-for-capacity'
         ? Math.max(timing.waitRetryMs, error.retryAfterMs ?? 0)
         : retryDelay(attempt, timing.backoff, error.retryAfterMs, this.deps.random);
     this.deps.metrics.retries.inc({ kind: error.kind });
@@ -652,19 +668,7 @@ function provisioningFailure(group: ContainerGroup): ClassifiedError {
     ...listOf(group.containers).flatMap((c) => listOf(c.instanceView?.events)),
   ];
   const warning = events.findLast((e) => e.type === 'Warning');
-  const [name, reason] = [textOf(warning?.name), textOf(warning?.message)];
-  const message = `ACI could not provision the container group: ${reason ?? 'no reason given'}`;
-  return /InaccessibleImage|pull/i.test(`${name ?? ''} ${reason ?? ''}`)
-    ? new ClassifiedError('ImagePullFailed', message, { code: INACCESSIBLE_IMAGE })
-    : new ClassifiedError('Transient', message, { code: name ?? 'ProvisioningFailed' });
-}
-
-/**
- * An invalid request that no retry can fix (a missing image may yet appear: it is ImagePullFailed; a
- * missing resource group or subnet is the operator's to fix).
- */
-function isFinalRefusal(error: ClassifiedError): boolean {
-  return error.kind === 'InvalidInput' && !isSetupError(error);
+  return classifyProvisioningFailure({ name: textOf(warning?.name), message: textOf(warning?.message) });
 }
 
 function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {
@@ -677,28 +681,27 @@ function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): P
       message: `${error.message} (retrying in ${seconds}s)`,
     };
   }
-  if (isIdentityRefusal(error)) {
-    // The operator's to fix: the event says how, and the pod waits as long as it takes.
-    return {
-      type: 'Warning',
-      reason: 'ManagedIdentityRefused',
-      message: `${error.message}; ${IDENTITY_REFUSAL_FIX} (retrying in ${seconds}s)`,
-    };
-  }
-  switch (error.kind) {
-    case 'QuotaExceeded':
+  switch (error.reaction) {
+    case 'fix-identity':
+      // The operator's to fix: the event says how, and the pod waits as long as it takes.
+      return {
+        type: 'Warning',
+        reason: 'ManagedIdentityRefused',
+        message: `${error.message}; ${IDENTITY_REFUSAL_FIX} (retrying in ${seconds}s)`,
+      };
+    case 'wait-for-capacity':
       return {
         type: 'Warning',
         reason: 'ACIQuotaExceeded',
         message: `${error.message} (retrying in ${seconds}s)`,
       };
-    case 'Throttled':
+    case 'slow-down':
       return {
         type: 'Warning',
         reason: 'ACIThrottled',
         message: `Azure asked to slow down; retrying in ${seconds}s`,
       };
-    case 'ImagePullFailed': {
+    case 'retry-pull': {
       // As a kubelet says it: ErrImagePull on the first failure, ImagePullBackOff while backing off.
       const reason = attempt === 0 ? 'ErrImagePull' : 'ImagePullBackOff';
       return { type: 'Warning', reason, message: `${error.message} (retrying in ${seconds}s)` };

@@ -64,6 +64,15 @@ export interface PodCache {
   list(): V1Pod[];
 }
 
+/** The pods bound to this node as the watch delivers them. */
+export interface WatchedPods extends PodCache {
+  /**
+   * Calls `listener` with every pod known now, then on every add, update and delete, until the
+   * returned function is called.
+   */
+  subscribe(listener: (pod: V1Pod) => void): () => void;
+}
+
 /** Which namespaces opted in to bursting (the namespace label, or the allow-list). */
 export interface NamespacePolicy {
   /** True once the namespaces are known: before it, "not opted in" may only mean "not seen yet". */

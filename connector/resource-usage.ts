@@ -5,6 +5,7 @@
 // pod's increments and so never falls when a pod goes.
 import type { V1Pod } from '@kubernetes/client-node';
 import { classifyAzureError } from '../runtime/errors.ts';
+import { stopOnAbort } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { GroupMetricsApi, UsagePoint } from './monitor.ts';
 import { CreatePacer } from './pacing.ts';
@@ -165,12 +166,22 @@ export class ResourceUsage {
     this.budget = new CreatePacer([{ limit: deps.settings.maxReadsPerMinute, windowMs: 60_000 }]);
   }
 
-  /** Reads due groups now and then every tick; a tick still reading makes the next one wait. */
-  start(): void {
+  /** Settles once reading stopped after the start signal aborted (the read in progress finished). */
+  done: Promise<void> = Promise.resolve();
+
+  /** Reads due groups now and then every tick until `signal` aborts; a tick still reading makes the next one wait. */
+  start(signal: AbortSignal): void {
     void this.refresh();
     this.stopTicks = this.deps.clock.every(this.deps.settings.tickMs, () => {
       void this.refresh();
     });
+    this.done = stopOnAbort(
+      signal,
+      () => this.stop(),
+      (error) => {
+        this.deps.logger.warn({ err: error }, 'stopping the usage reads failed');
+      },
+    );
   }
 
   async stop(): Promise<void> {

@@ -14,6 +14,7 @@ import type {
   V1PodCondition,
   V1PodStatus,
 } from '@kubernetes/client-node';
+import { isImagePullEvent } from '../runtime/errors.ts';
 import { addressOf, countOf, integerOf, listOf, textOf, validDate } from './aci-shapes.ts';
 
 export interface StatusContext {
@@ -152,8 +153,6 @@ function containerStatus(
 
 type AciEvent = NonNullable<NonNullable<Container['instanceView']>['events']>[number];
 
-const PULL_FAILURE = /pull|inaccessible|not found|manifest unknown|unauthorized/i;
-
 function kubernetesState(state: ContainerState | undefined, events: readonly AciEvent[]): V1ContainerState {
   switch (state?.state) {
     case 'Running': {
@@ -184,7 +183,7 @@ function waitingReason(
 ): { reason: string; message?: string } {
   const lastWarning = events.findLast((e) => e.type === 'Warning');
   const message = textOf(lastWarning?.message);
-  if (lastWarning && PULL_FAILURE.test(`${textOf(lastWarning.name) ?? ''} ${message ?? ''}`)) {
+  if (lastWarning && isImagePullEvent(textOf(lastWarning.name), message)) {
     // Kubernetes says ErrImagePull on the first failure and ImagePullBackOff once it keeps failing.
     const reason = (countOf(lastWarning.count) ?? 1) > 1 ? 'ImagePullBackOff' : 'ErrImagePull';
     return { reason, ...(message && { message }) };

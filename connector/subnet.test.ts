@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FakeClock } from '../runtime/clock.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import {
@@ -123,7 +124,7 @@ describe('virtualNetworkView', () => {
 
 describe('SubnetCheck', () => {
   function check(answers: (VirtualNetworkView | undefined | Error)[]) {
-    let now = 0;
+    const timers = new FakeClock(0);
     let reads = 0;
     const subject = new SubnetCheck({
       api: {
@@ -135,11 +136,12 @@ describe('SubnetCheck', () => {
       },
       subnet: REF,
       region: 'westus',
-      clock: { now: () => now },
+      timers,
       logger: silentLogger(),
       recheckMs: 300_000,
+      refreshMs: 30_000,
     });
-    return { subject, advance: (ms: number) => (now += ms), reads: () => reads };
+    return { subject, timers, advance: (ms: number) => timers.advance(ms), reads: () => reads };
   }
 
   it('is not ready before the first read', () => {
@@ -151,7 +153,7 @@ describe('SubnetCheck', () => {
     await subject.refresh();
     await subject.refresh();
     assert.equal(reads(), 1);
-    advance(300_000);
+    await advance(300_000);
     await subject.refresh();
     assert.equal(reads(), 2);
   });
@@ -169,7 +171,7 @@ describe('SubnetCheck', () => {
     const failing = new ClassifiedError('Transient', 'connection reset');
     const usable = check([network(), failing]);
     await usable.subject.refresh();
-    usable.advance(300_000);
+    await usable.advance(300_000);
     await usable.subject.refresh();
     assert.equal(usable.subject.condition.ok, true);
 
@@ -177,5 +179,19 @@ describe('SubnetCheck', () => {
     await forbidden.subject.refresh();
     assert.equal(forbidden.subject.condition.reason, 'SubnetNotReadable');
     assert.match(forbidden.subject.condition.message, /subnets\/join\/action/);
+  });
+
+  it('reads at start, then on its interval, and stops reading when its signal aborts', async () => {
+    const { subject, timers, reads } = check([network({ delegations: [] })]);
+    const stop = new AbortController();
+    await subject.start(stop.signal);
+    assert.equal(reads(), 1);
+    await timers.advance(30_000);
+    assert.equal(reads(), 2, 'an unusable subnet is read on every tick');
+    stop.abort();
+    await subject.done;
+    await timers.advance(300_000);
+    assert.equal(reads(), 2);
+    assert.equal(timers.pendingTimers, 0);
   });
 });

@@ -7,7 +7,8 @@ import { createPipelineRequest, RestError } from '@azure/core-rest-pipeline';
 import { classifyAzureError } from '../runtime/errors.ts';
 import type { Logger } from '../runtime/logger.ts';
 import type { AzureCondition } from './health.ts';
-import type { Clock } from '../runtime/clock.ts';
+import type { Timers } from '../runtime/clock.ts';
+import { stopOnAbort } from '../runtime/lifecycle.ts';
 
 /** The service a subnet must be delegated to for container groups. */
 export const ACI_DELEGATION = 'Microsoft.ContainerInstance/containerGroups';
@@ -162,10 +163,14 @@ export class SubnetCheck {
     api: VirtualNetworkApi;
     subnet: SubnetRef;
     region: string;
-    clock: Clock;
+    timers: Timers;
     logger: Logger;
     recheckMs: number;
+    /** How often start() asks for a read: a usable subnet is read only every `recheckMs` anyway. */
+    refreshMs: number;
   };
+  /** Settles once the periodic reads stopped after the start signal aborted. */
+  done: Promise<void> = Promise.resolve();
 
   constructor(deps: SubnetCheck['deps']) {
     this.deps = deps;
@@ -175,10 +180,19 @@ export class SubnetCheck {
     return this.current;
   }
 
+  /** Reads the subnet now, then every `refreshMs` (when due) until `signal` aborts. */
+  async start(signal: AbortSignal): Promise<void> {
+    await this.refresh();
+    const cancel = this.deps.timers.every(this.deps.refreshMs, () => {
+      void this.refresh();
+    });
+    this.done = stopOnAbort(signal, cancel, () => undefined);
+  }
+
   /** Reads the subnet when due; never throws (a failed read keeps a usable subnet usable). */
   async refresh(): Promise<void> {
-    const { api, subnet, region, clock, logger, recheckMs } = this.deps;
-    const now = clock.now();
+    const { api, subnet, region, timers, logger, recheckMs } = this.deps;
+    const now = timers.now();
     if (this.current.ok && this.checkedAt !== undefined && now - this.checkedAt < recheckMs) return;
     try {
       const next = subnetCondition(subnet, region, await api.read(subnet));
@@ -194,9 +208,9 @@ export class SubnetCheck {
       if (this.current.ok) return;
       this.current = {
         ok: false,
-        reason: classified.kind === 'Unauthorized' ? 'SubnetNotReadable' : 'SubnetNotChecked',
+        reason: classified.reaction === 'fix-credentials' ? 'SubnetNotReadable' : 'SubnetNotChecked',
         message:
-          classified.kind === 'Unauthorized'
+          classified.reaction === 'fix-credentials'
             ? `the connector may not read ${subnet.id}: give its identity Network Contributor (or subnets/read and subnets/join/action) on the subnet; ${classified.message}`
             : `the subnet could not be read: ${classified.message}`,
       };

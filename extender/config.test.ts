@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readConfig, serviceHosts } from './config.ts';
+import { readConfig, certificateHosts } from './config.ts';
 
 describe('readConfig', () => {
   it('defaults to port 8443 with a self-signed certificate for the Service', () => {
@@ -11,7 +11,7 @@ describe('readConfig', () => {
       clientAuth: { kind: 'none' },
       bindAddress: undefined,
       logLevel: 'info',
-      tls: { kind: 'self-signed', hosts: serviceHosts('aci-burst-extender', 'aci-burst-system') },
+      tls: { kind: 'self-signed', hosts: certificateHosts('aci-burst-extender', 'aci-burst-system') },
       certificateRefreshMs: 3_600_000,
       renewBeforeMs: 30 * 86_400_000,
       serviceName: 'aci-burst-extender',
@@ -48,7 +48,7 @@ describe('readConfig', () => {
     {
       name: 'no certificate settings: self-signed (tests, the demo)',
       env: {},
-      tls: { kind: 'self-signed', hosts: serviceHosts('aci-burst-extender', 'aci-burst-system') },
+      tls: { kind: 'self-signed', hosts: certificateHosts('aci-burst-extender', 'aci-burst-system') },
     },
     {
       name: 'TLS_SECRET_NAME: the shared Secret, named for the Service in POD_NAMESPACE (the Deployment)',
@@ -56,7 +56,7 @@ describe('readConfig', () => {
       tls: {
         kind: 'secret',
         secretName: 'aci-burst-extender-tls',
-        hosts: serviceHosts('aci-burst-extender', 'infra'),
+        hosts: certificateHosts('aci-burst-extender', 'infra'),
       },
     },
     {
@@ -81,8 +81,14 @@ describe('readConfig', () => {
     const result = readConfig({ TLS_SECRET_NAME: 'Extender_TLS', CERT_RENEW_BEFORE_DAYS: '400' });
     assert.equal(result.ok, false);
     assert.equal(result.problems.length, 2);
-    assert.match(result.problems[0] ?? '', /TLS_SECRET_NAME=Extender_TLS/);
-    assert.match(result.problems[1] ?? '', /CERT_RENEW_BEFORE_DAYS=400/);
+    assert.match(
+      result.problems[0] ?? '',
+      /TLS_SECRET_NAME must be a Secret name \(lower-case DNS subdomain\), got "Extender_TLS"/,
+    );
+    assert.match(
+      result.problems[1] ?? '',
+      /CERT_RENEW_BEFORE_DAYS must be a whole number from 1 to 180, got "400"/,
+    );
   });
 
   it('lists every problem at once', () => {
@@ -104,7 +110,7 @@ describe('readConfig', () => {
   });
 });
 
-describe('serviceHosts', () => {
+describe('certificateHosts', () => {
   const authTable: { name: string; env: Record<string, string>; expected: unknown }[] = [
     { name: 'unset: anyone who reaches the port', env: {}, expected: { kind: 'none' } },
     {
@@ -130,7 +136,7 @@ describe('serviceHosts', () => {
     {
       name: 'an unknown mode: refused',
       env: { CLIENT_AUTH: 'optional', CLIENT_CA_FILE: '/ca' },
-      expected: /expected none or require/,
+      expected: /CLIENT_AUTH must be one of none, require, got "optional"/,
     },
   ];
   for (const { name, env, expected } of authTable) {
@@ -147,7 +153,7 @@ describe('serviceHosts', () => {
   }
 
   it('names the Service every way a client may dial it, and loopback', () => {
-    assert.deepEqual(serviceHosts('ext', 'ns'), [
+    assert.deepEqual(certificateHosts('ext', 'ns'), [
       '127.0.0.1',
       'localhost',
       'ext',

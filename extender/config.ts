@@ -1,5 +1,12 @@
 // The extender's settings, read from the environment once by main.ts and validated here: every
 // problem is listed at once, so an operator fixes a bad Deployment in one round.
+import { serviceHosts } from '../runtime/certificates.ts';
+import {
+  type ConfigResult,
+  type Environment,
+  EnvironmentReader,
+  LOG_LEVELS,
+} from '../runtime/environment.ts';
 
 export type TlsSource =
   /** Mounted files, e.g. cert-manager's Secret; re-read on every refresh, since they rotate in place. */
@@ -66,132 +73,78 @@ export const ENVIRONMENT = {
     'The cluster to watch, for runs outside it (read by @kubernetes/client-node; in-cluster otherwise).',
 } as const;
 
-export type ConfigResult = { ok: true; config: ExtenderConfig } | { ok: false; problems: string[] };
+type Variable = keyof typeof ENVIRONMENT;
+type Reader = EnvironmentReader<Variable>;
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DAY_MS = 86_400_000;
+/** The extender is also called on loopback (a scheduler beside it, a probe, the demo). */
+const LOOPBACK_HOSTS = ['127.0.0.1', 'localhost'];
 
-/** The names a serving certificate needs: loopback, and the Service as seen from any namespace. */
-export function serviceHosts(serviceName: string, namespace: string): string[] {
-  return [
-    '127.0.0.1',
-    'localhost',
-    serviceName,
-    `${serviceName}.${namespace}`,
-    `${serviceName}.${namespace}.svc`,
-    `${serviceName}.${namespace}.svc.cluster.local`,
-  ];
+/** The names a generated serving certificate covers: loopback, and the Service as seen from any namespace. */
+export function certificateHosts(serviceName: string, namespace: string): string[] {
+  return [...LOOPBACK_HOSTS, ...serviceHosts(serviceName, namespace)];
 }
 
-function integer(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-  bounds: { fallback: number; min: number; max: number },
-  problems: string[],
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return bounds.fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < bounds.min || value > bounds.max) {
-    problems.push(`${name}=${raw}: expected an integer from ${bounds.min} to ${bounds.max}`);
-    return bounds.fallback;
-  }
-  return value;
+function dnsLabel(read: Reader, name: Variable, fallback: string): string {
+  return (
+    read.parsed(
+      name,
+      (text) => (DNS_LABEL.test(text) ? text : undefined),
+      'a DNS label (lower-case letters, digits, -)',
+    ) ?? fallback
+  );
 }
 
-function dnsLabel(
-  env: Readonly<Record<string, string | undefined>>,
-  name: string,
-  fallback: string,
-  problems: string[],
-): string {
-  const value = env[name] || fallback;
-  if (!DNS_LABEL.test(value))
-    problems.push(`${name}=${value}: expected a DNS label (lower-case letters, digits, -)`);
-  return value;
-}
-
-function tlsSource(
-  env: Readonly<Record<string, string | undefined>>,
-  hosts: string[],
-  problems: string[],
-): TlsSource {
-  const certFile = env.TLS_CERT_FILE || undefined;
-  const keyFile = env.TLS_KEY_FILE || undefined;
+function tlsSource(read: Reader, hosts: string[]): TlsSource {
+  const certFile = read.optional('TLS_CERT_FILE');
+  const keyFile = read.optional('TLS_KEY_FILE');
   if (certFile !== undefined && keyFile !== undefined) return { kind: 'files', certFile, keyFile };
   if (certFile !== undefined || keyFile !== undefined) {
-    problems.push(
+    read.problem(
       'TLS_CERT_FILE and TLS_KEY_FILE: set both (mounted certificate) or neither (Secret or self-signed)',
     );
   }
-  const secretName = env.TLS_SECRET_NAME || undefined;
+  const secretName = read.optional('TLS_SECRET_NAME');
   if (secretName === undefined) return { kind: 'self-signed', hosts };
   if (!DNS_SUBDOMAIN.test(secretName))
-    problems.push(`TLS_SECRET_NAME=${secretName}: expected a Secret name (lower-case DNS subdomain)`);
+    read.invalid('TLS_SECRET_NAME', 'a Secret name (lower-case DNS subdomain)', secretName);
   return { kind: 'secret', secretName, hosts };
 }
 
-function clientAuth(
-  env: Readonly<Record<string, string | undefined>>,
-  tls: TlsSource,
-  problems: string[],
-): ClientAuth {
-  const mode = env.CLIENT_AUTH || 'none';
-  const caFile = env.CLIENT_CA_FILE || undefined;
+function clientAuth(read: Reader, tls: TlsSource): ClientAuth {
+  const mode = read.oneOf('CLIENT_AUTH', ['none', 'require'], 'none');
+  const caFile = read.optional('CLIENT_CA_FILE');
   if (mode === 'none') {
     if (caFile !== undefined)
-      problems.push('CLIENT_CA_FILE is set but CLIENT_AUTH is none: set CLIENT_AUTH=require');
+      read.problem('CLIENT_CA_FILE is set but CLIENT_AUTH is none: set CLIENT_AUTH=require');
     return { kind: 'none' };
   }
-  if (mode !== 'require') problems.push(`CLIENT_AUTH=${mode}: expected none or require`);
   if (caFile === undefined && tls.kind !== 'secret') {
-    problems.push(
+    read.problem(
       "CLIENT_AUTH=require needs CLIENT_CA_FILE (the CA of the scheduler's client certificate), or TLS_SECRET_NAME, whose CA signs the client certificate it keeps for the scheduler",
     );
   }
   return { kind: 'require', caFile };
 }
 
-export function readConfig(env: Readonly<Record<string, string | undefined>>): ConfigResult {
-  const problems: string[] = [];
-  const port = integer(env, 'PORT', { fallback: 8443, min: 0, max: 65535 }, problems);
-  const graceSeconds = integer(env, 'SHUTDOWN_GRACE_SECONDS', { fallback: 10, min: 0, max: 300 }, problems);
-  const logLevel = env.LOG_LEVEL || 'info';
-  if (!LOG_LEVELS.includes(logLevel))
-    problems.push(`LOG_LEVEL=${logLevel}: expected one of ${LOG_LEVELS.join(', ')}`);
-  const serviceName = dnsLabel(env, 'SERVICE_NAME', 'aci-burst-extender', problems);
-  const namespace = dnsLabel(env, 'POD_NAMESPACE', 'aci-burst-system', problems);
-  const tls = tlsSource(env, serviceHosts(serviceName, namespace), problems);
-  const auth = clientAuth(env, tls, problems);
-  const refreshSeconds = integer(
-    env,
-    'CERT_REFRESH_SECONDS',
-    { fallback: 3600, min: 1, max: 86_400 },
-    problems,
-  );
-  // Below the serving certificate's one-year life, or every refresh would renew it.
-  const renewBeforeDays = integer(
-    env,
-    'CERT_RENEW_BEFORE_DAYS',
-    { fallback: 30, min: 1, max: 180 },
-    problems,
-  );
-  if (problems.length > 0) return { ok: false, problems };
-  return {
-    ok: true,
-    config: {
-      port,
-      clientAuth: auth,
-      bindAddress: env.BIND_ADDRESS || undefined,
-      logLevel,
-      tls,
-      certificateRefreshMs: refreshSeconds * 1000,
-      renewBeforeMs: renewBeforeDays * DAY_MS,
-      serviceName,
-      namespace,
-      shutdownGraceMs: graceSeconds * 1000,
-    },
-  };
+export function readConfig(env: Environment): ConfigResult<ExtenderConfig> {
+  const read = new EnvironmentReader<Variable>(env, ENVIRONMENT);
+  const serviceName = dnsLabel(read, 'SERVICE_NAME', 'aci-burst-extender');
+  const namespace = dnsLabel(read, 'POD_NAMESPACE', 'aci-burst-system');
+  const tls = tlsSource(read, certificateHosts(serviceName, namespace));
+  return read.result({
+    port: read.integer('PORT', 8443, { min: 0, max: 65_535 }),
+    clientAuth: clientAuth(read, tls),
+    bindAddress: read.optional('BIND_ADDRESS'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    tls,
+    certificateRefreshMs: read.integer('CERT_REFRESH_SECONDS', 3600, { max: 86_400 }) * 1000,
+    // Below the serving certificate's one-year life, or every refresh would renew it.
+    renewBeforeMs: read.integer('CERT_RENEW_BEFORE_DAYS', 30, { max: 180 }) * DAY_MS,
+    serviceName,
+    namespace,
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_SECONDS', 10, { min: 0, max: 300 }) * 1000,
+  });
 }

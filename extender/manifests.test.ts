@@ -16,7 +16,7 @@ import {
   type V1RoleBinding,
   type V1Service,
 } from '@kubernetes/client-node';
-import { readConfig, serviceHosts } from './config.ts';
+import { readConfig, certificateHosts } from './config.ts';
 
 function manifest(name: string): KubernetesObject[] {
   return loadAllYaml(
@@ -100,7 +100,7 @@ describe('manifests/extender', () => {
     assert.deepEqual(result.config.tls, {
       kind: 'secret',
       secretName: 'aci-burst-extender-tls',
-      hosts: serviceHosts('aci-burst-extender', 'aci-burst-system'),
+      hosts: certificateHosts('aci-burst-extender', 'aci-burst-system'),
     });
     // Mounting the Secret it creates would keep the pod from starting on a fresh install.
     assert.equal(extender.spec?.template.spec?.volumes, undefined);

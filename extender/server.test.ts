@@ -7,18 +7,13 @@ import type { V1Namespace, V1Node, V1Pod } from '@kubernetes/client-node';
 import { checkPod } from '../contract/index.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
-import { serviceHosts } from './config.ts';
+import { certificateHosts } from './config.ts';
 import { selfSignedCredentials } from './credentials.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../runtime/tls.ts';
 import type { ClusterView, ExtenderFilterResult, HostPriority } from './protocol.ts';
-import {
-  closeServer,
-  createExtenderApp,
-  createExtenderMetrics,
-  DEFAULT_BODY_LIMIT_BYTES,
-  listenHttps,
-  type ExtenderAppOptions,
-} from './server.ts';
+import { createExtenderApp, createExtenderMetrics, type ExtenderAppOptions } from './server.ts';
+import { BODY_LIMITS } from '../runtime/http-limits.ts';
+import { closeServer, listenHttps } from '../runtime/https-service.ts';
 
 interface RawArgs {
   Pod: V1Pod;
@@ -75,7 +70,10 @@ class FakeView implements ClusterView {
   }
 }
 
-const credentials = selfSignedCredentials(serviceHosts('aci-burst-extender', 'aci-burst-system'), new Date());
+const credentials = selfSignedCredentials(
+  certificateHosts('aci-burst-extender', 'aci-burst-system'),
+  new Date(),
+);
 const view = new FakeView();
 let failCheck = false;
 let server: Server;
@@ -295,7 +293,7 @@ describe('POST /filter', () => {
     { name: 'a JSON array', body: '[]', error: /not an ExtenderArgs JSON object/ },
     {
       name: 'a body over 5 MiB (Nodes mode in a large cluster)',
-      body: JSON.stringify({ Pod: namesArgs.Pod, NodeNames: ['x'.repeat(DEFAULT_BODY_LIMIT_BYTES)] }),
+      body: JSON.stringify({ Pod: namesArgs.Pod, NodeNames: ['x'.repeat(BODY_LIMITS.schedulerCall)] }),
       error:
         /^the request body is larger than 5242880 bytes; with more than a few hundred nodes, configure the extender with nodeCacheCapable: true$/,
     },

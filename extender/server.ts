@@ -1,17 +1,13 @@
 // The extender's HTTP layer: POST /filter and /prioritize as kube-scheduler calls them, plus the ops
 // routes. Every scheduler call gets HTTP 200: the scheduler treats any other status as a failed call
 // and reads logical failures from `Error`, so a 4xx would only hide the reason from its logs.
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import type { V1Pod } from '@kubernetes/client-node';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { checkPod, isVirtualNode, podKey, type Problem } from '../contract/index.ts';
-import type { KeyPairPem } from '../runtime/tls.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
-import { clientCertificateOptions, requireClientCertificate } from '../runtime/client-auth.ts';
-import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
+import { requireClientCertificate } from '../runtime/client-auth.ts';
+import { BODY_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import {
   answerFilter,
@@ -72,17 +68,9 @@ export interface ExtenderAppOptions {
   check?: (pod: V1Pod) => Problem[];
   /** Only callers with a verified client certificate may call /filter and /prioritize (health and metrics stay open). */
   requireClientCertificate?: boolean;
-  /** DEFAULT_BODY_LIMIT_BYTES unless a test passes another. */
+  /** BODY_LIMITS.schedulerCall unless a test passes another. */
   bodyLimitBytes?: number;
 }
-
-/**
- * With nodeCacheCapable (as shipped) a call carries the pod and node names: the largest pod's 3 MiB
- * as JSON (1.5 MiB in etcd, twice that as text) plus 5,000 names of up to 253 characters. Without
- * it the scheduler sends every candidate node in full, ~5-20 KiB each, so this fits a few hundred
- * nodes; larger clusters must use nodeCacheCapable. A 50 MB body once blocked the process 11.7 s.
- */
-export const DEFAULT_BODY_LIMIT_BYTES = 5 * 1024 * 1024;
 
 function filterFailure(message: string): ExtenderFilterResult {
   return { Nodes: null, NodeNames: null, FailedNodes: {}, FailedAndUnresolvableNodes: {}, Error: message };
@@ -182,7 +170,7 @@ function bodyError(error: unknown, limit: number): string {
 
 export function createExtenderApp(options: ExtenderAppOptions): Express {
   const handle = createSchedulerCallHandler(options);
-  const limit = options.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES;
+  const limit = options.bodyLimitBytes ?? BODY_LIMITS.schedulerCall;
   const app = express();
   app.disable('x-powered-by');
   app.use(opsRouter(options.registry, options.view));
@@ -202,47 +190,4 @@ export function createExtenderApp(options: ExtenderAppOptions): Express {
     response.status(200).json(failure(options, verb, 'invalid', bodyError(error, limit)));
   });
   return app;
-}
-
-export interface ListenOptions {
-  port: number;
-  host?: string;
-  credentials: KeyPairPem;
-  /** The CA whose client certificates the handshake verifies (runtime/client-auth.ts). */
-  clientCaPem?: string;
-}
-
-/** Serves the app over HTTPS and resolves once it listens; port 0 picks a free port. */
-export async function listenHttps(
-  app: Express,
-  options: ListenOptions,
-): Promise<{ server: Server; port: number }> {
-  const server = closeSilentConnections(
-    createServer(
-      {
-        ...HTTPS_LIMITS,
-        cert: options.credentials.certPem,
-        key: options.credentials.keyPem,
-        ...clientCertificateOptions(options.clientCaPem),
-      },
-      app,
-    ),
-  );
-  server.listen(options.port, options.host);
-  await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
-/** Stops accepting, lets in-flight calls finish, and cuts lingering connections after `graceMs`. */
-export async function closeServer(server: Server, graceMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
-  const timer = setTimeout(() => {
-    server.closeAllConnections();
-  }, graceMs);
-  await closed;
-  clearTimeout(timer);
 }

@@ -269,6 +269,19 @@ export function secretCertificateSource(
 }
 
 /**
+ * The names an in-cluster client may dial a Service by, from its own namespace or any other: a serving
+ * certificate behind the Service covers all of them.
+ */
+export function serviceHosts(serviceName: string, namespace: string): string[] {
+  return [
+    serviceName,
+    `${serviceName}.${namespace}`,
+    `${serviceName}.${namespace}.svc`,
+    `${serviceName}.${namespace}.svc.cluster.local`,
+  ];
+}
+
+/**
  * The serving chain of an in-cluster component behind the Service `serviceName`, kept in the Secret
  * `secretName` of its namespace and shared by its replicas (the webhook's and the extender's).
  */

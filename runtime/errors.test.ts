@@ -6,10 +6,12 @@ import {
   ClassifiedError,
   classifyAzureError,
   classifyKubernetesError,
+  classifyProvisioningFailure,
   classifyRegistryAnswer,
   classifyRegistryError,
-  isIdentityRefusal,
-  isSetupError,
+  isImagePullEvent,
+  isNotFound,
+  type Reaction,
   retryAfterFromHeaders,
 } from './errors.ts';
 
@@ -70,6 +72,119 @@ describe('classifyAzureError', () => {
       assert.equal(classified.kind, c.kind);
       if (c.retryAfterMs !== undefined) assert.equal(classified.retryAfterMs, c.retryAfterMs);
       if (c.code !== undefined) assert.equal(classified.code, c.code);
+    });
+  }
+});
+
+describe('the reaction to every classified error', () => {
+  const azure: { name: string; error: unknown; reaction: Reaction; refused?: boolean }[] = [
+    { name: '404 ResourceNotFound', error: azureError(404, 'ResourceNotFound'), reaction: 'absent' },
+    {
+      name: "a missing resource group is the operator's to create, not an absent group",
+      error: azureError(404, 'ResourceGroupNotFound'),
+      reaction: 'fix-resource-group',
+    },
+    {
+      name: 'a subnet not delegated waits for the operator, not fails the pod',
+      error: azureError(400, 'SubnetMissingRequiredDelegation'),
+      reaction: 'fix-subnet',
+    },
+    { name: 'a missing subnet (400)', error: azureError(400, 'SubnetNotFound'), reaction: 'fix-subnet' },
+    { name: 'a missing subnet (404)', error: azureError(404, 'SubnetNotFound'), reaction: 'fix-subnet' },
+    {
+      name: 'a subnet in another region',
+      error: azureError(400, 'SubnetLocationMismatch'),
+      reaction: 'fix-subnet',
+    },
+    {
+      name: '400 validation fails the pod',
+      error: azureError(400, 'InvalidContainerName'),
+      reaction: 'fail',
+    },
+    {
+      name: '429 slows every call down',
+      error: azureError(429, 'SubscriptionRequestsThrottled'),
+      reaction: 'slow-down',
+    },
+    {
+      name: 'a quota waits for capacity',
+      error: azureError(400, 'ContainerGroupQuotaReached'),
+      reaction: 'wait-for-capacity',
+    },
+    {
+      name: 'a full subnet waits for capacity',
+      error: azureError(400, 'SubnetIsFull'),
+      reaction: 'wait-for-capacity',
+    },
+    { name: 'an image ACI cannot pull', error: azureError(400, 'InaccessibleImage'), reaction: 'retry-pull' },
+    {
+      name: '409 transitioning retries',
+      error: azureError(409, 'ContainerGroupTransitioning'),
+      reaction: 'retry',
+    },
+    { name: 'another 409 re-reads', error: azureError(409, 'Conflict'), reaction: 'reread' },
+    { name: '503', error: azureError(503, 'ServiceUnavailable'), reaction: 'retry', refused: false },
+    { name: 'a dropped connection', error: new Error('ECONNRESET'), reaction: 'retry', refused: false },
+    { name: '401', error: azureError(401, 'InvalidAuthenticationToken'), reaction: 'fix-credentials' },
+    { name: '403', error: azureError(403, 'AuthorizationFailed'), reaction: 'fix-credentials' },
+    {
+      name: 'no credential at all',
+      error: Object.assign(new Error('no credential'), { name: 'CredentialUnavailableError' }),
+      reaction: 'fix-credentials',
+      refused: false,
+    },
+  ];
+  for (const c of azure) {
+    it(`Azure: ${c.name}`, () => {
+      const classified = classifyAzureError(c.error);
+      assert.equal(classified.reaction, c.reaction);
+      assert.equal(classified.refused, c.refused ?? true, 'whether the request took no effect');
+    });
+  }
+  const kubernetes: [status: number, reaction: Reaction][] = [
+    [404, 'absent'],
+    [410, 'absent'],
+    [409, 'reread'],
+    [429, 'slow-down'],
+    [401, 'fix-credentials'],
+    [403, 'fix-credentials'],
+    [422, 'fail'],
+    [500, 'retry'],
+  ];
+  for (const [status, reaction] of kubernetes) {
+    it(`Kubernetes: ${status} is ${reaction}`, () => {
+      assert.equal(classifyKubernetesError(new ApiException(status, 'x', '', {})).reaction, reaction);
+    });
+  }
+  it('isNotFound is the absent reaction, and a missing resource group is not absent', () => {
+    assert.equal(isNotFound(classifyAzureError(azureError(404, 'ResourceNotFound'))), true);
+    assert.equal(isNotFound(classifyAzureError(azureError(404, 'ResourceGroupNotFound'))), false);
+  });
+});
+
+describe('a failed provisioning', () => {
+  const table: { name: string; warning: { name?: string; message?: string }; reaction: Reaction }[] = [
+    {
+      name: 'a pull ACI reports as Failed',
+      warning: { name: 'Failed', message: 'Failed to pull image "nginx:nope": manifest unknown' },
+      reaction: 'retry-pull',
+    },
+    { name: 'the InaccessibleImage code', warning: { name: 'InaccessibleImage' }, reaction: 'retry-pull' },
+    {
+      name: 'a start failure naming a file not found is not a pull',
+      warning: {
+        name: 'Failed',
+        message: 'OCI runtime create failed: exec: "app": executable file not found in $PATH',
+      },
+      reaction: 'retry',
+    },
+    { name: 'no warning at all', warning: {}, reaction: 'retry' },
+  ];
+  for (const c of table) {
+    it(c.name, () => {
+      const classified = classifyProvisioningFailure({ name: c.warning.name, message: c.warning.message });
+      assert.equal(classified.reaction, c.reaction);
+      assert.equal(isImagePullEvent(c.warning.name, c.warning.message), c.reaction === 'retry-pull');
     });
   }
 });
@@ -147,7 +262,7 @@ describe('registry failures', () => {
 describe('identity refusals', () => {
   const refusal = (status: number, code: string, message: string) =>
     classifyAzureError(new RestError(message, { code, statusCode: status }));
-  const cases: [string, ClassifiedError, boolean, boolean][] = [
+  const cases: [string, ClassifiedError, Reaction][] = [
     [
       'an identity the caller may not assign',
       refusal(
@@ -155,26 +270,23 @@ describe('identity refusals', () => {
         'LinkedAuthorizationFailed',
         "… 'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action' …",
       ),
-      true,
-      true,
+      'fix-identity',
     ],
     [
-      'a subnet the caller may not join (setup, not identity)',
+      'a subnet the caller may not join',
       refusal(
         403,
         'LinkedAuthorizationFailed',
         "… 'Microsoft.Network/virtualNetworks/subnets/join/action' …",
       ),
-      false,
-      true,
+      'fix-subnet',
     ],
-    ['an identity that does not exist', refusal(400, 'FailedIdentityOperation', 'NotFound'), true, true],
-    ['an image that cannot be pulled', refusal(400, 'InaccessibleImage', 'no'), false, false],
+    ['an identity that does not exist', refusal(400, 'FailedIdentityOperation', 'NotFound'), 'fix-identity'],
+    ['an image that cannot be pulled', refusal(400, 'InaccessibleImage', 'no'), 'retry-pull'],
   ];
-  for (const [name, error, identity, setup] of cases) {
-    it(`${identity ? 'names' : 'does not name'} the identity fix for ${name}, and the pod ${setup ? 'waits' : 'is judged by its kind'}`, () => {
-      assert.equal(isIdentityRefusal(error), identity);
-      assert.equal(isSetupError(error), setup);
+  for (const [name, error, reaction] of cases) {
+    it(`reacts to ${name} with ${reaction}`, () => {
+      assert.equal(error.reaction, reaction);
     });
   }
 });

@@ -25,6 +25,47 @@ export type FailureKind =
   /** Network trouble, timeouts, 5xx: retry with backoff. */
   | 'Transient';
 
+/**
+ * What the caller does about a classified error: the one decision callers switch on. Most follow from
+ * the kind; the exception is a refusal of the connector's own Azure setup (a missing resource group, a
+ * subnet ACI will not use), which ARM sends as a 400 or 404 like any invalid request but which the
+ * operator's fix, not a change to the pod, makes valid.
+ */
+export type Reaction =
+  /** The object is not there: deletes count as done, reads as absence. */
+  | 'absent'
+  /** Someone else changed or holds the object: re-read it and try again. */
+  | 'reread'
+  /** Network trouble, timeouts, 5xx: try again with backoff. */
+  | 'retry'
+  /** The server asked for fewer calls: hold calls until `retryAfterMs`, then try again. */
+  | 'slow-down'
+  /** A quota is used up: wait until capacity frees (the slow retry), then try again. */
+  | 'wait-for-capacity'
+  /** The image cannot be pulled (yet): the container shows ErrImagePull, the pull is retried with backoff. */
+  | 'retry-pull'
+  /** The request can never succeed as sent: fail the pod and tell the user; do not retry. */
+  | 'fail'
+  /** Credentials are missing, expired or lack permission: the operator must fix them; retrying waits for that. */
+  | 'fix-credentials'
+  /** The resource group does not exist: every ARM call fails until the operator creates it. */
+  | 'fix-resource-group'
+  /** ACI refused the subnet (missing, not delegated, another region): creates wait for the operator's fix. */
+  | 'fix-subnet'
+  /** Azure refused a managed identity the group names (not assignable, missing): the pod waits for the operator's fix. */
+  | 'fix-identity';
+
+const REACTION_OF_KIND: Readonly<Record<FailureKind, Reaction>> = {
+  NotFound: 'absent',
+  Conflict: 'reread',
+  Transient: 'retry',
+  Throttled: 'slow-down',
+  QuotaExceeded: 'wait-for-capacity',
+  ImagePullFailed: 'retry-pull',
+  InvalidInput: 'fail',
+  Unauthorized: 'fix-credentials',
+};
+
 export class ClassifiedError extends Error {
   readonly kind: FailureKind;
   /** Azure's, Kubernetes' or a registry's machine-readable code, when the server sent one. */
@@ -32,6 +73,7 @@ export class ClassifiedError extends Error {
   readonly statusCode: number | undefined;
   /** Set for Throttled (and any kind whose server named a wait). */
   readonly retryAfterMs: number | undefined;
+  readonly reaction: Reaction;
 
   constructor(
     kind: FailureKind,
@@ -44,15 +86,31 @@ export class ClassifiedError extends Error {
     this.code = details.code;
     this.statusCode = details.statusCode;
     this.retryAfterMs = details.retryAfterMs;
+    this.reaction = reactionTo(kind, details.code, message);
+  }
+
+  /**
+   * The server answered and refused (a 4xx, 429 included): the request took no effect. After a 5xx or
+   * a dropped connection it may have.
+   */
+  get refused(): boolean {
+    return this.statusCode !== undefined && this.statusCode < 500;
   }
 }
 
+function reactionTo(kind: FailureKind, code: string | undefined, message: string): Reaction {
+  if (code === 'ResourceGroupNotFound') return 'fix-resource-group';
+  if (isIdentityRefusal(code, message)) return 'fix-identity';
+  if (code !== undefined && SUBNET_SETUP_CODES.has(code)) return 'fix-subnet';
+  return REACTION_OF_KIND[kind];
+}
+
 export function isNotFound(error: unknown): boolean {
-  return error instanceof ClassifiedError && error.kind === 'NotFound';
+  return error instanceof ClassifiedError && error.reaction === 'absent';
 }
 
 /** ACI's code for an image it cannot pull, at create time (400) or while provisioning. */
-export const INACCESSIBLE_IMAGE = 'InaccessibleImage';
+const INACCESSIBLE_IMAGE = 'InaccessibleImage';
 // SubnetIsFull (unconfirmed for ACI: Azure networking's code): groups leaving the subnet free addresses.
 const QUOTA_CODES = new Set([
   'ContainerGroupQuotaReached',
@@ -66,7 +124,8 @@ const QUOTA_CODES = new Set([
  * or it does not exist (FailedIdentityOperation, 400, unconfirmed for ACI). A role or the identity,
  * not a change to the pod, makes the same request valid: the pod waits, never fails.
  */
-const IDENTITY_CODES = new Set(['LinkedAuthorizationFailed', 'FailedIdentityOperation']);
+const IDENTITY_CODE = 'FailedIdentityOperation';
+const LINKED_AUTHORIZATION = 'LinkedAuthorizationFailed';
 
 /** What the operator does about an identity refusal, for the pod's event. */
 export const IDENTITY_REFUSAL_FIX =
@@ -74,31 +133,26 @@ export const IDENTITY_REFUSAL_FIX =
   '(azure.com/aci-identities, azure.com/aci-registry-identity, ACI_REGISTRY_IDENTITY) and check that each exists';
 
 /**
- * LinkedAuthorizationFailed also refuses other linked resources (a subnet's join action): only the one
- * naming a managed identity's action is an identity refusal; any of them is the operator's setup to fix.
+ * LinkedAuthorizationFailed also refuses other linked resources (the subnet's join action): only the
+ * one naming a managed identity's action is an identity refusal; the others are the subnet's setup.
  */
-export function isIdentityRefusal(error: ClassifiedError): boolean {
-  if (error.code === 'LinkedAuthorizationFailed') return error.message.includes('Microsoft.ManagedIdentity/');
-  return error.code !== undefined && IDENTITY_CODES.has(error.code);
+function isIdentityRefusal(code: string | undefined, message: string): boolean {
+  if (code === LINKED_AUTHORIZATION) return message.includes('Microsoft.ManagedIdentity/');
+  return code === IDENTITY_CODE;
 }
 
 /**
- * Refusals of the connector's Azure setup (the resource group, the subnet, the identities it may
- * assign), not of the pod: the operator's fix, not a change to the pod, makes the same request valid.
- * SubnetMissingRequiredDelegation is ACI's; SubnetNotFound and SubnetLocationMismatch are unconfirmed.
+ * ACI's refusals of the connector's subnet, not of the pod: the operator's fix, not a change to the pod,
+ * makes the same request valid. SubnetMissingRequiredDelegation is ACI's; SubnetNotFound and
+ * SubnetLocationMismatch are unconfirmed; LinkedAuthorizationFailed is ARM's for a join the
+ * connector's principal may not do.
  */
-const SETUP_CODES = new Set([
-  'ResourceGroupNotFound',
+const SUBNET_SETUP_CODES = new Set([
   'SubnetNotFound',
   'SubnetMissingRequiredDelegation',
   'SubnetLocationMismatch',
-  ...IDENTITY_CODES,
+  LINKED_AUTHORIZATION,
 ]);
-
-/** Azure refused the connector's setup, not the request's content: the caller waits instead of failing. */
-export function isSetupError(error: ClassifiedError): boolean {
-  return error.code !== undefined && SETUP_CODES.has(error.code);
-}
 const TRANSIENT_AZURE_CODES = new Set([
   'ContainerGroupTransitioning',
   'ServiceUnavailable',
@@ -183,6 +237,31 @@ function classifyPlainError(error: Error): ClassifiedError {
     return new ClassifiedError('Unauthorized', error.message, { cause: error });
   }
   return new ClassifiedError('Transient', error.message, { cause: error });
+}
+
+// ACI's Warning events for a pull that failed while provisioning: "Failed to pull image ..." (name
+// Failed), or the InaccessibleImage code. Deliberately narrow: "not found" or "unauthorized" alone also
+// appear in a container's start failures ("executable file not found"), which are not pull failures.
+const PULL_FAILURE_EVENT = /pull|inaccessible/i;
+
+/** Whether an ACI Warning event (its name and message) says the image could not be pulled. */
+export function isImagePullEvent(name: string | undefined, message: string | undefined): boolean {
+  return PULL_FAILURE_EVENT.test(`${name ?? ''} ${message ?? ''}`);
+}
+
+/**
+ * A container group that ACI failed to provision, classified by its last Warning event: an image
+ * that could not be pulled is retried as a pull; anything else as a transient failure under the
+ * event's name.
+ */
+export function classifyProvisioningFailure(warning: {
+  name: string | undefined;
+  message: string | undefined;
+}): ClassifiedError {
+  const message = `ACI could not provision the container group: ${warning.message ?? 'no reason given'}`;
+  return isImagePullEvent(warning.name, warning.message)
+    ? new ClassifiedError('ImagePullFailed', message, { code: INACCESSIBLE_IMAGE })
+    : new ClassifiedError('Transient', message, { code: warning.name ?? 'ProvisioningFailed' });
 }
 
 /**

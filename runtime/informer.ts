@@ -25,8 +25,6 @@ export interface WatchedResource<T extends KubernetesObject> {
   path: string;
   list: ListPromise<T>;
   fieldSelector?: string;
-  /** Called for every add, update and delete. */
-  onChange?: (object: T) => void;
 }
 
 export interface WatchedCache<T> {
@@ -34,6 +32,11 @@ export interface WatchedCache<T> {
   list(): T[];
   /** True once a list succeeded: before it, an absent object may simply not be known yet. */
   synced(): boolean;
+  /**
+   * Calls `listener` with every object known now, then on every add, update and delete, until the
+   * returned function is called: whoever reacts to changes subscribes itself, at its own start.
+   */
+  subscribe(listener: (object: T) => void): () => void;
 }
 
 /** What an informer runs with: it logs its restarts, waits out their backoff, and stops on `signal`. */
@@ -83,12 +86,13 @@ export function watchResource<T extends KubernetesObject>(
   };
 
   informer.on('error', restartLater);
-  if (resource.onChange) {
-    const onChange = resource.onChange;
-    informer.on('add', onChange);
-    informer.on('update', onChange);
-    informer.on('delete', onChange);
-  }
+  const listeners = new Set<(object: T) => void>();
+  const notify = (object: T): void => {
+    for (const listener of listeners) listener(object);
+  };
+  informer.on('add', notify);
+  informer.on('update', notify);
+  informer.on('delete', notify);
   signal.addEventListener(
     'abort',
     () => {
@@ -102,6 +106,13 @@ export function watchResource<T extends KubernetesObject>(
     get: (name, namespace) => informer.get(name, namespace),
     list: () => [...informer.list()],
     synced: () => synced,
+    subscribe: (listener) => {
+      listeners.add(listener);
+      for (const object of informer.list()) listener(object);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
   };
 }
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { parseConfig } from '../connector/config.ts';
+import { readConfig as readConnectorConfig } from '../connector/config.ts';
 import {
   ACI_ANNOTATIONS,
   CONTAINER_REFUSALS,
@@ -9,7 +9,7 @@ import {
   POD_REFUSALS,
 } from '../contract/index.ts';
 import { readConfig } from '../extender/config.ts';
-import { parseWebhookConfig } from '../webhook/config.ts';
+import { readConfig as readWebhookConfig } from '../webhook/config.ts';
 import {
   anchorOf,
   brokenLinks,
@@ -74,8 +74,8 @@ describe('the generated pages', () => {
   // A variable read but missing from ENVIRONMENT would be missing from the page: record what each
   // parser reads from an environment that has every name.
   const parsers: Record<string, (env: Record<string, string | undefined>) => unknown> = {
-    connector: parseConfig,
-    webhook: parseWebhookConfig,
+    connector: readConnectorConfig,
+    webhook: readWebhookConfig,
     extender: readConfig,
   };
   for (const [process, parse] of Object.entries(parsers)) {

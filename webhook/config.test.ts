@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseWebhookConfig } from './config.ts';
+import { readConfig, type WebhookConfig } from './config.ts';
 
-describe('parseWebhookConfig', () => {
+function valid(env: Record<string, string>): WebhookConfig {
+  const result = readConfig(env);
+  assert.ok(result.ok, result.ok ? '' : result.problems.join('\n'));
+  return result.config;
+}
+
+function problemsOf(env: Record<string, string>): string[] {
+  const result = readConfig(env);
+  return result.ok ? [] : result.problems;
+}
+
+describe('readConfig', () => {
   it('runs in the cluster with nothing set', () => {
-    const { config, problems } = parseWebhookConfig({});
-    assert.deepEqual(problems, []);
+    const config = valid({});
     assert.equal(config.port, 8443);
     assert.equal(config.url, undefined);
     assert.equal(config.schedulerName, undefined);
@@ -22,14 +32,13 @@ describe('parseWebhookConfig', () => {
   });
 
   it('adds the URL host and extra hosts to the certificate, once each', () => {
-    const { config, problems } = parseWebhookConfig({
+    const config = valid({
       WEBHOOK_URL: 'https://127.0.0.1',
       WEBHOOK_PORT: '0',
       TLS_EXTRA_HOSTS: ' 127.0.0.1, ::1 ,',
       ACI_SCHEDULER_NAME: 'aci-burst-scheduler',
       WEBHOOK_NAMESPACE: 'aci-test',
     });
-    assert.deepEqual(problems, []);
     assert.equal(config.port, 0);
     assert.equal(config.url?.href, 'https://127.0.0.1/');
     assert.equal(config.schedulerName, 'aci-burst-scheduler');
@@ -39,7 +48,7 @@ describe('parseWebhookConfig', () => {
   });
 
   it('uses mounted files when both are given', () => {
-    const { config } = parseWebhookConfig({ TLS_CERT_FILE: '/tls/tls.crt', TLS_KEY_FILE: '/tls/tls.key' });
+    const config = valid({ TLS_CERT_FILE: '/tls/tls.crt', TLS_KEY_FILE: '/tls/tls.key' });
     assert.deepEqual(config.tls, { source: 'files', certFile: '/tls/tls.crt', keyFile: '/tls/tls.key' });
   });
 
@@ -53,14 +62,13 @@ describe('parseWebhookConfig', () => {
   ];
   for (const row of exposures) {
     it(`reads the connector's exposure settings: ${JSON.stringify(row.env)}`, () => {
-      const { config, problems } = parseWebhookConfig(row.env);
-      if (row.problem) assert.match(problems.join('\n'), row.problem);
-      else assert.deepEqual(config.exposure, row.exposure);
+      if (row.problem) assert.match(problemsOf(row.env).join('\n'), row.problem);
+      else assert.deepEqual(valid(row.env).exposure, row.exposure);
     });
   }
 
   it('lists every problem at once', () => {
-    const { problems } = parseWebhookConfig({
+    const problems = problemsOf({
       WEBHOOK_PORT: '70000',
       WEBHOOK_URL: 'http://127.0.0.1:8443',
       TLS_CERT_FILE: '/tls/tls.crt',
@@ -70,7 +78,7 @@ describe('parseWebhookConfig', () => {
     });
     assert.deepEqual(problems, [
       'WEBHOOK_URL must be an https URL (the API server calls webhooks over TLS only), got "http://127.0.0.1:8443"',
-      'WEBHOOK_PORT must be at most 65535, got 70000',
+      'WEBHOOK_PORT must be a whole number from 0 to 65535, got "70000"',
       'TLS_CERT_FILE and TLS_KEY_FILE must be given together',
       'CERT_REFRESH_SECONDS must be a whole number >= 1, got "hourly"',
       'CERT_RENEW_BEFORE_DAYS must be a whole number >= 1, got "0"',
@@ -79,7 +87,7 @@ describe('parseWebhookConfig', () => {
   });
 
   it('refuses URL mode with mounted certificates: the caBundle would be unknown', () => {
-    const { problems } = parseWebhookConfig({
+    const problems = problemsOf({
       WEBHOOK_URL: 'https://127.0.0.1:8443',
       TLS_CERT_FILE: '/tls/tls.crt',
       TLS_KEY_FILE: '/tls/tls.key',

@@ -1,6 +1,13 @@
 // The webhook's configuration, parsed once from the environment by main.ts. Parsing is pure and lists
 // every problem at once, so an operator fixes a manifest in one round.
 import { isIP } from 'node:net';
+import { serviceHosts } from '../runtime/certificates.ts';
+import {
+  type ConfigResult,
+  type Environment,
+  EnvironmentReader,
+  LOG_LEVELS,
+} from '../runtime/environment.ts';
 
 export interface WebhookConfig {
   port: number;
@@ -55,120 +62,69 @@ export const ENVIRONMENT = {
 } as const;
 
 type Variable = keyof typeof ENVIRONMENT;
-type Env = Readonly<Record<string, string | undefined>>;
 
 const DAY_MS = 86_400_000;
 
-export function parseWebhookConfig(env: Env): { config: WebhookConfig; problems: string[] } {
-  const problems: string[] = [];
-  const text = (name: Variable): string | undefined => {
-    const value = env[name]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  };
-  const integer = (name: Variable, fallback: number, min: number): number => {
-    const raw = text(name);
-    if (raw === undefined) return fallback;
-    const value = Number(raw);
-    if (Number.isInteger(value) && value >= min) return value;
-    problems.push(`${name} must be a whole number >= ${min}, got "${raw}"`);
-    return fallback;
-  };
-  const boolean = (name: Variable, fallback: boolean): boolean => {
-    const raw = text(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    if (raw === 'true' || raw === 'false') return raw === 'true';
-    problems.push(`${name} must be true or false, got "${raw}"`);
-    return fallback;
-  };
-  const namespace = text('WEBHOOK_NAMESPACE') ?? 'aci-burst-system';
-  const serviceName = text('WEBHOOK_SERVICE_NAME') ?? 'aci-burst-webhook';
-  const url = parseUrl(text('WEBHOOK_URL'), problems);
-  const port = integer('WEBHOOK_PORT', 8443, 0);
-  if (port > 65_535) problems.push(`WEBHOOK_PORT must be at most 65535, got ${port}`);
-  const tls = parseTls(
-    { certFile: text('TLS_CERT_FILE'), keyFile: text('TLS_KEY_FILE'), secretName: text('TLS_SECRET_NAME') },
-    [
-      ...serviceHosts(serviceName, namespace),
-      ...splitList(text('TLS_EXTRA_HOSTS')),
-      ...(url ? [hostOf(url)] : []),
-    ],
-    problems,
+export function readConfig(env: Environment): ConfigResult<WebhookConfig> {
+  const read = new EnvironmentReader<Variable>(env, ENVIRONMENT);
+  const namespace = read.optional('WEBHOOK_NAMESPACE') ?? 'aci-burst-system';
+  const serviceName = read.optional('WEBHOOK_SERVICE_NAME') ?? 'aci-burst-webhook';
+  const url = read.parsed(
+    'WEBHOOK_URL',
+    (text) => {
+      const parsed = URL.parse(text);
+      return parsed?.protocol === 'https:' ? parsed : undefined;
+    },
+    'an https URL (the API server calls webhooks over TLS only)',
   );
+  const port = read.integer('WEBHOOK_PORT', 8443, { min: 0, max: 65_535 });
+  const tls = parseTls(read, [
+    ...serviceHosts(serviceName, namespace),
+    ...read.list('TLS_EXTRA_HOSTS'),
+    ...(url ? [hostOf(url)] : []),
+  ]);
   if (url && tls.source === 'files') {
-    problems.push(
+    read.problem(
       'WEBHOOK_URL registers the webhook with the generated CA; it cannot be combined with TLS_CERT_FILE',
     );
   }
-  const config: WebhookConfig = {
+  return read.result({
     port,
-    host: text('WEBHOOK_HOST') ?? '0.0.0.0',
+    host: read.optional('WEBHOOK_HOST') ?? '0.0.0.0',
     namespace,
     serviceName,
-    configurationName: text('WEBHOOK_CONFIGURATION_NAME') ?? 'aci-burst-webhook',
+    configurationName: read.optional('WEBHOOK_CONFIGURATION_NAME') ?? 'aci-burst-webhook',
     url,
-    schedulerName: text('ACI_SCHEDULER_NAME'),
+    schedulerName: read.optional('ACI_SCHEDULER_NAME'),
     exposure: {
-      subnet: text('ACI_SUBNET_ID') !== undefined,
-      exposePortsPublicly: boolean('ACI_EXPOSE_PORTS_PUBLICLY', false),
+      subnet: read.optional('ACI_SUBNET_ID') !== undefined,
+      exposePortsPublicly: read.boolean('ACI_EXPOSE_PORTS_PUBLICLY', false),
     },
     tls,
-    clientCaFile: text('CLIENT_CA_FILE'),
-    certificateRefreshMs: integer('CERT_REFRESH_SECONDS', 3600, 1) * 1000,
-    renewBeforeMs: integer('CERT_RENEW_BEFORE_DAYS', 30, 1) * DAY_MS,
-    shutdownGraceMs: integer('SHUTDOWN_GRACE_SECONDS', 10, 0) * 1000,
-    logLevel: text('LOG_LEVEL') ?? 'info',
-  };
-  return { config, problems };
+    clientCaFile: read.optional('CLIENT_CA_FILE'),
+    certificateRefreshMs: read.integer('CERT_REFRESH_SECONDS', 3600) * 1000,
+    renewBeforeMs: read.integer('CERT_RENEW_BEFORE_DAYS', 30) * DAY_MS,
+    shutdownGraceMs: read.integer('SHUTDOWN_GRACE_SECONDS', 10, { min: 0 }) * 1000,
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  });
 }
 
-/** The names the API server and in-cluster clients may use for the Service. */
-export function serviceHosts(serviceName: string, namespace: string): string[] {
-  return [
-    serviceName,
-    `${serviceName}.${namespace}`,
-    `${serviceName}.${namespace}.svc`,
-    `${serviceName}.${namespace}.svc.cluster.local`,
-  ];
-}
-
-function parseTls(
-  values: { certFile: string | undefined; keyFile: string | undefined; secretName: string | undefined },
-  hosts: string[],
-  problems: string[],
-): WebhookConfig['tls'] {
-  const { certFile, keyFile } = values;
+function parseTls(read: EnvironmentReader<Variable>, hosts: string[]): WebhookConfig['tls'] {
+  const certFile = read.optional('TLS_CERT_FILE');
+  const keyFile = read.optional('TLS_KEY_FILE');
   if (certFile !== undefined && keyFile !== undefined) return { source: 'files', certFile, keyFile };
   if (certFile !== undefined || keyFile !== undefined) {
-    problems.push('TLS_CERT_FILE and TLS_KEY_FILE must be given together');
+    read.problem('TLS_CERT_FILE and TLS_KEY_FILE must be given together');
   }
   return {
     source: 'secret',
-    secretName: values.secretName ?? 'aci-burst-webhook-tls',
+    secretName: read.optional('TLS_SECRET_NAME') ?? 'aci-burst-webhook-tls',
     hosts: [...new Set(hosts)],
   };
-}
-
-function parseUrl(raw: string | undefined, problems: string[]): URL | undefined {
-  if (raw === undefined) return undefined;
-  const url = URL.parse(raw);
-  if (url?.protocol !== 'https:') {
-    problems.push(
-      `WEBHOOK_URL must be an https URL (the API server calls webhooks over TLS only), got "${raw}"`,
-    );
-    return undefined;
-  }
-  return url;
 }
 
 /** A URL's host as a certificate names it: IPv6 without brackets. */
 function hostOf(url: URL): string {
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   return isIP(host) ? host : host.toLowerCase();
-}
-
-function splitList(raw: string | undefined): string[] {
-  return (raw ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
 }

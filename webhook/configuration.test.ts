@@ -10,7 +10,7 @@ import {
   type V1Role,
   type V1Service,
 } from '@kubernetes/client-node';
-import { ENVIRONMENT, parseWebhookConfig } from './config.ts';
+import { ENVIRONMENT, readConfig } from './config.ts';
 import {
   contains,
   publishCa,
@@ -47,7 +47,9 @@ function plain(object: unknown): unknown {
   return JSON.parse(JSON.stringify(object));
 }
 
-const { config: defaults } = parseWebhookConfig({});
+const parsedDefaults = readConfig({});
+assert.ok(parsedDefaults.ok);
+const defaults = parsedDefaults.config;
 const serviceTarget = { service: { namespace: defaults.namespace, name: defaults.serviceName, port: 443 } };
 const deployment = find('Deployment', 'aci-burst-webhook') as V1Deployment;
 const podSpec = deployment.spec?.template.spec;

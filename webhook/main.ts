@@ -1,54 +1,40 @@
 // The webhook's one entry point (`npm run webhook`): reads the environment once, builds the real
-// clients, logger and metrics, and wires them together. Nothing else in webhook/ reads process.env,
-// creates a client or starts a timer.
+// clients, logger and metrics, and composes the review routes with the HTTPS service. Nothing else in
+// webhook/ reads process.env, creates a client or starts a timer.
 import { readFile } from 'node:fs/promises';
 import { AdmissionregistrationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { checkPod, podReferences } from '../contract/index.ts';
-import { systemTimers } from '../runtime/clock.ts';
-import { createLogger } from '../runtime/logger.ts';
-import { createRegistry } from '../runtime/metrics.ts';
-import { abortOnSignals } from '../runtime/shutdown.ts';
 import {
   fileCertificateSource,
   serviceCertificateSource,
-  watchCertificate,
   type CertificateSource,
   type ServingIdentity,
 } from '../runtime/certificates.ts';
-import { parseWebhookConfig, type WebhookConfig } from './config.ts';
-import { kubernetesWebhookConfigurations, publishCa } from './configuration.ts';
+import { HttpsService } from '../runtime/https-service.ts';
+import { aborted } from '../runtime/lifecycle.ts';
+import { createRegistry } from '../runtime/metrics.ts';
+import { runProcess, type ProcessContext } from '../runtime/process.ts';
 import { kubernetesReferenceReader } from '../runtime/references.ts';
+import { readConfig, type WebhookConfig } from './config.ts';
+import { kubernetesWebhookConfigurations, publishCa } from './configuration.ts';
 import { WebhookServer } from './server.ts';
+import type { Clock } from '../runtime/clock.ts';
 
-async function main(): Promise<void> {
-  const { config, problems } = parseWebhookConfig(process.env);
-  const logger = createLogger({ component: 'webhook', level: config.logLevel });
-  if (problems.length > 0) {
-    logger.fatal({ problems }, `invalid configuration:\n${problems.join('\n')}`);
-    process.exitCode = 1;
-    return;
-  }
+async function run(config: WebhookConfig, { logger, signal, timers }: ProcessContext): Promise<void> {
   const kubeConfig = new KubeConfig();
   try {
     kubeConfig.loadFromDefault();
   } catch (error) {
-    logger.fatal({ err: error }, 'could not load the Kubernetes configuration (KUBECONFIG or in-cluster)');
-    process.exitCode = 1;
-    return;
+    throw new Error('could not load the Kubernetes configuration (KUBECONFIG or in-cluster)', {
+      cause: error,
+    });
   }
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  let clientCaPem: string | undefined;
-  try {
-    clientCaPem = config.clientCaFile === undefined ? undefined : await readFile(config.clientCaFile, 'utf8');
-  } catch (error) {
-    logger.fatal({ err: error }, 'could not read CLIENT_CA_FILE');
-    process.exitCode = 1;
-    return;
-  }
+  const clientCaPem = await readClientCa(config.clientCaFile);
   const configurations = kubernetesWebhookConfigurations(
     kubeConfig.makeApiClient(AdmissionregistrationV1Api),
   );
-  const server = new WebhookServer({
+  const reviews = new WebhookServer({
     logger,
     registry: createRegistry({ component: 'webhook' }),
     check: checkPod,
@@ -58,68 +44,59 @@ async function main(): Promise<void> {
     ...(clientCaPem !== undefined && { clientCaPem }),
     exposure: config.exposure,
   });
-  const shutdown = abortOnSignals(logger);
-  shutdown.signal.addEventListener('abort', () => {
-    server
-      .stop(config.shutdownGraceMs)
-      .then(() => {
-        logger.info('webhook stopped');
-      })
-      .catch((error: unknown) => {
-        logger.error({ err: error }, 'unclean stop');
-        process.exitCode = 1;
-      });
-  });
-
-  try {
-    const source = certificateSource(config, core);
-    const identity = await source();
-    const port = await server.start({ port: config.port, host: config.host, identity });
-    const url = config.url && withPort(config.url, port);
-    const publish = async (next: ServingIdentity): Promise<void> => {
-      const target = { name: config.configurationName, namespace: config.namespace, url };
-      if ((await publishCa(configurations, target, next.caPem)) === 'written') {
-        logger.info({ configuration: config.configurationName }, 'caBundle published');
-      }
-    };
-    await publish(identity);
-    watchCertificate({
-      source,
-      current: identity,
-      apply: async (next) => {
-        server.setIdentity(next);
-        await publish(next);
+  // Without a certificate or a published CA the API server cannot call us: start() throws, the
+  // process exits and the Deployment restarts the pod, the reason in its last log line.
+  const https: HttpsService = new HttpsService({
+    handler: reviews.app({ notReadyReasons: () => https.notReadyReasons() }),
+    port: config.port,
+    host: config.host,
+    certificates: {
+      source: certificateSource(config, core, timers),
+      refreshMs: config.certificateRefreshMs,
+      onIdentity: async (identity: ServingIdentity) => {
+        const target = { name: config.configurationName, namespace: config.namespace, url: url() };
+        if ((await publishCa(configurations, target, identity.caPem)) === 'written') {
+          logger.info({ configuration: config.configurationName }, 'caBundle published');
+        }
       },
-      intervalMs: config.certificateRefreshMs,
-      signal: shutdown.signal,
-      logger,
-      timers: systemTimers,
-    });
-    logger.info(
-      { port, url: url?.href, tls: config.tls.source, schedulerName: config.schedulerName },
-      'webhook serving',
-    );
+    },
+    ...(clientCaPem !== undefined && { clientCa: () => clientCaPem }),
+    graceMs: config.shutdownGraceMs,
+    logger,
+    timers,
+  });
+  /** A WEBHOOK_URL without a port gets the one actually listened on, so WEBHOOK_PORT=0 works locally. */
+  const url = (): URL | undefined => config.url && withPort(config.url, https.port ?? config.port);
+  await https.start(signal);
+  logger.info(
+    { port: https.port, url: url()?.href, tls: config.tls.source, schedulerName: config.schedulerName },
+    'webhook serving',
+  );
+  await aborted(signal);
+  await https.done;
+  logger.info('webhook stopped');
+}
+
+async function readClientCa(path: string | undefined): Promise<string | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await readFile(path, 'utf8');
   } catch (error) {
-    // Without a certificate or a published CA the API server cannot call us: exit so the Deployment
-    // restarts the pod and the reason shows in its last log line.
-    logger.fatal({ err: error }, 'could not start the webhook');
-    process.exitCode = 1;
-    shutdown.abort(error);
+    throw new Error('could not read CLIENT_CA_FILE', { cause: error });
   }
 }
 
-function certificateSource(config: WebhookConfig, core: CoreV1Api): CertificateSource {
+function certificateSource(config: WebhookConfig, core: CoreV1Api, clock: Clock): CertificateSource {
   const { tls } = config;
   if (tls.source === 'files') return fileCertificateSource(tls, (path) => readFile(path, 'utf8'));
   return serviceCertificateSource(
     core,
     { component: 'aci-burst-webhook', ...config, ...tls },
     config.renewBeforeMs,
-    systemTimers,
+    clock,
   );
 }
 
-/** A WEBHOOK_URL without a port gets the one actually listened on, so WEBHOOK_PORT=0 works locally. */
 function withPort(url: URL, port: number): URL {
   if (url.port !== '') return url;
   const copy = new URL(url);
@@ -127,4 +104,7 @@ function withPort(url: URL, port: number): URL {
   return copy;
 }
 
-await main();
+await runProcess(
+  { component: 'webhook', readConfig, run, failure: 'could not start the webhook' },
+  process.env,
+);

@@ -8,6 +8,9 @@ import type { V1ConfigMap, V1Pod, V1ServiceAccount } from '@kubernetes/client-no
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { ACI_TOLERATION, checkPod, podReferences } from '../contract/index.ts';
 import { ClassifiedError } from '../runtime/errors.ts';
+import type { ServingIdentity } from '../runtime/certificates.ts';
+import { systemTimers } from '../runtime/clock.ts';
+import { HttpsService } from '../runtime/https-service.ts';
 import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
@@ -110,6 +113,26 @@ function corrupt(body: Record<string, unknown>, random: (below: number) => numbe
   }
 }
 
+/** Serves the webhook's routes as main.ts does, with a fixed certificate, on a free loopback port. */
+async function serve(
+  server: WebhookServer,
+  identity: ServingIdentity,
+  clientCaPem?: string,
+): Promise<HttpsService> {
+  const https: HttpsService = new HttpsService({
+    handler: server.app({ notReadyReasons: () => https.notReadyReasons() }),
+    port: 0,
+    host: '127.0.0.1',
+    certificates: { source: () => Promise.resolve(identity), refreshMs: undefined },
+    ...(clientCaPem !== undefined && { clientCa: () => clientCaPem }),
+    graceMs: 1000,
+    logger: silentLogger(),
+    timers: systemTimers,
+  });
+  await https.start(new AbortController().signal);
+  return https;
+}
+
 describe('WebhookServer over HTTPS', () => {
   const reads: string[] = [];
   let failReads = false;
@@ -139,14 +162,12 @@ describe('WebhookServer over HTTPS', () => {
     schedulerName: 'aci-burst-scheduler',
   });
   let port = 0;
+  let https: HttpsService;
   before(async () => {
-    port = await server.start({
-      port: 0,
-      host: '127.0.0.1',
-      identity: { certPem: serving.certPem, keyPem: serving.keyPem, caPem: ca.certPem },
-    });
+    https = await serve(server, { certPem: serving.certPem, keyPem: serving.keyPem, caPem: ca.certPem });
+    port = https.port ?? 0;
   });
-  after(() => server.stop(1000));
+  after(() => https.stop(1000));
 
   it('steers a Deployment pod in an opted-in namespace: one toleration, the second scheduler', async () => {
     const body = admissionReview('deployment-pod-create');
@@ -398,13 +419,13 @@ describe('WebhookServer over HTTPS', () => {
   it('serves a renewed certificate to new connections without a restart', async () => {
     const before = await send(port, { path: '/healthz', method: 'GET' });
     const renewed = issueCertificate(ca, { commonName: 'webhook', hosts: ['127.0.0.1'] }, 'server');
-    server.setIdentity({ certPem: renewed.certPem, keyPem: renewed.keyPem, caPem: ca.certPem });
+    https.setIdentity({ certPem: renewed.certPem, keyPem: renewed.keyPem, caPem: ca.certPem });
     const afterRenewal = await send(port, { path: '/healthz', method: 'GET' });
     assert.notEqual(afterRenewal.certificateSerial, before.certificateSerial);
   });
 });
 
-describe('WebhookServer.stop', () => {
+describe('stopping the webhook', () => {
   it('lets an in-flight review finish, then refuses new connections', async () => {
     const reader: ReferenceReader = {
       configMap: async () => {
@@ -422,15 +443,12 @@ describe('WebhookServer.stop', () => {
       reader,
       schedulerName: undefined,
     });
-    const port = await server.start({
-      port: 0,
-      host: '127.0.0.1',
-      identity: { certPem: serving.certPem, keyPem: serving.keyPem, caPem: undefined },
-    });
+    const https = await serve(server, { certPem: serving.certPem, keyPem: serving.keyPem, caPem: undefined });
+    const port = https.port ?? 0;
     const inFlight = review(port, '/mutate/required', requiredNginx());
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const stopped = server.stop(2000);
-    assert.deepEqual(server.notReadyReasons(), ['shutting down']);
+    const stopped = https.stop(2000);
+    assert.deepEqual(https.notReadyReasons(), ['shutting down']);
     assert.equal((await inFlight).response.allowed, true);
     await stopped;
     await assert.rejects(send(port, { path: '/healthz', method: 'GET' }), { code: 'ECONNREFUSED' });
@@ -454,10 +472,12 @@ describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate
     clientCaPem: apiServerCa.certPem,
   });
   let port = 0;
+  let https: HttpsService;
   before(async () => {
-    port = await server.start({ port: 0, host: '127.0.0.1', identity: { ...serving, caPem: ca.certPem } });
+    https = await serve(server, { ...serving, caPem: ca.certPem }, apiServerCa.certPem);
+    port = https.port ?? 0;
   });
-  after(() => server.stop(1000));
+  after(() => https.stop(1000));
 
   function call(path: string, client: { certPem: string; keyPem: string } | undefined): Promise<Reply> {
     return path === '/healthz'

@@ -1,8 +1,7 @@
-// The HTTPS side: express routes for the two webhook entries plus the ops routes, review handling
-// (gather inputs, ask the pure decision, serialise the verdict), metrics, certificate swaps and a
-// graceful stop. Everything it talks to arrives through `WebhookDependencies`.
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+// The webhook's routes: the two webhook entries plus the ops routes, review handling (gather inputs,
+// ask the pure decision, serialise the verdict) and metrics. Served by runtime/https-service.ts
+// (listening, certificate swaps, a graceful stop). Everything it talks to arrives through
+// `WebhookDependencies`.
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import {
   type ExposureSettings,
@@ -14,9 +13,8 @@ import {
 import type { V1Pod } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger.ts';
 import { Counter, Histogram, LATENCY_BUCKETS, type Registry } from '../runtime/metrics.ts';
-import { closeSilentConnections, HTTPS_LIMITS } from '../runtime/http-limits.ts';
-import { opsRouter } from '../runtime/ops.ts';
-import type { ServingIdentity } from '../runtime/certificates.ts';
+import { BODY_LIMITS } from '../runtime/http-limits.ts';
+import { opsRouter, type Readiness } from '../runtime/ops.ts';
 import { WEBHOOK_PATHS } from './configuration.ts';
 import {
   decide,
@@ -25,15 +23,9 @@ import {
   type Verdict,
   type WebhookEntry,
 } from './decision.ts';
-import { clientCertificateOptions, requireClientCertificate, secureContext } from '../runtime/client-auth.ts';
+import { requireClientCertificate } from '../runtime/client-auth.ts';
 import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
-
-/**
- * Pods are at most 1.5 MiB in etcd and a CREATE review carries one copy, so 3 MiB admits every real
- * review while bounding what a stray client can make the process parse.
- */
-export const DEFAULT_BODY_LIMIT_BYTES = 3 * 1024 * 1024;
 
 export interface WebhookDependencies {
   logger: Logger;
@@ -66,8 +58,6 @@ export class WebhookServer {
   readonly #dependencies: WebhookDependencies;
   readonly #reviews: Counter<'entry' | 'outcome'>;
   readonly #latency: Histogram<'entry' | 'outcome'>;
-  #server: Server | undefined;
-  #stopping = false;
 
   constructor(dependencies: WebhookDependencies) {
     this.#dependencies = dependencies;
@@ -86,17 +76,12 @@ export class WebhookServer {
     });
   }
 
-  /** Not ready before the certificate is served or once stopping, so the Service drains this replica. */
-  notReadyReasons(): string[] {
-    if (this.#stopping) return ['shutting down'];
-    return this.#server?.listening ? [] : ['not serving HTTPS yet'];
-  }
-
-  app(): Express {
+  /** The review routes and the ops routes; `readiness` is the serving side's (runtime/https-service.ts). */
+  app(readiness: Readiness): Express {
     const app = express();
     app.disable('x-powered-by');
-    app.use(opsRouter(this.#dependencies.registry, this));
-    const json = express.json({ limit: this.#dependencies.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES });
+    app.use(opsRouter(this.#dependencies.registry, readiness));
+    const json = express.json({ limit: this.#dependencies.bodyLimitBytes ?? BODY_LIMITS.admissionReview });
     const authenticated = requireClientCertificate(this.#dependencies.clientCaPem !== undefined);
     for (const entry of ['burst', 'required'] as const) {
       app.post(WEBHOOK_PATHS[entry], authenticated, json, async (request: Request, response: Response) => {
@@ -194,7 +179,7 @@ export class WebhookServer {
       type === 'entity.too.large'
         ? [
             413,
-            `the body is larger than ${this.#dependencies.bodyLimitBytes ?? DEFAULT_BODY_LIMIT_BYTES} bytes`,
+            `the body is larger than ${this.#dependencies.bodyLimitBytes ?? BODY_LIMITS.admissionReview} bytes`,
           ]
         : type === 'entity.parse.failed'
           ? [400, 'the body is not valid JSON']
@@ -203,55 +188,6 @@ export class WebhookServer {
     this.#dependencies.logger.warn({ err: error, status }, 'request rejected before review');
     response.status(status).json({ message: `${message}; expected an admission.k8s.io/v1 AdmissionReview` });
   };
-
-  async start(options: { port: number; host: string; identity: ServingIdentity }): Promise<number> {
-    const server = closeSilentConnections(
-      createServer(
-        {
-          ...HTTPS_LIMITS,
-          cert: options.identity.certPem,
-          key: options.identity.keyPem,
-          ...clientCertificateOptions(this.#dependencies.clientCaPem),
-        },
-        this.app(),
-      ),
-    );
-    this.#server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(options.port, options.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    return (server.address() as AddressInfo).port;
-  }
-
-  /** Serves a renewed certificate to new connections without a restart. */
-  setIdentity(identity: ServingIdentity): void {
-    this.#server?.setSecureContext(secureContext(identity, this.#dependencies.clientCaPem));
-  }
-
-  /**
-   * Stops accepting connections and lets in-flight reviews finish; after `graceMs` the rest are cut
-   * (the API server retries or applies the failure policy).
-   */
-  async stop(graceMs: number): Promise<void> {
-    this.#stopping = true;
-    const server = this.#server;
-    if (!server) return;
-    const closed = new Promise<void>((resolve) =>
-      server.close(() => {
-        resolve();
-      }),
-    );
-    server.closeIdleConnections();
-    const deadline = setTimeout(() => {
-      server.closeAllConnections();
-    }, graceMs);
-    await closed;
-    clearTimeout(deadline);
-  }
 }
 
 function errorMessage(error: unknown): string {

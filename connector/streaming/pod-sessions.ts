@@ -1,6 +1,7 @@
 // Open exec, attach and port-forward sessions per pod, so that deleting a pod (or stopping the
 // connector) ends its sessions with a reason instead of leaving them to hang.
 import { podKey } from '../../contract/index.ts';
+import type { WatchedPods } from '../ports.ts';
 
 export interface PodSession {
   readonly signal: AbortSignal;
@@ -41,6 +42,16 @@ export class PodSessions {
         if (sessions.size === 0 && this.open.get(key) === sessions) this.open.delete(key);
       },
     };
+  }
+
+  /** Ends a pod's sessions when the watch sees it deleted or gone; until the returned function is called. */
+  followPods(pods: WatchedPods): () => void {
+    return pods.subscribe((pod) => {
+      const { namespace = '', name = '' } = pod.metadata ?? {};
+      if (pod.metadata?.deletionTimestamp !== undefined || pods.get(namespace, name) === undefined) {
+        this.podGone(namespace, name);
+      }
+    });
   }
 
   /** The pod was deleted (or left this node): end every session it has. */

@@ -8,7 +8,8 @@ import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { checkPod } from '../../contract/index.ts';
 import { selfSignedCredentials } from '../../extender/credentials.ts';
-import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from '../../extender/server.ts';
+import { createExtenderApp, createExtenderMetrics } from '../../extender/server.ts';
+import { closeServer, listenHttps } from '../../runtime/https-service.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import { admissionReview } from '../../test/fixtures/admission/load.ts';
@@ -20,11 +21,10 @@ const hosts = ['127.0.0.1'];
 const credentials = selfSignedCredentials(hosts, new Date());
 
 const webhook = benchWebhook();
-const webhookPort = await webhook.start({
-  port: 0,
-  host: '127.0.0.1',
-  identity: { ...credentials.serving, caPem: credentials.caPem },
-});
+const { server: webhookServer, port: webhookPort } = await listenHttps(
+  webhook.app({ notReadyReasons: () => [] }),
+  { port: 0, host: '127.0.0.1', credentials: credentials.serving },
+);
 
 const registry = createRegistry({ component: 'bench-extender', processMetrics: false });
 const extender = await listenHttps(
@@ -116,5 +116,5 @@ console.log(
   ),
 );
 agent.destroy();
-await webhook.stop(1000);
+await closeServer(webhookServer, 1000);
 await closeServer(extender.server, 1000);

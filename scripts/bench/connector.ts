@@ -76,6 +76,7 @@ const controller = new PodController({
     synced: true,
     get: (namespace, name) => pods.get(`${namespace}/${name}`),
     list: () => [...pods.values()],
+    subscribe: () => () => undefined,
   },
   namespaces: { synced: true, optedIn: () => true },
   clock,
@@ -102,7 +103,7 @@ const controller = new PodController({
   },
 });
 
-controller.start();
+controller.start(new AbortController().signal);
 await controller.triggerSync();
 global.gc?.();
 const heapBefore = process.memoryUsage().heapUsed;

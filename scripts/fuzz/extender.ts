@@ -11,13 +11,12 @@ import {
   VIRTUAL_NODE_TYPE_LABEL,
 } from '../../contract/index.ts';
 import {
-  closeServer,
   createExtenderApp,
   createExtenderMetrics,
   createSchedulerCallHandler,
-  listenHttps,
   type SchedulerCallHandler,
 } from '../../extender/server.ts';
+import { closeServer, listenHttps } from '../../runtime/https-service.ts';
 import { MAX_SCORE } from '../../extender/policy.ts';
 import type { ClusterView } from '../../extender/protocol.ts';
 import { silentLogger } from '../../runtime/logger.ts';

@@ -4,6 +4,7 @@ import type { V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client
 import fastJsonPatch, { type Operation } from 'fast-json-patch';
 import { ACI_TOLERATION, checkPod, podReferences } from '../../contract/index.ts';
 import { ClassifiedError } from '../../runtime/errors.ts';
+import { closeServer, listenHttps } from '../../runtime/https-service.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import type { ReferenceReader } from '../../runtime/references.ts';
@@ -154,6 +155,7 @@ export function webhookTargets(credentials: ServingCredentials): {
     schedulerName: 'aci-burst-scheduler',
   });
   let port = 0;
+  let listening: Awaited<ReturnType<typeof listenHttps>> | undefined;
   const inProcess: Target = {
     name: 'webhook',
     weight: 30,
@@ -210,16 +212,20 @@ export function webhookTargets(credentials: ServingCredentials): {
       const wasJson = contentType === 'application/json' && isJson(body);
       return reviewProblem(wasJson ? (JSON.parse(body) as unknown) : undefined, answer.status, parsed);
     },
-    close: () => server.stop(1000).then(() => undefined),
+    close: async () => {
+      if (listening) await closeServer(listening.server, 1000);
+      return undefined;
+    },
   };
   return {
     targets: [inProcess, overHttps],
     start: async () => {
-      port = await server.start({
+      listening = await listenHttps(server.app({ notReadyReasons: () => [] }), {
         port: 0,
         host: '127.0.0.1',
-        identity: { ...credentials.serving, caPem: credentials.caPem },
+        credentials: credentials.serving,
       });
+      port = listening.port;
     },
   };
 }

@@ -1,0 +1,367 @@
+// The connector as one process (main.ts runs it through runtime/process.ts): obtains the node's own
+// credential (node-identity.ts) with the bootstrap one, builds the real Kubernetes and Azure clients,
+// and starts its parts with the process's one signal: the ops port, the watches, the subnet check,
+// the kubelet API, the node controller, the pod controller and the usage reads. Each part stops on
+// that signal (container groups keep running); the process waits for every part's `done`.
+// Everything the node does goes through the node credential; the bootstrap credential (KUBECONFIG,
+// or the pod's ServiceAccount) only requests node certificates and reads namespaces.
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { KubeConfig } from '@kubernetes/client-node';
+import express from 'express';
+import { DEFAULT_ACI_LIMITS, namespaceOptedIn, type NetworkSettings } from '../contract/index.ts';
+import { sleepUnlessAborted, type Timers } from '../runtime/clock.ts';
+import { closeSilentConnections, HTTP_LIMITS } from '../runtime/http-limits.ts';
+import { ListeningServer } from '../runtime/https-service.ts';
+import { watchNamespaces, type WatchedCache } from '../runtime/informer.ts';
+import { aborted, type Lifecycle } from '../runtime/lifecycle.ts';
+import type { Logger } from '../runtime/logger.ts';
+import { createRegistry } from '../runtime/metrics.ts';
+import { opsRouter } from '../runtime/ops.ts';
+import type { ProcessContext } from '../runtime/process.ts';
+import type { V1Namespace } from '@kubernetes/client-node';
+import { AciContainerGroups, ThrottleGate } from './aci.ts';
+import { createAzureClients } from './azure-client.ts';
+import type { ConnectorConfig } from './config.ts';
+import { allOf, AzureHealth } from './health.ts';
+import { createKubeletApi } from './kubelet-api.ts';
+import { kubeletStatsRouter } from './kubelet-stats.ts';
+import { LogFollowers, LogReadBudget } from './log-followers.ts';
+import {
+  KubeEventRecorder,
+  KubeNodeApi,
+  KubePodApi,
+  SubjectAccessReviewAuthorizer,
+  watchNodePods,
+} from './kube.ts';
+import { createConnectorMetrics, type ConnectorMetrics } from './metrics.ts';
+import { AzureMonitorMetrics } from './monitor.ts';
+import { NodeController } from './node.ts';
+import { kubeCsrApi, NodeIdentity } from './node-identity.ts';
+import { CreatePacer } from './pacing.ts';
+import { PodController } from './pod-controller.ts';
+import type { WatchedPods } from './ports.ts';
+import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
+import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
+import { aciTerminalDialer } from './streaming/aci-terminal.ts';
+import { PodSessions } from './streaming/pod-sessions.ts';
+import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
+import { TtlCache } from './registry/cache.ts';
+import { RegistryClient } from './registry/client.ts';
+import { ImageConfigResolver, LOOKUP_DEADLINE_MS, MAX_CACHED, NODE_TIMERS } from './registry/resolver.ts';
+import { httpsTransport } from './registry/transport.ts';
+import {
+  azureClientSettings,
+  clusterCaPem,
+  kubeletTls,
+  networkSettings,
+  readOptional,
+  resolveClusterId,
+} from './startup.ts';
+
+/** Log reads allowed at once before the per-minute budget spaces them: a few `kubectl logs` together. */
+const LOG_READ_BURST = 10;
+/** How long the kubelet API's and the ops port's requests in flight may finish after the stop signal. */
+const SERVER_GRACE_MS = 5000;
+
+export async function runConnector(config: ConnectorConfig, context: ProcessContext): Promise<void> {
+  const { logger, signal, timers } = context;
+  const registry = createRegistry({ component: 'connector' });
+  const metrics = createConnectorMetrics(registry);
+  // Served from the start: a liveness probe must not restart the process while its node certificate
+  // waits for approval (up to 5 minutes when a person approves it). The reasons follow the start-up.
+  let notReadyReasons = (): string[] => ['the node certificate has not been issued yet'];
+  const ops = express();
+  ops.use(opsRouter(registry, { notReadyReasons: () => notReadyReasons() }));
+  const opsServer = new ListeningServer(closeSilentConnections(createServer(HTTP_LIMITS, ops)), {
+    port: config.opsPort,
+    host: '0.0.0.0',
+    graceMs: SERVER_GRACE_MS,
+    logger,
+    timers,
+  });
+  await opsServer.start(signal);
+
+  const bootstrap = new KubeConfig();
+  bootstrap.loadFromDefault();
+  const identity = nodeIdentity(config, bootstrap, logger, timers);
+  try {
+    await identity.start(signal);
+  } catch (error) {
+    if (!signal.aborted) throw error;
+    await opsServer.done;
+    return;
+  }
+  const renewing = identity.keepRenewed(signal);
+  // Every client below acts as system:node:<NODE_NAME>, except the namespace reads.
+  const kubeConfig = identity.kubeConfig;
+  const azure = azureParts(config, metrics, timers);
+  const clusterId = await resolveClusterId(config, bootstrap);
+  const log = logger.child({ node: config.nodeName, clusterId });
+  const namespaces = watchNamespaces(bootstrap, { logger: log, signal, timers });
+  const network = await networkSettings(config, kubeConfig, log);
+  const subnet =
+    config.network.subnet === undefined
+      ? undefined
+      : new SubnetCheck({
+          api: new ArmVirtualNetworks({ client: azure.client, endpoint: azure.endpoint }),
+          subnet: config.network.subnet,
+          region: config.azure.region,
+          timers,
+          logger: log,
+          recheckMs: config.timing.quotaIntervalMs,
+          // Read again each quota interval while usable, each status interval while not.
+          refreshMs: config.timing.nodeStatusIntervalMs,
+        });
+  await subnet?.start(signal);
+
+  const pods = watchNodePods(kubeConfig, config.nodeName, { logger: log, signal, timers });
+  const controller = podController({
+    config,
+    clusterId,
+    network,
+    kubeConfig,
+    azure,
+    namespaces,
+    pods,
+    subnet,
+    log,
+    metrics,
+    timers,
+  });
+  const usage =
+    config.metrics.refreshIntervalMs > 0
+      ? new ResourceUsage({
+          api: new AzureMonitorMetrics({
+            monitor: azure.monitor,
+            subscriptionId: config.azure.subscriptionId,
+            resourceGroup: config.azure.resourceGroup,
+            context: { gate: azure.gate, metrics },
+          }),
+          targets: () => usageTargets(pods.list(), (pod) => controller.ownedGroupFor(pod)),
+          clock: timers,
+          logger: log,
+          settings: defaultUsageSettings(config.metrics.refreshIntervalMs, config.metrics.maxReadsPerMinute),
+        })
+      : undefined;
+  const node = new NodeController({
+    api: new KubeNodeApi(kubeConfig),
+    quota: azure.aci,
+    health: subnet === undefined ? azure.health : allOf([azure.health, subnet]),
+    clock: timers,
+    logger: log,
+    settings: {
+      nodeName: config.nodeName,
+      region: config.azure.region,
+      internalIP: config.node.internalIP,
+      kubeletPort: config.node.kubeletPort,
+      capacity: config.node.capacity,
+      declareWebSockets: config.kubelet.declareWebSockets,
+    },
+    timing: config.timing,
+  });
+  notReadyReasons = () => [
+    ...(pods.synced ? [] : ['the pod informer has not synced']),
+    ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
+    ...(node.ready ? [] : ['the virtual node is not registered']),
+    ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
+  ];
+  const sessions = new PodSessions(signal);
+  const endSessionsOfGonePods = sessions.followPods(pods);
+  signal.addEventListener('abort', endSessionsOfGonePods, { once: true });
+  const kubelet = new ListeningServer(
+    kubeletServer({ config, kubeConfig, pods, controller, azure, sessions, usage, log, signal, timers }),
+    { port: config.node.kubeletPort, host: '0.0.0.0', graceMs: SERVER_GRACE_MS, logger: log, timers },
+  );
+  await kubelet.start(signal);
+  const stopQueueGauge = timers.every(5000, () => {
+    metrics.queueDepth.set(controller.queueDepth);
+  });
+  signal.addEventListener('abort', stopQueueGauge, { once: true });
+
+  // In this order: the node registered, then pods reconciled, then their usage read.
+  const parts: Lifecycle[] = [node, controller, ...(usage ? [usage] : [])];
+  for (const part of parts) await part.start(signal);
+  log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector running');
+
+  await aborted(signal);
+  const started: Lifecycle[] = [...parts, ...(subnet ? [subnet] : []), kubelet, opsServer];
+  await Promise.all(started.map((part) => part.done));
+  await renewing;
+  log.info('connector stopped; container groups keep running');
+}
+
+function nodeIdentity(
+  config: ConnectorConfig,
+  bootstrap: KubeConfig,
+  logger: Logger,
+  timers: Timers,
+): NodeIdentity {
+  const cluster = bootstrap.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig names no cluster');
+  return new NodeIdentity({
+    api: kubeCsrApi(bootstrap),
+    nodeName: config.nodeName,
+    cluster,
+    clock: timers,
+    sleep: (ms, stop) => sleepUnlessAborted(timers, ms, stop),
+    random: Math.random,
+    timeoutMs: 300_000,
+    pollMs: 1000,
+    logger,
+  });
+}
+
+interface AzureParts {
+  client: ReturnType<typeof createAzureClients>['client'];
+  monitor: ReturnType<typeof createAzureClients>['monitor'];
+  endpoint: string;
+  caPem: string | undefined;
+  aci: AciContainerGroups;
+  /** One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike. */
+  gate: ThrottleGate;
+  health: AzureHealth;
+}
+
+function azureParts(config: ConnectorConfig, metrics: ConnectorMetrics, timers: Timers): AzureParts {
+  const caPem = readOptional(config.azure.caFile);
+  const { client, monitor, endpoint } = createAzureClients(azureClientSettings(config, caPem));
+  const health = new AzureHealth();
+  const gate = new ThrottleGate(timers);
+  const aci = new AciContainerGroups({
+    client,
+    resourceGroup: config.azure.resourceGroup,
+    region: config.azure.region,
+    metrics,
+    gate,
+    logGate: new ThrottleGate(timers),
+    health,
+  });
+  return { client, monitor, endpoint, caPem, aci, gate, health };
+}
+
+function podController(parts: {
+  config: ConnectorConfig;
+  clusterId: string;
+  network: NetworkSettings;
+  kubeConfig: KubeConfig;
+  azure: AzureParts;
+  namespaces: WatchedCache<V1Namespace>;
+  pods: WatchedPods;
+  subnet: SubnetCheck | undefined;
+  log: Logger;
+  metrics: ConnectorMetrics;
+  timers: Timers;
+}): PodController {
+  const { config, clusterId, network, kubeConfig, azure, namespaces, pods, subnet, log, metrics, timers } =
+    parts;
+  const images = new ImageConfigResolver({
+    client: new RegistryClient({
+      transport: httpsTransport({ caPem: readOptional(config.registry.caFile) }),
+      // Configurations by digest never change: kept until evicted.
+      configs: new TtlCache({ maxEntries: MAX_CACHED, ttlMs: Infinity, clock: timers }),
+    }),
+    mirrors: config.registry.mirrors,
+    clock: timers,
+    cacheTtlMs: config.registry.cacheTtlMs,
+    waitMs: config.registry.waitMs,
+    lookupDeadlineMs: LOOKUP_DEADLINE_MS,
+    timers: NODE_TIMERS,
+  });
+  return new PodController({
+    groups: azure.aci,
+    pods: new KubePodApi(kubeConfig, clusterCaPem(kubeConfig)),
+    images,
+    events: new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock: timers, logger: log }),
+    cache: pods,
+    namespaces: {
+      get synced() {
+        return namespaces.synced();
+      },
+      optedIn: (name) =>
+        namespaceOptedIn(name, namespaces.get(name)?.metadata?.labels, config.allowedNamespaces),
+    },
+    clock: timers,
+    logger: log,
+    metrics,
+    settings: {
+      region: config.azure.region,
+      nodeName: config.nodeName,
+      clusterId,
+      limits: DEFAULT_ACI_LIMITS,
+      workingDirShell: config.workingDirShell,
+      identity: config.identity,
+      network,
+    },
+    hostIP: config.node.internalIP,
+    pacer: new CreatePacer(config.createLimits),
+    subnet,
+    random: Math.random,
+    timing: {
+      listIntervalMs: config.timing.listIntervalMs,
+      refreshIntervalMs: config.timing.refreshIntervalMs,
+      maxReadsPerMinute: config.timing.maxReadsPerMinute,
+      createGraceMs: Math.max(30_000, 3 * config.timing.listIntervalMs),
+      resyncIntervalMs: 60_000,
+      backoff: { baseMs: 1000, maxMs: 300_000 },
+      waitRetryMs: config.timing.waitRetryMs,
+    },
+  });
+}
+
+function kubeletServer(parts: {
+  config: ConnectorConfig;
+  kubeConfig: KubeConfig;
+  pods: WatchedPods;
+  controller: PodController;
+  azure: AzureParts;
+  sessions: PodSessions;
+  usage: ResourceUsage | undefined;
+  log: Logger;
+  signal: AbortSignal;
+  timers: Timers;
+}): ReturnType<typeof createKubeletApi> {
+  const { config, kubeConfig, pods, controller, azure, sessions, usage, log, signal, timers } = parts;
+  const schedule = (ms: number, fire: () => void): (() => void) => timers.after(ms, fire);
+  return createKubeletApi({
+    cache: pods,
+    ownedGroupFor: (pod) => controller.ownedGroupFor(pod),
+    logs: new LogFollowers({
+      source: azure.aci,
+      // A follower stopped while it waits simply ends its loop.
+      timers: { now: () => timers.now(), sleep: (ms, stop) => sleepUnlessAborted(timers, ms, stop) },
+      intervalMs: 2000,
+      budget: new LogReadBudget(config.timing.logReadsPerMinute, LOG_READ_BURST),
+    }),
+    authorizer: new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock: timers }),
+    logger: log,
+    clock: timers,
+    tls: kubeletTls(config),
+    shutdown: signal,
+    streaming: {
+      sessions,
+      terminal: {
+        terminals: azure.aci,
+        dial: aciTerminalDialer({ caPem: azure.caPem, handshakeTimeoutMs: 15_000 }),
+        schedule,
+        nonce: () => randomBytes(8).toString('hex'),
+        firstResizeWaitMs: 1000,
+        idleTimeoutMs: config.kubelet.streamingIdleTimeoutMs,
+      },
+      forward: {
+        connect: (host, port) => connect({ host, port }),
+        schedule,
+        streamCreationTimeoutMs: 30_000,
+      },
+      upgradeToSpdy,
+      spdyTunnel,
+    },
+    statsRoutes: kubeletStatsRouter({
+      usage: usage ?? { snapshot: (): UsageSnapshot => ({ pods: [], node: undefined }) },
+      cache: pods,
+      nodeName: config.nodeName,
+      startedAt: timers.now(),
+    }),
+  });
+}
