@@ -41,7 +41,7 @@ describe('checkPod', () => {
       'spec.securityContext.sysctls',
       'spec.shareProcessNamespace',
       'spec.volumes[0].hostPath',
-      'spec.volumes[1].persistentVolumeClaim',
+      'spec.volumes[1].ephemeral',
       'spec.volumes[2].secret.defaultMode',
       'spec.volumes[3].configMap.items[0].path',
       'spec.volumes[4].csi.driver',
@@ -171,6 +171,7 @@ describe('podReferences', () => {
       serviceAccountName: 'web',
       optionalConfigMaps: ['web-flags'],
       optionalSecrets: ['acr-pull', 'old-hub-login'],
+      claims: [],
     });
   });
 
@@ -199,6 +200,7 @@ describe('podReferences', () => {
       serviceAccountName: 'default',
       optionalConfigMaps: [],
       optionalSecrets: [],
+      claims: [],
     });
   });
 });

@@ -16,7 +16,8 @@ export {
   exposesPublicly,
   type NetworkSettings,
 } from './network.ts';
-export { MAX_POD_REFERENCES, podReferences, referenceCount } from './references.ts';
+export { volumeSecret } from './claims.ts';
+export { MAX_POD_REFERENCES, podReferences, READS_PER_CLAIM, referenceCount } from './references.ts';
 export { pullSecretCredentials, registryServer } from './registry.ts';
 export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';
 export { containerGroupName, type GroupSettings, toContainerGroup, type Translation } from './translate.ts';

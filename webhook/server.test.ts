@@ -128,6 +128,11 @@ describe('WebhookServer over HTTPS', () => {
       reads.push(`serviceaccount ${namespace}/${name}`);
       return Promise.resolve(namespaceObjects.serviceAccounts.get(name));
     },
+    claim: (namespace, name) => {
+      reads.push(`claim ${namespace}/${name}`);
+      return Promise.resolve(undefined);
+    },
+    persistentVolume: () => Promise.resolve(undefined),
   };
   const registry = createRegistry({ component: 'webhook-test', processMetrics: false });
   const server = new WebhookServer({
@@ -413,6 +418,8 @@ describe('WebhookServer.stop', () => {
       },
       secret: () => Promise.resolve(undefined),
       serviceAccount: () => Promise.resolve(namespaceObjects.serviceAccounts.get('default')),
+      claim: () => Promise.resolve(undefined),
+      persistentVolume: () => Promise.resolve(undefined),
     };
     const server = new WebhookServer({
       logger: silentLogger(),
@@ -449,6 +456,8 @@ describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate
       configMap: () => Promise.resolve(undefined),
       secret: () => Promise.resolve(undefined),
       serviceAccount: () => Promise.resolve(undefined),
+      claim: () => Promise.resolve(undefined),
+      persistentVolume: () => Promise.resolve(undefined),
     },
     schedulerName: undefined,
     clientCaPem: apiServerCa.certPem,
