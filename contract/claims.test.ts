@@ -29,7 +29,9 @@ function podWith(volume: V1Volume, mount: Partial<V1VolumeMount> = {}): V1Pod {
   return {
     metadata: { name: 'app', namespace: 'shop', uid: 'uid-1' },
     spec: {
-      containers: [{ name: 'app', image: 'app:1', volumeMounts: [{ name: 'data', mountPath: '/data', ...mount }] }],
+      containers: [
+        { name: 'app', image: 'app:1', volumeMounts: [{ name: 'data', mountPath: '/data', ...mount }] },
+      ],
       volumes: [volume],
       automountServiceAccountToken: false,
     },
@@ -97,9 +99,7 @@ describe('persistentVolumeClaim volumes', () => {
     {
       name: 'the account from the volumeHandle when the Secret has only the key',
       claimed: {
-        secrets: new Map([
-          ['storage/azure-storage', { data: { azurestorageaccountkey: b64('a2V5PT0=') } }],
-        ]),
+        secrets: new Map([['storage/azure-storage', { data: { azurestorageaccountkey: b64('a2V5PT0=') } }]]),
         volumes: new Map([
           [
             'pv-uploads',
@@ -113,14 +113,21 @@ describe('persistentVolumeClaim volumes', () => {
           ],
         ]),
       },
-      azureFile: { shareName: 'handleshare', storageAccountName: 'handleaccount', storageAccountKey: 'a2V5PT0=' },
+      azureFile: {
+        shareName: 'handleshare',
+        storageAccountName: 'handleaccount',
+        storageAccountKey: 'a2V5PT0=',
+      },
       mountReadOnly: false,
     },
     {
       name: 'an in-tree azureFile volume, read-only, its Secret in the claim namespace',
       claimed: {
         volumes: new Map([
-          ['pv-uploads', persistentVolume({ azureFile: { secretName: 'files', shareName: 'docs', readOnly: true } })],
+          [
+            'pv-uploads',
+            persistentVolume({ azureFile: { secretName: 'files', shareName: 'docs', readOnly: true } }),
+          ],
         ]),
         secrets: new Map([['shop/files', STORAGE_SECRET]]),
       },
@@ -176,7 +183,9 @@ describe('persistentVolumeClaim volumes', () => {
     {
       name: 'an unbound claim',
       claimed: {
-        claims: new Map([['uploads', { metadata: { name: 'uploads' }, spec: {}, status: { phase: 'Pending' } }]]),
+        claims: new Map([
+          ['uploads', { metadata: { name: 'uploads' }, spec: {}, status: { phase: 'Pending' } }],
+        ]),
       },
       path: 'spec.volumes[0].persistentVolumeClaim.claimName',
       message: /is not bound to a PersistentVolume yet \(phase Pending\)/,
@@ -185,7 +194,8 @@ describe('persistentVolumeClaim volumes', () => {
       name: 'a hostPath volume',
       claimed: { volumes: new Map([['pv-uploads', persistentVolume({ hostPath: { path: '/srv' } })]]) },
       path: 'spec.volumes[0].persistentVolumeClaim',
-      message: /bound to PersistentVolume "pv-uploads" \(hostPath\), and ACI can mount only Azure Files shares/,
+      message:
+        /bound to PersistentVolume "pv-uploads" \(hostPath\), and ACI can mount only Azure Files shares/,
     },
     {
       name: 'a volume of another CSI driver',
@@ -234,7 +244,9 @@ describe('persistentVolumeClaim volumes', () => {
     {
       name: 'mount options',
       claimed: {
-        volumes: new Map([['pv-uploads', { ...CSI_PV, spec: { ...CSI_PV.spec, mountOptions: ['dir_mode=0777'] } }]]),
+        volumes: new Map([
+          ['pv-uploads', { ...CSI_PV, spec: { ...CSI_PV.spec, mountOptions: ['dir_mode=0777'] } }],
+        ]),
       },
       path: 'spec.volumes[0].persistentVolumeClaim',
       message: /sets mountOptions/,
@@ -243,11 +255,14 @@ describe('persistentVolumeClaim volumes', () => {
       name: 'a missing Secret',
       claimed: { secrets: new Map() },
       path: 'spec.volumes[0].persistentVolumeClaim',
-      message: /Secret "azure-storage" in namespace "storage", named by the claim's PersistentVolume \(spec.csi.nodeStageSecretRef\), does not exist/,
+      message:
+        /Secret "azure-storage" in namespace "storage", named by the claim's PersistentVolume \(spec.csi.nodeStageSecretRef\), does not exist/,
     },
     {
       name: 'a Secret without the key',
-      claimed: { secrets: new Map([['storage/azure-storage', { data: { azurestorageaccountname: b64('a') } }]]) },
+      claimed: {
+        secrets: new Map([['storage/azure-storage', { data: { azurestorageaccountname: b64('a') } }]]),
+      },
       path: 'spec.volumes[0].persistentVolumeClaim',
       message: /has no azurestorageaccountkey/,
     },

@@ -101,7 +101,8 @@ function csiShare(
   if (!secret) {
     // The Node authorizer lets a node read only the Secrets a volume names in its secret references,
     // not one named in volumeAttributes; the connector acts as its node.
-    const named = attributes.secretName === undefined ? '' : ` (volumeAttributes names "${attributes.secretName}")`;
+    const named =
+      attributes.secretName === undefined ? '' : ` (volumeAttributes names "${attributes.secretName}")`;
     return claimProblem(
       context,
       claimPath,

@@ -64,7 +64,9 @@ function summarise(references: readonly Reference[]): { names: string[]; optiona
 
 /** The claims the pod's volumes name, each once. */
 function claimNames(volumes: readonly V1Volume[]): string[] {
-  const names = volumes.flatMap((volume) => reference(volume.persistentVolumeClaim && { name: volume.persistentVolumeClaim.claimName }));
+  const names = volumes.flatMap((volume) =>
+    reference(volume.persistentVolumeClaim && { name: volume.persistentVolumeClaim.claimName }),
+  );
   return [...new Set(names.map((entry) => entry.name))].sort();
 }
 

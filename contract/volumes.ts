@@ -396,7 +396,8 @@ function planVolume(context: Context, volume: V1Volume, index: number, plan: Vol
     const translated = claimVolume(context, volume, path);
     if (translated) plan.volumes.push(translated);
     // A read-only claim or volume makes every mount read-only, as a kubelet mounts it.
-    const readOnly = translated?.azureFile?.readOnly === true || volume.persistentVolumeClaim.readOnly === true;
+    const readOnly =
+      translated?.azureFile?.readOnly === true || volume.persistentVolumeClaim.readOnly === true;
     plan.planned.set(volume.name, { readOnly, subPaths: undefined });
   } else {
     refuseKind(context, volume, index);

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AciLimits } from '../../contract/index.ts';
 import { ArmError } from './arm-error.ts';
 import { behaviourFor } from './behaviour.ts';
+import { containersFailingMounts, type StorageAccountFixture } from './storage.ts';
 import { decideFaults, newInjector, type Fault, type FaultInjector, type FaultRule } from './faults.ts';
 import {
   advanceGroup,
@@ -60,6 +61,8 @@ export interface EmulatorConfig {
   canPull?: SpecContext['canPull'];
   /** Virtual networks there at the start (and after a reset); more come from the control API. */
   virtualNetworks?: readonly VirtualNetworkFixture[];
+  /** Storage accounts whose shares azureFile volumes mount; unset, every share mounts unchecked. */
+  storageAccounts?: readonly StorageAccountFixture[];
 }
 
 export type ArmCategory = 'reads' | 'writes' | 'deletes';
@@ -352,8 +355,13 @@ export class EmulatorState {
     kind: ProvisioningKind,
     now: number,
   ): { record: GroupRecord; operationId: string } {
+    const failingMounts = containersFailingMounts(record.spec, this.config.storageAccounts);
     const runtime = beginProvisioning(
-      record.spec.containers.map((c) => ({ name: c.name, image: c.image, behaviour: behaviourFor(c) })),
+      record.spec.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        behaviour: failingMounts.has(c.name) ? { kind: 'mount-fail' as const } : behaviourFor(c),
+      })),
       { kind, restartPolicy: record.spec.restartPolicy, region: record.spec.location },
       now,
       this.config.timeline,
