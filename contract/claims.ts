@@ -54,12 +54,6 @@ export function volumeSecret(
   return undefined;
 }
 
-/** The reasons a claim cannot be mounted, each worded for the user with the way out. */
-function claimProblem(context: Context, path: string, message: string, fix: string): undefined {
-  awaitReference(context, path, message, fix);
-  return undefined;
-}
-
 /**
  * The volumeHandle of a static Azure Files volume: `resourceGroup#accountName#shareName[#...]`
  * (the driver's documented form). Split once, so a handle of any length costs its size.
@@ -80,35 +74,38 @@ function csiShare(
   const attributes = csi.volumeAttributes ?? {};
   const protocol = attributes.protocol ?? 'smb';
   if (protocol.toLowerCase() !== 'smb') {
-    return claimProblem(
+    awaitReference(
       context,
       claimPath,
       `PersistentVolume "${name}" mounts its share over ${protocol}, and ACI mounts Azure Files shares over SMB only`,
       `bind the claim to an SMB share, ${KEEP_ON_NODE}`,
     );
+    return undefined;
   }
   const fromHandle = handleParts(csi.volumeHandle);
   const shareName = attributes.shareName ?? attributes.sharename ?? fromHandle.share;
   const secret = volumeSecret(volume, '');
   if (!shareName) {
-    return claimProblem(
+    awaitReference(
       context,
       claimPath,
       `PersistentVolume "${name}" names no share (spec.csi.volumeAttributes.shareName)`,
       'set volumeAttributes.shareName on the PersistentVolume',
     );
+    return undefined;
   }
   if (!secret) {
     // The Node authorizer lets a node read only the Secrets a volume names in its secret references,
     // not one named in volumeAttributes; the connector acts as its node.
     const named =
       attributes.secretName === undefined ? '' : ` (volumeAttributes names "${attributes.secretName}")`;
-    return claimProblem(
+    awaitReference(
       context,
       claimPath,
       `PersistentVolume "${name}" names no Secret with the storage account's key in spec.csi.nodeStageSecretRef${named}`,
       `set nodeStageSecretRef (name and namespace) to a Secret with azurestorageaccountname and azurestorageaccountkey, ${KEEP_ON_NODE}`,
     );
+    return undefined;
   }
   return {
     shareName,
@@ -155,23 +152,59 @@ function boundClaim(
   const namespace = namespaceOf(context.pod);
   const claim = claimed.claims.get(claimName);
   if (!claim) {
-    return claimProblem(
+    awaitReference(
       context,
       `${path}.claimName`,
       `PersistentVolumeClaim "${claimName}" does not exist in namespace "${namespace}"`,
       'create the claim',
     );
+    return undefined;
   }
   const volumeName = claim.spec?.volumeName;
   if (claim.status?.phase !== 'Bound' || !volumeName) {
-    return claimProblem(
+    awaitReference(
       context,
       `${path}.claimName`,
       `PersistentVolumeClaim "${claimName}" is not bound to a PersistentVolume yet (phase ${claim.status?.phase ?? 'unknown'})`,
       `wait for it to bind, or create a PersistentVolume of ${AZURE_FILE_DRIVER} for it (static provisioning)`,
     );
+    return undefined;
   }
   return claim;
+}
+
+/** The volume's Azure Files source, or `undefined` with the reason recorded when ACI cannot mount it. */
+function azureFilesSource(
+  context: Context,
+  persistent: V1PersistentVolume,
+  claimName: string,
+  claimPath: string,
+):
+  | { azureCsi: V1CSIPersistentVolumeSource; azureFile?: undefined }
+  | { azureCsi?: undefined; azureFile: V1AzureFilePersistentVolumeSource }
+  | undefined {
+  const volumeName = persistent.metadata?.name ?? '';
+  const { csi, azureFile } = persistent.spec ?? {};
+  const azureCsi = csi?.driver === AZURE_FILE_DRIVER ? csi : undefined;
+  if (!azureCsi && !azureFile) {
+    awaitReference(
+      context,
+      claimPath,
+      `claim "${claimName}" is bound to PersistentVolume "${volumeName}" (${volumeKind(persistent)}), and ACI can mount only Azure Files shares (${AZURE_FILE_DRIVER} or azureFile)`,
+      `bind the claim to an Azure Files PersistentVolume, ${KEEP_ON_NODE}`,
+    );
+    return undefined;
+  }
+  if ((persistent.spec?.mountOptions ?? []).length > 0) {
+    awaitReference(
+      context,
+      claimPath,
+      `PersistentVolume "${volumeName}" sets mountOptions, and ACI mounts Azure Files shares with its own options`,
+      `remove spec.mountOptions from the PersistentVolume, ${KEEP_ON_NODE}`,
+    );
+    return undefined;
+  }
+  return azureCsi ? { azureCsi } : azureFile && { azureFile };
 }
 
 /**
@@ -192,34 +225,20 @@ export function claimedShare(
   const volumeName = claim.spec?.volumeName ?? '';
   const persistent = claimed.volumes.get(volumeName);
   if (!persistent) {
-    return claimProblem(
+    awaitReference(
       context,
       `${claimPath}.claimName`,
       `PersistentVolume "${volumeName}", to which claim "${source.claimName}" is bound, does not exist`,
       'wait for the claim to be bound again, or recreate the PersistentVolume',
     );
+    return undefined;
   }
-  const { csi, azureFile } = persistent.spec ?? {};
-  const azureCsi = csi?.driver === AZURE_FILE_DRIVER ? csi : undefined;
-  if (!azureCsi && !azureFile) {
-    return claimProblem(
-      context,
-      claimPath,
-      `claim "${source.claimName}" is bound to PersistentVolume "${volumeName}" (${volumeKind(persistent)}), and ACI can mount only Azure Files shares (${AZURE_FILE_DRIVER} or azureFile)`,
-      `bind the claim to an Azure Files PersistentVolume, ${KEEP_ON_NODE}`,
-    );
-  }
-  if ((persistent.spec?.mountOptions ?? []).length > 0) {
-    return claimProblem(
-      context,
-      claimPath,
-      `PersistentVolume "${volumeName}" sets mountOptions, and ACI mounts Azure Files shares with its own options`,
-      `remove spec.mountOptions from the PersistentVolume, ${KEEP_ON_NODE}`,
-    );
-  }
+  const azure = azureFilesSource(context, persistent, source.claimName, claimPath);
+  if (!azure) return undefined;
+  const { azureCsi, azureFile } = azure;
   const share = azureCsi
     ? csiShare(context, persistent, azureCsi, claimPath)
-    : azureFile && inTreeShare(persistent, azureFile, namespaceOf(context.pod));
+    : inTreeShare(persistent, azureFile, namespaceOf(context.pod));
   if (!share) return undefined;
   return { ...share, readOnly: share.readOnly || source.readOnly === true };
 }

@@ -371,6 +371,15 @@ function emptyDirSubPaths(context: Context, name: string): Map<string, string> |
   );
 }
 
+function planClaim(context: Context, volume: V1Volume, path: string, plan: VolumePlan): void {
+  const translated = claimVolume(context, volume, path);
+  if (translated) plan.volumes.push(translated);
+  // A read-only claim or volume makes every mount read-only, as a kubelet mounts it.
+  const readOnly =
+    translated?.azureFile?.readOnly === true || volume.persistentVolumeClaim?.readOnly === true;
+  plan.planned.set(volume.name, { readOnly, subPaths: undefined });
+}
+
 function planVolume(context: Context, volume: V1Volume, index: number, plan: VolumePlan): void {
   const path = `spec.volumes[${index}]`;
   const files = volumeFiles(context, volume, path);
@@ -393,12 +402,7 @@ function planVolume(context: Context, volume: V1Volume, index: number, plan: Vol
     if (translated) plan.volumes.push(translated);
     plan.planned.set(volume.name, { readOnly: false, subPaths: undefined });
   } else if (volume.persistentVolumeClaim) {
-    const translated = claimVolume(context, volume, path);
-    if (translated) plan.volumes.push(translated);
-    // A read-only claim or volume makes every mount read-only, as a kubelet mounts it.
-    const readOnly =
-      translated?.azureFile?.readOnly === true || volume.persistentVolumeClaim.readOnly === true;
-    plan.planned.set(volume.name, { readOnly, subPaths: undefined });
+    planClaim(context, volume, path, plan);
   } else {
     refuseKind(context, volume, index);
   }

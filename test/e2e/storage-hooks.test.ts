@@ -159,16 +159,17 @@ describe('Azure Files claims and lifecycle hooks', () => {
     await core.createNamespacedPod({ namespace, body: claimPod('files', 'uploads') });
     await waitRunning('files');
     const sent = await sentGroup('files');
+    assert.ok(sent, 'the group was created');
     assert.deepEqual(
-      sent?.properties.volumes?.find((volume) => volume.name === 'data'),
+      sent.properties.volumes?.find((volume) => volume.name === 'data'),
       {
         name: 'data',
         azureFile: { shareName: 'uploads', storageAccountName: ACCOUNT.name, storageAccountKey: ACCOUNT.key },
       },
     );
-    const mounts = sent?.properties.containers[0]?.properties.volumeMounts ?? [];
+    const mounts = sent.properties.containers[0]?.properties.volumeMounts;
     assert.deepEqual(
-      mounts.filter((mount) => mount.name === 'data'),
+      mounts?.filter((mount) => mount.name === 'data'),
       [{ name: 'data', mountPath: '/data' }],
     );
   });

@@ -85,9 +85,10 @@ describe('a container mounting a share that does not mount', () => {
     const later = advanceGroup(runtime, 1000, timeline);
     assert.equal(provisioningStateAt(later.provisioning, 1000), 'Succeeded');
     assert.equal(groupStateAt(later, 1000), 'Running');
-    const app = later.containers[0];
-    assert.equal(app?.currentState.state, 'Waiting');
-    assert.deepEqual(app?.events.map((event) => [event.name, event.type, event.message]).at(-1), [
+    const [app] = later.containers;
+    assert.ok(app);
+    assert.equal(app.currentState.state, 'Waiting');
+    assert.deepEqual(app.events.map((event) => [event.name, event.type, event.message]).at(-1), [
       'FailedMountAzureFileVolume',
       'Warning',
       'Failed to mount Azure File Volume.',
