@@ -215,6 +215,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const server = createServer({ key: serving.keyPem, cert: serving.certPem }, app);
   const sockets = attachSessionSockets(server, {
     state,
+    requestLog,
     activity,
     clock,
     logger,
