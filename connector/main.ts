@@ -43,6 +43,8 @@ import { PodController } from './pod-controller.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
 import { aciTerminalDialer } from './streaming/aci-terminal.ts';
+import type { TerminalSessionDeps } from './streaming/terminal-session.ts';
+import { podLifecycleHooks } from './hooks.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
 import type { Schedule } from './streaming/terminal-session.ts';
 import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
@@ -268,11 +270,22 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     logger: log,
     signal: shutdown.signal,
   });
+  // ACI's exec, for kubectl exec and for lifecycle hooks (hooks.ts).
+  const terminal: TerminalSessionDeps = {
+    terminals: aci,
+    dial: aciTerminalDialer({ caPem: azureCaPem, handshakeTimeoutMs: 15_000 }),
+    schedule,
+    nonce: () => randomBytes(8).toString('hex'),
+    firstResizeWaitMs: 1000,
+    idleTimeoutMs: config.kubelet.streamingIdleTimeoutMs,
+  };
+  const events = new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock, logger: log });
   const controller = new PodController({
     groups: aci,
     pods: new KubePodApi(kubeConfig, clusterCaPem(kubeConfig)),
     images,
-    events: new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock, logger: log }),
+    events,
+    hooks: podLifecycleHooks({ terminal, events, groups: aci, logger: log }),
     cache: informer,
     namespaces: {
       get synced() {
@@ -363,14 +376,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     shutdown: shutdown.signal,
     streaming: {
       sessions,
-      terminal: {
-        terminals: aci,
-        dial: aciTerminalDialer({ caPem: azureCaPem, handshakeTimeoutMs: 15_000 }),
-        schedule,
-        nonce: () => randomBytes(8).toString('hex'),
-        firstResizeWaitMs: 1000,
-        idleTimeoutMs: config.kubelet.streamingIdleTimeoutMs,
-      },
+      terminal,
       forward: {
         connect: (host, port) => connect({ host, port }),
         schedule,

@@ -23,7 +23,7 @@ describe('checkPod', () => {
       "metadata.annotations['azure.com/aci-priority']",
       'spec.activeDeadlineSeconds',
       'spec.containers[0].env[0].valueFrom.fieldRef',
-      'spec.containers[0].lifecycle.preStop',
+      'spec.containers[0].lifecycle.preStop.tcpSocket',
       'spec.containers[0].livenessProbe.tcpSocket',
       'spec.containers[0].ports[0].protocol',
       'spec.containers[0].ports[1].hostPort',
