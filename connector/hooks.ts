@@ -27,6 +27,9 @@ const MAX_HOOK_OUTPUT = 1024;
 const DEFAULT_GRACE_SECONDS = 30;
 /** A postStart hook gets at most this long (a kubelet has no bound; a hung hook must not hold a slot). */
 const POST_START_TIMEOUT_MS = 5 * 60_000;
+/** The restart backoff after failed postStart hooks (a kubelet's crash-loop backoff). */
+const RESTART_BACKOFF_MS = 10_000;
+const MAX_RESTART_BACKOFF_MS = 5 * 60_000;
 
 export type HookResult = { ok: true } | { ok: false; message: string };
 
@@ -186,6 +189,8 @@ export class LifecycleHooks {
   private readonly started = new Set<string>();
   /** Pods whose preStop hooks ran: a retried deletion does not run them again. */
   private readonly stopped = new Set<string>();
+  /** Failed postStart hooks per pod, for the restart backoff. */
+  private readonly failures = new Map<string, number>();
 
   constructor(deps: HookDeps) {
     this.deps = deps;
@@ -261,6 +266,7 @@ export class LifecycleHooks {
   forget(pod: V1Pod): void {
     const uid = pod.metadata?.uid ?? '';
     this.stopped.delete(uid);
+    this.failures.delete(uid);
     for (const start of this.started) if (start.startsWith(`${uid}/`)) this.started.delete(start);
   }
 
@@ -270,9 +276,21 @@ export class LifecycleHooks {
     cancel();
     if (result.ok) return;
     this.deps.events.record(pod, { type: 'Warning', reason: 'FailedPostStartHook', message: result.message });
-    this.deps.restartGroup(target.group).catch((error: unknown) => {
+    // As a kubelet backs off a container that keeps failing: at once, then 10 s doubling to 5 min.
+    const uid = pod.metadata?.uid ?? '';
+    const failures = this.failures.get(uid) ?? 0;
+    this.failures.set(uid, failures + 1);
+    const delay =
+      failures === 0 ? 0 : Math.min(MAX_RESTART_BACKOFF_MS, RESTART_BACKOFF_MS * 2 ** (failures - 1));
+    this.deps.timers.after(delay, () => {
+      this.restart(target.group);
+    });
+  }
+
+  private restart(group: string): void {
+    this.deps.restartGroup(group).catch((error: unknown) => {
       this.deps.logger.warn(
-        { group: target.group, err: error },
+        { group, err: error },
         'restarting the group after a failed postStart hook failed',
       );
     });

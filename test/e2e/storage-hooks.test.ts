@@ -4,7 +4,12 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { CoreV1Api, type V1PersistentVolumeSpec, type V1Pod } from '@kubernetes/client-node';
+import {
+  CoreV1Api,
+  type V1Lifecycle,
+  type V1PersistentVolumeSpec,
+  type V1Pod,
+} from '@kubernetes/client-node';
 import {
   ACI_TOLERATION,
   BURST_NAMESPACE_ENABLED,
@@ -248,5 +253,72 @@ describe('Azure Files claims and lifecycle hooks', () => {
     await waitBound('missing');
     await core.createNamespacedPod({ namespace, body: claimPod('unmounted', 'missing') });
     await waitEvent('unmounted', 'FailedMountAzureFileVolume', /Failed to mount Azure File Volume/);
+  });
+
+  const hookPod = (name: string, lifecycle: V1Lifecycle): V1Pod => ({
+    metadata: { name },
+    spec: {
+      nodeName,
+      tolerations: [ACI_TOLERATION],
+      terminationGracePeriodSeconds: 20,
+      containers: [{ name: 'app', image: 'nginx', lifecycle }],
+    },
+  });
+  /** What exec sessions of the pod's group were typed (the emulator's exec log), in order. */
+  const execInputs = async (pod: string): Promise<{ index: number; input: string }[]> =>
+    (await requests()).flatMap((entry, index) =>
+      entry.method === 'EXEC' && entry.path.includes(`${groupPath(pod)}/containers/`)
+        ? [{ index, input: String((entry.body as { input?: unknown }).input ?? '') }]
+        : [],
+    );
+
+  it("runs a preStop exec hook through ACI's exec before the group's DELETE", async () => {
+    await core.createNamespacedPod({
+      namespace,
+      body: hookPod('stops', { preStop: { exec: { command: ['sh', '-c', 'echo drained'] } } }),
+    });
+    await waitRunning('stops');
+    await core.deleteNamespacedPod({ namespace, name: 'stops' });
+    await eventually(
+      'the pod to be gone',
+      async () => {
+        const left = await core.listNamespacedPod({ namespace, fieldSelector: 'metadata.name=stops' });
+        return left.items.length === 0 ? true : undefined;
+      },
+      60_000,
+    );
+    const log = await requests();
+    const hook = (await execInputs('stops')).find((entry) => entry.input.includes("'echo drained'"));
+    assert.ok(hook, 'the exec log shows the preStop command');
+    const deleted = log.findIndex(
+      (entry) => entry.method === 'DELETE' && entry.path.endsWith(groupPath('stops')),
+    );
+    assert.ok(deleted >= 0, 'the group was deleted');
+    assert.ok(hook.index < deleted, 'the hook ran before the DELETE');
+    const events = await podEvents('stops');
+    assert.equal(events.filter((event) => event.reason === 'FailedPreStopHook').length, 0);
+  });
+
+  it('runs a postStart exec hook once the container runs, and reports a failing one as a kubelet does', async () => {
+    await core.createNamespacedPod({
+      namespace,
+      body: hookPod('starts', { postStart: { exec: { command: ['sh', '-c', 'echo warmed'] } } }),
+    });
+    await waitRunning('starts');
+    await eventually('the postStart command in the exec log', async () =>
+      (await execInputs('starts')).find((entry) => entry.input.includes("'echo warmed'")),
+    );
+
+    await core.createNamespacedPod({
+      namespace,
+      body: hookPod('fails', { postStart: { exec: { command: ['sh', '-c', 'echo no config; exit 3'] } } }),
+    });
+    const { message } = await waitEvent('fails', 'FailedPostStartHook', /exit code 3/);
+    assert.match(message, /no config/);
+    await eventually('the group to be restarted', async () =>
+      (await requests()).find(
+        (entry) => entry.method === 'POST' && entry.path.endsWith(`${groupPath('fails')}/restart`),
+      ),
+    );
   });
 });
