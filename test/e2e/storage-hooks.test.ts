@@ -268,7 +268,7 @@ describe('Azure Files claims and lifecycle hooks', () => {
   const execInputs = async (pod: string): Promise<{ index: number; input: string }[]> =>
     (await requests()).flatMap((entry, index) =>
       entry.method === 'EXEC' && entry.path.includes(`${groupPath(pod)}/containers/`)
-        ? [{ index, input: String((entry.body as { input?: unknown }).input ?? '') }]
+        ? [{ index, input: (entry.body as { input?: string }).input ?? '' }]
         : [],
     );
 
