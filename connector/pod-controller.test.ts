@@ -18,7 +18,7 @@ import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { CreatePacer } from './pacing.ts';
-import { PodController } from './pod-controller.ts';
+import { PodController, type PodHooks } from './pod-controller.ts';
 import type { ContainerGroupApi, ImageConfigSource, PodApi, PodEvent } from './ports.ts';
 import type { RegistryCredential } from './registry/client.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
@@ -175,6 +175,7 @@ function setup(
     optedIn?: readonly string[];
     subnet?: { condition: AzureCondition };
     network?: NetworkSettings;
+    hooks?: PodHooks;
   } = {},
 ) {
   const groups = new FakeGroups();
@@ -209,6 +210,7 @@ function setup(
       network: options.network ?? { ...DEFAULT_NETWORK_SETTINGS, exposePortsPublicly: true },
     },
     subnet: options.subnet,
+    hooks: options.hooks,
     hostIP: '10.0.0.4',
     pacer: new CreatePacer([{ limit: options.createsPerWindow ?? 100, windowMs: 300_000 }]),
     timing: {
@@ -310,6 +312,40 @@ describe('PodController', () => {
     assert.equal(groups.groups.has(name), false);
     assert.deepEqual(cluster.deleted, ['default/web']);
     assert.ok(groups.calls.indexOf(`delete ${name}`) >= 0);
+  });
+
+  it("runs the pod's preStop hooks before deleting its group, and postStart hooks once it runs", async (t) => {
+    const calls: string[] = [];
+    const hooks: PodHooks = {
+      preStop: (pod, group) => {
+        calls.push(`preStop ${pod.metadata?.name ?? ''} ${group}`);
+        return Promise.resolve();
+      },
+      postStart: (pod, group) => {
+        calls.push(`postStart ${pod.metadata?.name ?? ''} ${group}`);
+      },
+      forget: (pod) => {
+        calls.push(`forget ${pod.metadata?.name ?? ''}`);
+      },
+    };
+    const { groups, cluster, controller, settle, step } = setup({ hooks });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    assert.ok(calls.includes(`postStart web ${name}`), 'postStart is offered the running group');
+    pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(), deletionGracePeriodSeconds: 30 };
+    groups.calls.length = 0;
+    const original = groups.remove.bind(groups);
+    groups.remove = (group) => {
+      calls.push(`delete ${group}`);
+      return original(group);
+    };
+    await step(pod);
+    const order = calls.filter((call) => !call.startsWith('postStart'));
+    assert.deepEqual(order, [`preStop web ${name}`, `delete ${name}`, 'forget web']);
   });
 
   it('deletes orphans (owned groups without a pod) and ignores other clusters’ groups', async (t) => {
