@@ -4,7 +4,7 @@
 // beneath translate.ts, and capability.ts asks translate.ts whether a pod can run.
 export type * from './types.ts';
 export * from './names.ts';
-export { checkPod, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
+export { checkPod, claimProblems, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
 export { imageConfigRequests } from './image-config.ts';
 export { DEFAULT_CONTAINER_RESOURCES, parseQuantity, podResources } from './quantity.ts';
 export {

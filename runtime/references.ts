@@ -78,7 +78,7 @@ export async function readReferencedObjects(
  * The claims, the volumes bound to them and those volumes' Secrets: three rounds, since each names
  * the next. A claim not bound yet names no volume; the contract says the pod waits for it.
  */
-async function readClaimedVolumes(
+export async function readClaimedVolumes(
   reader: ReferenceReader,
   namespace: string,
   claimNames: readonly string[],
