@@ -115,6 +115,13 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     }
   }
 
+  /** Sends ARM's restart (a long-running operation) without following it: the lists show the group. */
+  restart(name: string): Promise<void> {
+    return this.call('restart', async () => {
+      await this.client.containerGroups.beginRestart(this.resourceGroup, name);
+    });
+  }
+
   logs(groupName: string, container: string, tail: number | undefined): Promise<string> {
     return this.call('logs', async () => {
       const result = await this.client.containers.listLogs(this.resourceGroup, groupName, container, {

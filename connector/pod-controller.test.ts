@@ -18,7 +18,7 @@ import { silentLogger } from '../runtime/logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { CreatePacer } from './pacing.ts';
-import { PodController } from './pod-controller.ts';
+import { PodController, type PodHooks } from './pod-controller.ts';
 import type { ImageConfigSource } from './ports.ts';
 import type { RegistryCredential } from './registry/client.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
@@ -108,6 +108,7 @@ function setup(
     recreateForToken?: boolean;
     /** The pod watch's subscription; by default the tests enqueue what the watch would deliver (`step`). */
     subscribe?: (listener: (pod: V1Pod) => void) => () => void;
+    hooks?: PodHooks;
   } = {},
 ) {
   const log = new CallLog();
@@ -149,6 +150,7 @@ function setup(
       },
     },
     subnet: options.subnet,
+    hooks: options.hooks,
     hostIP: '10.0.0.4',
     pacer: new CreatePacer([{ limit: options.createsPerWindow ?? 100, windowMs: 300_000 }]),
     timing: {
@@ -343,6 +345,40 @@ describe('PodController', () => {
     const name = containerGroupName('default', 'web', CLUSTER);
     assert.equal(log.count(`arm create ${name}`), 2, 'tried again after the backoff');
     assert.ok(groups.groups.has(name));
+  });
+
+  it("runs the pod's preStop hooks before deleting its group, and postStart hooks once it runs", async (t) => {
+    const calls: string[] = [];
+    const hooks: PodHooks = {
+      preStop: (pod, group) => {
+        calls.push(`preStop ${pod.metadata?.name ?? ''} ${group}`);
+        return Promise.resolve();
+      },
+      postStart: (pod, group) => {
+        calls.push(`postStart ${pod.metadata?.name ?? ''} ${group}`);
+      },
+      forget: (pod) => {
+        calls.push(`forget ${pod.metadata?.name ?? ''}`);
+      },
+    };
+    const { groups, cluster, controller, settle, step } = setup({ hooks });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+    await settle();
+    assert.ok(calls.includes(`postStart web ${name}`), 'postStart is offered the running group');
+    pod.metadata = { ...pod.metadata, deletionTimestamp: new Date(), deletionGracePeriodSeconds: 30 };
+    groups.calls.length = 0;
+    const original = groups.remove.bind(groups);
+    groups.remove = (group) => {
+      calls.push(`delete ${group}`);
+      return original(group);
+    };
+    await step(pod);
+    const order = calls.filter((call) => !call.startsWith('postStart'));
+    assert.deepEqual(order, [`preStop web ${name}`, `delete ${name}`, 'forget web']);
   });
 
   it('deletes orphans (owned groups without a pod) and ignores other clusters’ groups', async (t) => {

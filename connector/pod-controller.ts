@@ -70,6 +70,13 @@ export interface PodControllerTiming {
   waitRetryMs: number;
 }
 
+/** connector/hooks.ts LifecycleHooks, as the controller calls it. */
+export interface PodHooks {
+  preStop(pod: V1Pod, groupName: string, group: ContainerGroup | undefined, now: number): Promise<void>;
+  postStart(pod: V1Pod, groupName: string, group: ContainerGroup): void;
+  forget(pod: V1Pod): void;
+}
+
 export interface PodControllerDeps {
   groups: ContainerGroupApi;
   pods: PodApi;
@@ -87,6 +94,8 @@ export interface PodControllerDeps {
   pacer: CreatePacer;
   /** With ACI_SUBNET_ID: whether groups can go into the subnet; while not, pods wait Pending. */
   subnet?: ConditionSource | undefined;
+  /** Runs the pods' postStart and preStop hooks; without it, pods with hooks run without them. */
+  hooks?: PodHooks | undefined;
   concurrency?: number;
   /** The backoff jitter (Math.random in main.ts). */
   random: () => number;
@@ -370,8 +379,11 @@ export class PodController {
    * its tags say it is this pod's.
    */
   private async deletePod(pod: V1Pod, current: TrackedGroup | undefined, log: Logger): Promise<void> {
-    if (current) await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
-    else {
+    if (current) {
+      // preStop hooks run before the group goes, within the pod's grace period.
+      await this.deps.hooks?.preStop(pod, current.name, current.detail, this.deps.clock.now());
+      await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
+    } else {
       const name = this.groupName(pod);
       const found = await this.deps.groups.get(name);
       if (found !== undefined && this.isThisPods(found, pod))
@@ -383,6 +395,7 @@ export class PodController {
       if (!isNotFound(error)) throw error;
     }
     this.written.delete(podKey(pod));
+    this.deps.hooks?.forget(pod);
     log.info('pod deleted');
   }
 
@@ -594,6 +607,7 @@ export class PodController {
     }
     this.forwardEvents(pod, tracked.name, group);
     await this.writeStatus(pod, podStatusFromGroup(pod, group, this.context()));
+    this.deps.hooks?.postStart(pod, tracked.name, group);
   }
 
   private forwardEvents(pod: V1Pod, groupName: string, group: ContainerGroup): void {

@@ -45,6 +45,8 @@ import type { WatchedPods } from './ports.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
 import { aciTerminalDialer } from './streaming/aci-terminal.ts';
+import type { TerminalSessionDeps } from './streaming/terminal-session.ts';
+import { podLifecycleHooks } from './hooks.ts';
 import { PodSessions } from './streaming/pod-sessions.ts';
 import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
 import { TtlCache } from './registry/cache.ts';
@@ -117,8 +119,10 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
   await subnet?.start(signal);
 
   const pods = watchNodePods(kubeConfig, config.nodeName, { logger: log, signal, timers });
+  const terminal = aciTerminal(config, azure, timers);
   const controller = podController({
     config,
+    terminal,
     clusterId,
     network,
     kubeConfig,
@@ -171,7 +175,19 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
   const endSessionsOfGonePods = sessions.followPods(pods);
   signal.addEventListener('abort', endSessionsOfGonePods, { once: true });
   const kubelet = new ListeningServer(
-    kubeletServer({ config, kubeConfig, pods, controller, azure, sessions, usage, log, signal, timers }),
+    kubeletServer({
+      config,
+      kubeConfig,
+      pods,
+      controller,
+      azure,
+      terminal,
+      sessions,
+      usage,
+      log,
+      signal,
+      timers,
+    }),
     { port: config.node.kubeletPort, host: '0.0.0.0', graceMs: SERVER_GRACE_MS, logger: log, timers },
   );
   await kubelet.start(signal);
@@ -252,10 +268,24 @@ function podController(parts: {
   subnet: SubnetCheck | undefined;
   log: Logger;
   metrics: ConnectorMetrics;
+  terminal: TerminalSessionDeps;
   timers: Timers;
 }): PodController {
-  const { config, clusterId, network, kubeConfig, azure, namespaces, pods, subnet, log, metrics, timers } =
-    parts;
+  const {
+    config,
+    clusterId,
+    network,
+    kubeConfig,
+    azure,
+    namespaces,
+    pods,
+    subnet,
+    log,
+    metrics,
+    terminal,
+    timers,
+  } = parts;
+  const events = new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock: timers, logger: log });
   const images = new ImageConfigResolver({
     client: new RegistryClient({
       transport: httpsTransport({ caPem: readOptional(config.registry.caFile) }),
@@ -273,7 +303,8 @@ function podController(parts: {
     groups: azure.aci,
     pods: new KubePodApi(kubeConfig, clusterCaPem(kubeConfig)),
     images,
-    events: new KubeEventRecorder({ kubeConfig, nodeName: config.nodeName, clock: timers, logger: log }),
+    events,
+    hooks: podLifecycleHooks({ terminal, events, groups: azure.aci, logger: log }),
     cache: pods,
     namespaces: {
       get synced() {
@@ -310,19 +341,33 @@ function podController(parts: {
   });
 }
 
+/** ACI's exec, for kubectl exec, attach and lifecycle hooks (hooks.ts). */
+function aciTerminal(config: ConnectorConfig, azure: AzureParts, timers: Timers): TerminalSessionDeps {
+  return {
+    terminals: azure.aci,
+    dial: aciTerminalDialer({ caPem: azure.caPem, handshakeTimeoutMs: 15_000 }),
+    schedule: (ms, fire) => timers.after(ms, fire),
+    nonce: () => randomBytes(8).toString('hex'),
+    firstResizeWaitMs: 1000,
+    idleTimeoutMs: config.kubelet.streamingIdleTimeoutMs,
+  };
+}
+
 function kubeletServer(parts: {
   config: ConnectorConfig;
   kubeConfig: KubeConfig;
   pods: WatchedPods;
   controller: PodController;
   azure: AzureParts;
+  terminal: TerminalSessionDeps;
   sessions: PodSessions;
   usage: ResourceUsage | undefined;
   log: Logger;
   signal: AbortSignal;
   timers: Timers;
 }): ReturnType<typeof createKubeletApi> {
-  const { config, kubeConfig, pods, controller, azure, sessions, usage, log, signal, timers } = parts;
+  const { config, kubeConfig, pods, controller, azure, terminal, sessions, usage, log, signal, timers } =
+    parts;
   const schedule = (ms: number, fire: () => void): (() => void) => timers.after(ms, fire);
   return createKubeletApi({
     cache: pods,
@@ -341,14 +386,7 @@ function kubeletServer(parts: {
     shutdown: signal,
     streaming: {
       sessions,
-      terminal: {
-        terminals: azure.aci,
-        dial: aciTerminalDialer({ caPem: azure.caPem, handshakeTimeoutMs: 15_000 }),
-        schedule,
-        nonce: () => randomBytes(8).toString('hex'),
-        firstResizeWaitMs: 1000,
-        idleTimeoutMs: config.kubelet.streamingIdleTimeoutMs,
-      },
+      terminal,
       forward: {
         connect: (host, port) => connect({ host, port }),
         schedule,

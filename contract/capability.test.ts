@@ -19,7 +19,7 @@ describe('checkPod', () => {
       "metadata.annotations['azure.com/aci-priority']",
       'spec.activeDeadlineSeconds',
       'spec.containers[0].env[0].valueFrom.fieldRef',
-      'spec.containers[0].lifecycle.preStop',
+      'spec.containers[0].lifecycle.preStop.tcpSocket',
       'spec.containers[0].livenessProbe.tcpSocket',
       'spec.containers[0].ports[0].protocol',
       'spec.containers[0].ports[1].hostPort',
@@ -37,7 +37,7 @@ describe('checkPod', () => {
       'spec.securityContext.sysctls',
       'spec.shareProcessNamespace',
       'spec.volumes[0].hostPath',
-      'spec.volumes[1].persistentVolumeClaim',
+      'spec.volumes[1].ephemeral',
       'spec.volumes[2].secret.defaultMode',
       'spec.volumes[3].configMap.items[0].path',
       'spec.volumes[4].csi.driver',
@@ -167,6 +167,7 @@ describe('podReferences', () => {
       serviceAccountName: 'web',
       optionalConfigMaps: ['web-flags'],
       optionalSecrets: ['acr-pull', 'old-hub-login'],
+      claims: [],
     });
   });
 
@@ -195,6 +196,7 @@ describe('podReferences', () => {
       serviceAccountName: 'default',
       optionalConfigMaps: [],
       optionalSecrets: [],
+      claims: [],
     });
   });
 });

@@ -2,8 +2,10 @@
 // the webhook rejects with these problems, the extender filters the virtual node with them, and the
 // connector fails the pod with them. They can therefore never disagree.
 import type { V1Pod } from '@kubernetes/client-node';
+import { claimedShare } from './claims.ts';
+import { newContext } from './context.ts';
 import { analysePod } from './translate.ts';
-import type { AciLimits, Problem, ReferencedObjects } from './types.ts';
+import type { AciLimits, ClaimedVolumes, Problem, ReferencedObjects } from './types.ts';
 
 export const DEFAULT_ACI_LIMITS: AciLimits = {
   maxCpuPerGroup: 4,
@@ -41,4 +43,17 @@ export function describeProblems(problems: readonly Problem[], max = MAX_DESCRIB
   return more > 0
     ? [...lines, `... and ${more} more ${more === 1 ? 'problem' : 'problems'}`].join('\n')
     : lines.join('\n');
+}
+
+/**
+ * What keeps the pod's claims off ACI, judged from the claims and their volumes alone (not their
+ * Secrets): the webhook asks this for a pod its namespace steers, which it checks from the spec
+ * otherwise, so a pod whose claim is not on Azure Files (or not bound yet) stays on real nodes.
+ */
+export function claimProblems(pod: V1Pod, claimed: ClaimedVolumes): Problem[] {
+  const context = newContext(pod, undefined, { limits: DEFAULT_ACI_LIMITS });
+  (pod.spec?.volumes ?? []).forEach((volume, index) => {
+    claimedShare(context, claimed, volume, `spec.volumes[${index}]`);
+  });
+  return context.problems;
 }

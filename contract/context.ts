@@ -138,6 +138,11 @@ function decodeContents(reference: ObjectReference, object: V1ConfigMap | V1Secr
   return contents;
 }
 
+/** A Secret's values as raw bytes per key (one named by a PersistentVolume, not by the pod). */
+export function secretContents(secret: V1Secret): Map<string, Buffer> {
+  return decodeContents({ kind: 'Secret' }, secret);
+}
+
 /**
  * The referenced object's contents, or `undefined` when they are unknown (spec-only check) or absent.
  * A required object that is absent is recorded as a missing reference; an optional one is skipped.

@@ -4,7 +4,7 @@
 // beneath translate.ts, and capability.ts asks translate.ts whether a pod can run.
 export type * from './types.ts';
 export * from './names.ts';
-export { checkPod, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
+export { checkPod, claimProblems, DEFAULT_ACI_LIMITS, describeProblems } from './capability.ts';
 export { ACI_ANNOTATION_VALUES } from './aci-features.ts';
 export { isUserAssignedIdentityId, type RegistryIdentitySettings } from './identity.ts';
 export { IMAGE_DEPENDENT_FIELDS, imageConfigRequests } from './image-config.ts';
@@ -19,7 +19,8 @@ export {
   type NetworkSettings,
 } from './network.ts';
 export { CONTAINER_REFUSALS, POD_REFUSALS, type Refusal } from './pod-fields.ts';
-export { MAX_POD_REFERENCES, podReferences, referenceCount } from './references.ts';
+export { volumeSecret } from './claims.ts';
+export { MAX_POD_REFERENCES, podReferences, READS_PER_CLAIM, referenceCount } from './references.ts';
 export { pullSecretCredentials, registryServer } from './registry.ts';
 export { serviceAccountTokenRequests, type ServiceAccountTokenRequest } from './service-account.ts';
 export {

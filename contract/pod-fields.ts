@@ -27,6 +27,19 @@ const nonEmpty = (list: readonly unknown[] | undefined): boolean => (list ?? [])
 const notRuntimeDefault = (profile: { type: string } | undefined): boolean =>
   profile !== undefined && profile.type !== 'RuntimeDefault';
 const KEEP_ON_NODE = 'keep the pod on a real node (label it azure.com/aci=never)';
+/** Lifecycle hooks run by the connector (connector/hooks.ts): exec, httpGet on a declared port, sleep. */
+const HOOKS = ['postStart', 'preStop'] as const;
+
+/** An httpGet hook port the container does not declare (by number or name): not on the group's IP. */
+function undeclaredPort(container: V1Container, port: number | string | undefined): boolean {
+  if (port === undefined) return false;
+  const declared = container.ports ?? [];
+  return !declared.some((entry) =>
+    typeof port === 'number' || /^\d+$/.test(port)
+      ? entry.containerPort === Number(port)
+      : entry.name === port,
+  );
+}
 
 /** Security settings pods and containers share. */
 const SECURITY_REFUSALS: readonly Refusal<V1SecurityContext | V1PodSecurityContext>[] = [
@@ -159,18 +172,27 @@ export const POD_REFUSALS: readonly Refusal<V1PodSpec>[] = [
 ];
 
 export const CONTAINER_REFUSALS: readonly Refusal<V1Container>[] = [
-  {
-    field: 'lifecycle.postStart',
-    applies: (container) => container.lifecycle?.postStart !== undefined,
-    message: 'ACI has no lifecycle hooks',
-    fix: "run the hook's work at the start of the container's command",
-  },
-  {
-    field: 'lifecycle.preStop',
-    applies: (container) => container.lifecycle?.preStop !== undefined,
-    message: 'ACI has no lifecycle hooks; it stops containers with a signal only',
-    fix: 'handle SIGTERM in the program instead',
-  },
+  ...HOOKS.flatMap((hook): Refusal<V1Container>[] => [
+    {
+      field: `lifecycle.${hook}.tcpSocket`,
+      applies: (container) => container.lifecycle?.[hook]?.tcpSocket !== undefined,
+      message: 'a tcpSocket hook is deprecated and not run (a kubelet does not run it either)',
+      fix: 'use an exec, httpGet or sleep hook',
+    },
+    {
+      field: `lifecycle.${hook}.httpGet.host`,
+      applies: (container) => set(container.lifecycle?.[hook]?.httpGet?.host),
+      message: "the connector calls httpGet hooks on the container group's own IP address only",
+      fix: 'remove host (or use an exec hook that calls the other host)',
+    },
+    {
+      field: `lifecycle.${hook}.httpGet.port`,
+      applies: (container) => undeclaredPort(container, container.lifecycle?.[hook]?.httpGet?.port),
+      message:
+        "the connector calls httpGet hooks on the container group's IP address, which serves only the ports the container declares",
+      fix: "declare the hook's port in the container's ports, or use an exec hook",
+    },
+  ]),
   {
     field: 'lifecycle.stopSignal',
     applies: (container) => set(container.lifecycle?.stopSignal),

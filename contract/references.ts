@@ -62,6 +62,14 @@ function summarise(references: readonly Reference[]): { names: string[]; optiona
   return { names, optional: names.filter((name) => !required.has(name)) };
 }
 
+/** The claims the pod's volumes name, each once. */
+function claimNames(volumes: readonly V1Volume[]): string[] {
+  const names = volumes.flatMap((volume) =>
+    reference(volume.persistentVolumeClaim && { name: volume.persistentVolumeClaim.claimName }),
+  );
+  return [...new Set(names.map((entry) => entry.name))].sort();
+}
+
 export function podReferences(pod: V1Pod): PodReferences {
   const spec = pod.spec;
   const parts = [
@@ -80,18 +88,23 @@ export function podReferences(pod: V1Pod): PodReferences {
     serviceAccountName: serviceAccountName(pod),
     optionalConfigMaps: configMaps.optional,
     optionalSecrets: secrets.optional,
+    claims: claimNames(spec?.volumes ?? []),
   };
 }
 
+/** A claim costs three reads: the claim, the PersistentVolume bound to it and that volume's Secret. */
+export const READS_PER_CLAIM = 3;
+
 /**
- * What reading the pod's references costs: its distinct ConfigMaps and Secrets, and the distinct
- * tokens its projected volumes ask for (the automounted one is not counted: it needs the
- * ServiceAccount read first). Compared with MAX_POD_REFERENCES by every reader and by the check.
+ * What reading the pod's references costs: its distinct ConfigMaps and Secrets, the distinct tokens
+ * its projected volumes ask for (the automounted one is not counted: it needs the ServiceAccount read
+ * first) and three reads per claim. Compared with MAX_POD_REFERENCES by every reader and by the check.
  */
 export function referenceCount(pod: V1Pod, references: PodReferences = podReferences(pod)): number {
   return (
     references.configMaps.length +
     references.secrets.length +
+    references.claims.length * READS_PER_CLAIM +
     serviceAccountTokenRequests(pod, undefined).length
   );
 }

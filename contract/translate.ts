@@ -266,11 +266,12 @@ export function toContainerGroup(
   objects: ReferencedObjects,
   settings: GroupSettings,
 ): Translation {
-  // The group needs every token and image configuration: without the maps, each is reported as awaited.
+  // The group needs every token, image configuration and claim: without the maps, each is reported as awaited.
   const supplied = {
     ...objects,
     serviceAccountTokens: objects.serviceAccountTokens ?? new Map<string, string>(),
     images: objects.images ?? new Map<string, ImageConfig>(),
+    claimed: objects.claimed ?? { claims: new Map(), volumes: new Map(), secrets: new Map() },
   };
   const { properties, identity, problems, notices } = analysePod(pod, supplied, {
     limits: settings.limits,

@@ -1,6 +1,12 @@
 // The shapes the contract's modules and its callers share, in a module that imports none of them:
 // every other contract/ module may depend on these without a cycle back through capability.ts.
-import type { V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
+import type {
+  V1ConfigMap,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Secret,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
 
 export interface Problem {
   /** The field at fault, as kubectl users read it: `spec.volumes[2].hostPath`. */
@@ -41,6 +47,22 @@ export interface ReferencedObjects {
    * makes the pod wait.
    */
   images?: ReadonlyMap<string, ImageConfig>;
+  /**
+   * The pod's PersistentVolumeClaims, the volumes they are bound to and those volumes' Secrets.
+   * Omitted, claims are neither resolved nor reported (the pod is checked as if each were an Azure
+   * Files share); given, a claim ACI cannot mount or that is not bound makes the pod wait.
+   */
+  claimed?: ClaimedVolumes;
+}
+
+/** What `podReferences(pod).claims` led to, as read from the API server; absent names do not exist. */
+export interface ClaimedVolumes {
+  /** In the pod's namespace, by claim name. */
+  claims: ReadonlyMap<string, V1PersistentVolumeClaim>;
+  /** By PersistentVolume name. */
+  volumes: ReadonlyMap<string, V1PersistentVolume>;
+  /** The Secrets the volumes name for their storage account, by `namespace/name`. */
+  secrets: ReadonlyMap<string, V1Secret>;
 }
 
 /** Per-group maximums; they differ per region and subscription, so they are settings. */
@@ -63,6 +85,8 @@ export interface PodReferences {
   optionalConfigMaps: string[];
   /** Those of `secrets` that every reference marks optional (imagePullSecrets always are, as for a kubelet). */
   optionalSecrets: string[];
+  /** The PersistentVolumeClaims the pod's volumes name (their volumes and Secrets are read after them). */
+  claims: string[];
 }
 
 /** What a container runtime reads from an image's configuration (the OCI image config's `config`). */

@@ -1,7 +1,8 @@
 // Volumes. ACI has four kinds: emptyDir, azureFile, gitRepo and secret (files given as base64 at
 // creation). ConfigMap, Secret, projected and downward-API volumes become secret volumes holding the
-// files a kubelet would write; Azure Files shares are mounted by account name and key from their
-// Secret; everything that needs a host or a disk is refused with a way out.
+// files a kubelet would write; Azure Files shares, inline or claimed (claims.ts), are mounted by
+// account name and key from their Secret; everything that needs a host or a disk is refused with a
+// way out.
 import { hash } from 'node:crypto';
 import type { Volume, VolumeMount } from '@azure/arm-containerinstance';
 import type {
@@ -13,6 +14,7 @@ import type {
   V1VolumeProjection,
 } from '@kubernetes/client-node';
 import {
+  awaitReference,
   awaitSuppliedValue,
   type Context,
   namespaceOf,
@@ -22,8 +24,10 @@ import {
   readObject,
   refuse,
   remembered,
+  secretContents,
   spend,
 } from './context.ts';
+import { AZURE_FILE_DRIVER, claimedShare } from './claims.ts';
 import { fieldValue, resourceValue } from './downward.ts';
 import { containerNamed } from './environment.ts';
 import {
@@ -36,7 +40,6 @@ import {
 
 /** The mode Kubernetes gives projected files by default (0644), and the one ACI's files get. */
 const DEFAULT_FILE_MODE = 0o644;
-const AZURE_FILE_DRIVER = 'file.csi.azure.com';
 const ACCOUNT_NAME_KEY = 'azurestorageaccountname';
 const ACCOUNT_KEY_KEY = 'azurestorageaccountkey';
 
@@ -53,7 +56,7 @@ function addFile(
 }
 
 interface PlannedVolume {
-  /** Secret-file volumes are read-only in Kubernetes; their mounts stay so on ACI. */
+  /** Secret-file volumes are read-only in Kubernetes, and so are read-only claims; their mounts stay so. */
   readOnly: boolean;
   /** emptyDir only: one ACI volume per subPath, when no container mounts the volume whole. */
   subPaths: Map<string, string> | undefined;
@@ -70,10 +73,6 @@ const REFUSED_KINDS: Record<string, { message: string; fix: string }> = {
   hostPath: {
     message: 'mounts a path of the host, and an ACI container group has no host to share',
     fix: 'use an emptyDir, configMap, secret or azureFile volume instead',
-  },
-  persistentVolumeClaim: {
-    message: 'claims a persistent volume, and ACI can mount only Azure Files shares',
-    fix: `use an azureFile volume or an inline ${AZURE_FILE_DRIVER} CSI volume naming the share`,
   },
   ephemeral: {
     message: 'asks for a provisioned disk, and ACI can mount only Azure Files shares',
@@ -296,6 +295,51 @@ function azureFileVolume(context: Context, volume: V1Volume, path: string): Volu
   };
 }
 
+/**
+ * A claim bound to an Azure Files volume, mounted by the account name and key of the Secret that
+ * volume names. Checking the spec alone, the claim cannot be judged: it stands for a share, unresolved.
+ */
+function claimVolume(context: Context, volume: V1Volume, path: string): Volume | undefined {
+  const claimed = context.objects?.claimed;
+  const claimName = volume.persistentVolumeClaim?.claimName ?? '';
+  if (!claimed) return { name: volume.name, azureFile: { shareName: claimName, storageAccountName: '' } };
+  const share = claimedShare(context, claimed, volume, path);
+  if (!share) return undefined;
+  const at = `${path}.persistentVolumeClaim`;
+  const { namespace, name } = share.secret;
+  const secret = claimed.secrets.get(`${namespace}/${name}`);
+  if (!secret) {
+    awaitReference(
+      context,
+      at,
+      `Secret "${name}" in namespace "${namespace}", named by the claim's PersistentVolume (${share.secretField}), does not exist`,
+      `create it with the keys ${ACCOUNT_NAME_KEY} and ${ACCOUNT_KEY_KEY}`,
+    );
+    return undefined;
+  }
+  const contents = secretContents(secret);
+  const account = contents.get(ACCOUNT_NAME_KEY)?.toString('utf8').trim() ?? share.accountName;
+  const key = contents.get(ACCOUNT_KEY_KEY);
+  if (account === undefined || key === undefined) {
+    awaitReference(
+      context,
+      at,
+      `Secret "${name}" in namespace "${namespace}" has no ${key === undefined ? ACCOUNT_KEY_KEY : ACCOUNT_NAME_KEY}`,
+      `add the key to the Secret (it needs ${ACCOUNT_NAME_KEY} and ${ACCOUNT_KEY_KEY})`,
+    );
+    return undefined;
+  }
+  return {
+    name: volume.name,
+    azureFile: {
+      shareName: share.shareName,
+      storageAccountName: account,
+      storageAccountKey: key.toString('utf8').trim(),
+      ...(share.readOnly ? { readOnly: true } : {}),
+    },
+  };
+}
+
 function shortHash(text: string): string {
   // The one-shot hash: a pod may name thousands of subPaths, and a Hash object per name costs 5x.
   return hash('sha256', text, 'hex').slice(0, 8);
@@ -327,6 +371,15 @@ function emptyDirSubPaths(context: Context, name: string): Map<string, string> |
   );
 }
 
+function planClaim(context: Context, volume: V1Volume, path: string, plan: VolumePlan): void {
+  const translated = claimVolume(context, volume, path);
+  if (translated) plan.volumes.push(translated);
+  // A read-only claim or volume makes every mount read-only, as a kubelet mounts it.
+  const readOnly =
+    translated?.azureFile?.readOnly === true || volume.persistentVolumeClaim?.readOnly === true;
+  plan.planned.set(volume.name, { readOnly, subPaths: undefined });
+}
+
 function planVolume(context: Context, volume: V1Volume, index: number, plan: VolumePlan): void {
   const path = `spec.volumes[${index}]`;
   const files = volumeFiles(context, volume, path);
@@ -348,6 +401,8 @@ function planVolume(context: Context, volume: V1Volume, index: number, plan: Vol
     const translated = azureFileVolume(context, volume, path);
     if (translated) plan.volumes.push(translated);
     plan.planned.set(volume.name, { readOnly: false, subPaths: undefined });
+  } else if (volume.persistentVolumeClaim) {
+    planClaim(context, volume, path, plan);
   } else {
     refuseKind(context, volume, index);
   }

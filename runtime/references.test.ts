@@ -32,6 +32,14 @@ function recordingReader(calls: string[]): ReferenceReader {
       calls.push(`serviceaccount ${namespace}/${name}`);
       return Promise.resolve(name === 'default' ? { metadata: { name } } : undefined);
     },
+    claim: (namespace, name) => {
+      calls.push(`claim ${namespace}/${name}`);
+      return Promise.resolve(undefined);
+    },
+    persistentVolume: (name) => {
+      calls.push(`persistentvolume ${name}`);
+      return Promise.resolve(undefined);
+    },
   };
 }
 
@@ -44,6 +52,7 @@ describe('readReferencedObjects', () => {
       serviceAccountName: 'builder',
       optionalConfigMaps: ['absent'],
       optionalSecrets: [],
+      claims: [],
     });
     assert.deepEqual(calls.sort(), [
       'configmap batch/absent',
@@ -55,6 +64,45 @@ describe('readReferencedObjects', () => {
     assert.deepEqual([...objects.configMaps.keys()], ['nginx-conf']);
     assert.deepEqual([...objects.secrets.keys()], ['db']);
     assert.equal(objects.serviceAccount, undefined);
+  });
+
+  it("reads a claim, then the volume bound to it, then that volume's Secret where the volume names it", async () => {
+    const calls: string[] = [];
+    const reader: ReferenceReader = {
+      ...recordingReader(calls),
+      claim: (namespace, name) => {
+        calls.push(`claim ${namespace}/${name}`);
+        const bound = { spec: { volumeName: 'pv-uploads' }, status: { phase: 'Bound' } };
+        return Promise.resolve(name === 'uploads' ? { metadata: { name }, ...bound } : undefined);
+      },
+      persistentVolume: (name) => {
+        calls.push(`persistentvolume ${name}`);
+        const csi = {
+          driver: 'file.csi.azure.com',
+          volumeHandle: 'rg#acct#uploads',
+          nodeStageSecretRef: { name: 'db', namespace: 'storage' },
+        };
+        return Promise.resolve({ metadata: { name }, spec: { csi } });
+      },
+    };
+    const objects = await readReferencedObjects(reader, 'batch', {
+      configMaps: [],
+      secrets: [],
+      serviceAccountName: 'default',
+      optionalConfigMaps: [],
+      optionalSecrets: [],
+      claims: ['uploads', 'absent'],
+    });
+    assert.deepEqual(calls, [
+      'serviceaccount batch/default',
+      'claim batch/uploads',
+      'claim batch/absent',
+      'persistentvolume pv-uploads',
+      'secret storage/db',
+    ]);
+    assert.deepEqual([...(objects.claimed?.claims.keys() ?? [])], ['uploads']);
+    assert.deepEqual([...(objects.claimed?.volumes.keys() ?? [])], ['pv-uploads']);
+    assert.deepEqual([...(objects.claimed?.secrets.keys() ?? [])], ['storage/db']);
   });
 
   it('reads a few at a time', async () => {
@@ -71,6 +119,8 @@ describe('readReferencedObjects', () => {
       configMap: slow,
       secret: slow,
       serviceAccount: () => Promise.resolve(undefined),
+      claim: () => Promise.resolve(undefined),
+      persistentVolume: () => Promise.resolve(undefined),
     };
     const names = Array.from({ length: 40 }, (_, index) => `object-${index}`);
     await readReferencedObjects(reader, 'batch', {
@@ -79,6 +129,7 @@ describe('readReferencedObjects', () => {
       serviceAccountName: 'default',
       optionalConfigMaps: [],
       optionalSecrets: [],
+      claims: [],
     });
     assert.equal(most, CONCURRENT_READS);
   });
@@ -93,13 +144,14 @@ describe('readReferencedObjects', () => {
         serviceAccountName: 'default',
         optionalConfigMaps: [],
         optionalSecrets: [],
+        claims: [],
       }),
       (error: unknown) => {
         assert.ok(error instanceof ClassifiedError);
         assert.equal(error.kind, 'InvalidInput');
         assert.match(
           error.message,
-          /references 101 ConfigMaps and Secrets, and at most 100 are read for one pod/,
+          /references 101 ConfigMaps, Secrets and claims \(three reads each\), and at most 100 are read for one pod/,
         );
         return true;
       },

@@ -1,11 +1,25 @@
 // Reading the objects a pod references: by the webhook, to tell the user at `kubectl apply` time that a
-// ConfigMap, Secret, key or ServiceAccount is missing, and by the connector, to build the container
-// group. Each object is read by name (RBAC `get`, never `list`), once however often the pod names it,
+// ConfigMap, Secret, key, ServiceAccount or claim is missing (or a claim is not on Azure Files), and by
+// the connector, to build the container group. Each object is read by name (RBAC `get`, never `list`), once however often the pod names it,
 // a few at a time, and never more than the contract's MAX_POD_REFERENCES for one pod. The webhook asks
 // for Secret values to be blanked at once: only which keys exist matters there, so no secret value
 // stays in its memory.
-import type { CoreV1Api, V1ConfigMap, V1Secret, V1ServiceAccount } from '@kubernetes/client-node';
-import { MAX_POD_REFERENCES, type PodReferences, type ReferencedObjects } from '../contract/index.ts';
+import type {
+  CoreV1Api,
+  V1ConfigMap,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Secret,
+  V1ServiceAccount,
+} from '@kubernetes/client-node';
+import {
+  type ClaimedVolumes,
+  MAX_POD_REFERENCES,
+  type PodReferences,
+  READS_PER_CLAIM,
+  type ReferencedObjects,
+  volumeSecret,
+} from '../contract/index.ts';
 import { ClassifiedError } from './errors.ts';
 import { unlessKind } from './kubernetes-calls.ts';
 
@@ -17,6 +31,8 @@ export interface ReferenceReader {
   configMap(namespace: string, name: string): Promise<V1ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<V1Secret | undefined>;
   serviceAccount(namespace: string, name: string): Promise<V1ServiceAccount | undefined>;
+  claim(namespace: string, name: string): Promise<V1PersistentVolumeClaim | undefined>;
+  persistentVolume(name: string): Promise<V1PersistentVolume | undefined>;
 }
 
 /**
@@ -33,10 +49,12 @@ export async function readReferencedObjects(
     ...[...new Set(references.configMaps)].map((name) => ({ kind: 'ConfigMap' as const, name })),
     ...[...new Set(references.secrets)].map((name) => ({ kind: 'Secret' as const, name })),
   ];
-  if (reads.length > MAX_POD_REFERENCES) {
+  const claimNames = [...new Set(references.claims)];
+  const cost = reads.length + claimNames.length * READS_PER_CLAIM;
+  if (cost > MAX_POD_REFERENCES) {
     throw new ClassifiedError(
       'InvalidInput',
-      `the pod references ${reads.length} ConfigMaps and Secrets, and at most ${MAX_POD_REFERENCES} are read for one pod`,
+      `the pod references ${cost} ConfigMaps, Secrets and claims (three reads each), and at most ${MAX_POD_REFERENCES} are read for one pod`,
       { code: 'TooManyReferences' },
     );
   }
@@ -52,7 +70,41 @@ export async function readReferencedObjects(
     }
   });
   const serviceAccount = await reader.serviceAccount(namespace, references.serviceAccountName);
-  return { configMaps, secrets, serviceAccount };
+  const claimed = await readClaimedVolumes(reader, namespace, claimNames);
+  return { configMaps, secrets, serviceAccount, claimed };
+}
+
+/**
+ * The claims, the volumes bound to them and those volumes' Secrets: three rounds, since each names
+ * the next. A claim not bound yet names no volume; the contract says the pod waits for it.
+ */
+export async function readClaimedVolumes(
+  reader: ReferenceReader,
+  namespace: string,
+  claimNames: readonly string[],
+): Promise<ClaimedVolumes> {
+  const claims = new Map<string, V1PersistentVolumeClaim>();
+  await eachConcurrently(claimNames, CONCURRENT_READS, async (name) => {
+    const claim = await reader.claim(namespace, name);
+    if (claim) claims.set(name, claim);
+  });
+  const volumeNames = [...new Set([...claims.values()].flatMap((claim) => claim.spec?.volumeName ?? []))];
+  const volumes = new Map<string, V1PersistentVolume>();
+  await eachConcurrently(volumeNames, CONCURRENT_READS, async (name) => {
+    const volume = await reader.persistentVolume(name);
+    if (volume) volumes.set(name, volume);
+  });
+  const secretKeys = new Map<string, { namespace: string; name: string }>();
+  for (const volume of volumes.values()) {
+    const secret = volumeSecret(volume, namespace);
+    if (secret) secretKeys.set(`${secret.namespace}/${secret.name}`, secret);
+  }
+  const secrets = new Map<string, V1Secret>();
+  await eachConcurrently([...secretKeys], CONCURRENT_READS, async ([key, secret]) => {
+    const object = await reader.secret(secret.namespace, secret.name);
+    if (object) secrets.set(key, object);
+  });
+  return { claims, volumes, secrets };
 }
 
 /** Runs `work` on every item, at most `concurrency` at a time; rejects with the first failure. */
@@ -99,5 +151,8 @@ export function kubernetesReferenceReader(
     },
     serviceAccount: (namespace, name) =>
       unlessKind(core.readNamespacedServiceAccount({ namespace, name }), 'NotFound'),
+    claim: (namespace, name) =>
+      unlessKind(core.readNamespacedPersistentVolumeClaim({ namespace, name }), 'NotFound'),
+    persistentVolume: (name) => unlessKind(core.readPersistentVolume({ name }), 'NotFound'),
   };
 }

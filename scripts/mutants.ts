@@ -23,8 +23,11 @@ export interface Mutant {
 const POD_CONTROLLER_TESTS = ['connector/pod-controller.test.ts'];
 
 /** The two steps of deleting a pod, in the order pod-controller.ts takes them (the mutant swaps them). */
-const GROUP_REMOVAL = `    if (current) await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
-    else {
+const GROUP_REMOVAL = `    if (current) {
+      // preStop hooks run before the group goes, within the pod's grace period.
+      await this.deps.hooks?.preStop(pod, current.name, current.detail, this.deps.clock.now());
+      await this.removeGroup(current.name, log.child({ group: current.name }), 'pod deleted');
+    } else {
       const name = this.groupName(pod);
       const found = await this.deps.groups.get(name);
       if (found !== undefined && this.isThisPods(found, pod))

@@ -32,6 +32,11 @@ export interface AdmissionInput {
   objects?: ReferencedObjects;
   /** The second scheduler (the extender's) that opted-in pods should use, when one is configured. */
   schedulerName?: string | undefined;
+  /**
+   * Why the claims of a pod its namespace steers keep it off ACI (contract claimProblems), read by the
+   * server for such pods only: their spec alone says nothing about what a claim is bound to.
+   */
+  claimProblems?: Problem[];
   /** The connector's exposure settings, so a pod that would get a public IP is warned about. */
   exposure?: ExposureSettings | undefined;
 }
@@ -64,7 +69,7 @@ export function decide(input: AdmissionInput, check: PodChecker): Verdict {
   // An unlabelled pod reaching the `required` entry means the selectors were edited: do nothing rather
   // than steer a pod whose namespace never opted in.
   if (input.entry === 'required') return ignored();
-  const problems = check(input.pod);
+  const problems = [...check(input.pod), ...(input.claimProblems ?? [])];
   if (problems.length > 0) {
     return { allowed: true, outcome: 'not-steered', patch: [], warnings: notBurstingWarnings(problems) };
   }

@@ -151,6 +151,11 @@ describe('WebhookServer over HTTPS', () => {
       reads.push(`serviceaccount ${namespace}/${name}`);
       return Promise.resolve(namespaceObjects.serviceAccounts.get(name));
     },
+    claim: (namespace, name) => {
+      reads.push(`claim ${namespace}/${name}`);
+      return Promise.resolve(undefined);
+    },
+    persistentVolume: () => Promise.resolve(undefined),
   };
   const registry = createRegistry({ component: 'webhook-test', processMetrics: false });
   const server = new WebhookServer({
@@ -434,6 +439,8 @@ describe('stopping the webhook', () => {
       },
       secret: () => Promise.resolve(undefined),
       serviceAccount: () => Promise.resolve(namespaceObjects.serviceAccounts.get('default')),
+      claim: () => Promise.resolve(undefined),
+      persistentVolume: () => Promise.resolve(undefined),
     };
     const server = new WebhookServer({
       logger: silentLogger(),
@@ -467,6 +474,8 @@ describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate
       configMap: () => Promise.resolve(undefined),
       secret: () => Promise.resolve(undefined),
       serviceAccount: () => Promise.resolve(undefined),
+      claim: () => Promise.resolve(undefined),
+      persistentVolume: () => Promise.resolve(undefined),
     },
     schedulerName: undefined,
     clientCaPem: apiServerCa.certPem,
@@ -506,6 +515,74 @@ describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate
     it(`${path} from ${who}: ${status}`, async () => {
       const reply = await call(path, client());
       assert.equal(reply.status, status, reply.text);
+    });
+  }
+});
+
+describe('a pod its namespace steers, with claims: judged by what they are bound to', () => {
+  const bound = (volumeName: string) => ({ spec: { volumeName }, status: { phase: 'Bound' } });
+  const server = new WebhookServer({
+    logger: silentLogger(),
+    registry: createRegistry({ component: 'webhook-test', processMetrics: false }),
+    check: checkPod,
+    references: podReferences,
+    reader: {
+      configMap: () => Promise.resolve(undefined),
+      secret: () => Promise.resolve(undefined),
+      serviceAccount: () => Promise.resolve(undefined),
+      claim: (_namespace, name) =>
+        Promise.resolve(
+          name === 'files' ? bound('pv-files') : name === 'disk' ? bound('pv-disk') : undefined,
+        ),
+      persistentVolume: (name) =>
+        Promise.resolve(
+          name === 'pv-files'
+            ? {
+                metadata: { name },
+                spec: {
+                  csi: {
+                    driver: 'file.csi.azure.com',
+                    volumeHandle: 'rg#acct#share',
+                    nodeStageSecretRef: { name: 'storage', namespace: 'shop' },
+                  },
+                },
+              }
+            : { metadata: { name }, spec: { hostPath: { path: '/srv' } } },
+        ),
+    },
+    schedulerName: undefined,
+  });
+  const reviewClaim = async (claimName: string) => {
+    const reply = await server.review('burst', {
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u1',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        resource: { group: '', version: 'v1', resource: 'pods' },
+        operation: 'CREATE',
+        namespace: 'shop',
+        object: {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'web', namespace: 'shop' },
+          spec: {
+            containers: [{ name: 'app', image: 'nginx' }],
+            volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
+          },
+        },
+      },
+    });
+    return reply.outcome;
+  };
+  const table = [
+    { claim: 'files', outcome: 'steered' },
+    { claim: 'disk', outcome: 'not-steered' },
+    { claim: 'absent', outcome: 'not-steered' },
+  ];
+  for (const row of table) {
+    it(`${row.outcome === 'steered' ? 'steers' : 'does not steer'} a pod whose claim is ${row.claim}`, async () => {
+      assert.equal(await reviewClaim(row.claim), row.outcome);
     });
   }
 });

@@ -4,9 +4,13 @@
 // `WebhookDependencies`.
 import express, { type ErrorRequestHandler, type Express, type Request, type Response } from 'express';
 import {
+  claimProblems,
   type ExposureSettings,
   MAX_POD_REFERENCES,
   type PodReferences,
+  podPlacement,
+  type Problem,
+  READS_PER_CLAIM,
   referenceCount,
   type ReferencedObjects,
 } from '../contract/index.ts';
@@ -24,7 +28,7 @@ import {
   type WebhookEntry,
 } from './decision.ts';
 import { requireClientCertificate } from '../runtime/client-auth.ts';
-import { readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
+import { readClaimedVolumes, readReferencedObjects, type ReferenceReader } from '../runtime/references.ts';
 import { allowReview, denyReview, parseAdmissionReview } from './review.ts';
 
 export interface WebhookDependencies {
@@ -149,6 +153,7 @@ export class WebhookServer {
       const message = `could not read the objects this pod references to check it can run on ACI (${errorMessage(error)}); try again`;
       return { status: 200, body: denyReview(uid, 503, message), outcome: 'error' };
     }
+    const claimed = await this.#claimProblems(entry, pod, namespace, log);
     let verdict: Verdict;
     try {
       verdict = decide(
@@ -156,6 +161,7 @@ export class WebhookServer {
           entry,
           pod,
           ...(objects && { objects }),
+          ...(claimed && { claimProblems: claimed }),
           schedulerName: this.#dependencies.schedulerName,
           exposure: this.#dependencies.exposure,
         },
@@ -170,6 +176,34 @@ export class WebhookServer {
       ? allowReview(uid, verdict.patch, verdict.warnings)
       : denyReview(uid, 403, verdict.message);
     return { status: 200, body: answer, outcome: verdict.outcome };
+  }
+
+  /**
+   * Why the claims keep a namespace-steered pod off ACI: not bound, not on Azure Files. A read that
+   * fails leaves the pod unsteered (a warning says why) rather than failing its creation.
+   */
+  async #claimProblems(
+    entry: WebhookEntry,
+    pod: V1Pod,
+    namespace: string,
+    log: Logger,
+  ): Promise<Problem[] | undefined> {
+    // A pod its namespace steers is checked from its spec, and its claims from what they are bound to.
+    if (entry !== 'burst' || needsReferencedObjects(pod) || podPlacement(pod) === 'never') return undefined;
+    let claims: string[];
+    try {
+      claims = this.#dependencies.references(pod).claims;
+    } catch {
+      return undefined; // a malformed pod: the check reports it
+    }
+    if (claims.length === 0 || claims.length * READS_PER_CLAIM > MAX_POD_REFERENCES) return undefined;
+    try {
+      return claimProblems(pod, await readClaimedVolumes(this.#dependencies.reader, namespace, claims));
+    } catch (error) {
+      log.warn({ err: error }, "could not read the pod's claims");
+      const message = `could not read the pod's claims (${errorMessage(error)})`;
+      return [{ path: 'spec.volumes', message, fix: 'try again', kind: 'missing-reference' }];
+    }
   }
 
   /** Bodies that never reach a handler: too large, not JSON. No uid can be read from them. */

@@ -15,6 +15,8 @@ export function benchWebhook(): WebhookServer {
       configMap: () => Promise.resolve(undefined),
       secret: () => Promise.resolve(undefined),
       serviceAccount: (_namespace, name) => Promise.resolve({ metadata: { name } }),
+      claim: () => Promise.resolve(undefined),
+      persistentVolume: () => Promise.resolve(undefined),
     },
     schedulerName: 'aci-burst-scheduler',
   });

@@ -38,6 +38,8 @@ function readerFor(random: Random): ReferenceReader {
         data: data(),
       })),
     serviceAccount: (_namespace, name) => maybe((): V1ServiceAccount => ({ metadata: { name } })),
+    claim: () => Promise.resolve(undefined),
+    persistentVolume: () => Promise.resolve(undefined),
   };
 }
 
@@ -141,6 +143,8 @@ export function webhookTargets(credentials: ServingCredentials): {
     configMap: () => Promise.resolve(undefined),
     secret: () => Promise.resolve(undefined),
     serviceAccount: () => Promise.resolve(undefined),
+    claim: () => Promise.resolve(undefined),
+    persistentVolume: () => Promise.resolve(undefined),
   };
   const server = new WebhookServer({
     logger: silentLogger(),
@@ -151,6 +155,8 @@ export function webhookTargets(credentials: ServingCredentials): {
       configMap: (namespace, name) => reader.configMap(namespace, name),
       secret: (namespace, name) => reader.secret(namespace, name),
       serviceAccount: (namespace, name) => reader.serviceAccount(namespace, name),
+      claim: (namespace, name) => reader.claim(namespace, name),
+      persistentVolume: (name) => reader.persistentVolume(name),
     },
     schedulerName: 'aci-burst-scheduler',
   });

@@ -18,7 +18,12 @@ export type Behaviour =
   /** The image cannot be pulled once provisioning starts: the operation fails with InaccessibleImage. */
   | { kind: 'pull-fail' }
   /** The region has no capacity: the operation fails with InsufficientCapacity. */
-  | { kind: 'no-capacity' };
+  | { kind: 'no-capacity' }
+  /**
+   * An Azure Files share it mounts cannot be mounted (storage.ts): provisioning succeeds, the
+   * container stays Waiting with FailedMountAzureFileVolume events.
+   */
+  | { kind: 'mount-fail' };
 
 export interface ContainerDefinition {
   name: string;

@@ -119,6 +119,17 @@ describe('the connector line', () => {
     assert.equal(outcome.output, `${B('ab')}out\nerr\nzero:o'ne:$(x)\n${E('ab', 3)}`);
   });
 
+  it('runs a lifecycle hook through `command`, reporting its exit status (connector/hooks.ts)', () => {
+    const outcome = run(
+      connectorLine('c0', ['command', 'sh', '-c', 'echo drained; exit 4'], { stdin: false, tty: false }),
+    );
+    assert.equal(outcome.output, `${B('c0')}drained\n${E('c0', 4)}`);
+    assert.equal(
+      run(connectorLine('c1', ['command', 'true'], { stdin: false, tty: false })).output,
+      `${B('c1')}${E('c1', 0)}`,
+    );
+  });
+
   it('would visibly change the output if an argument were left unquoted (what the tests rely on)', () => {
     assert.equal(run('printf "[%s]" $(echo pwned) `echo pwned`').output, '[pwned][pwned]');
     assert.equal(run(`printf '[%s]' '$(echo pwned)'`).output, '[$(echo pwned)]');

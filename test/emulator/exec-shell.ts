@@ -778,8 +778,20 @@ function exportVariables(call: Call): number {
   return 0;
 }
 
+/** POSIX `command name args...`: runs the program (there are no functions to bypass); `-p`/`-v` are not emulated. */
+function* commandBuiltin(call: Call): ShellRun {
+  const [name, ...args] = call.args;
+  if (name === undefined) return 0;
+  if (name.startsWith('-')) {
+    write(call.io.err, `sh: command: ${name}: option not emulated\n`, call.runtime);
+    return 2;
+  }
+  return yield* runNamed(name, args, call);
+}
+
 const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
   ['true', () => 0],
+  ['command', commandBuiltin],
   [':', () => 0],
   ['false', () => 1],
   ['echo', echo],

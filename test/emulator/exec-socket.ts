@@ -15,6 +15,7 @@ import { hasShell } from './behaviour.ts';
 import { ExecSession } from './exec-session.ts';
 import { shellContext } from './exec-shell.ts';
 import type { GroupActivity } from './group-activity.ts';
+import type { RequestLog } from './request-log.ts';
 import type { EmulatorState, StreamSession } from './state.ts';
 
 const STREAM_PATH = /^\/(execstream|attachstream)\/sessionId\/([0-9a-f-]{36})$/;
@@ -41,6 +42,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 
 export interface SessionSocketDependencies {
   state: EmulatorState;
+  /** Where what exec sessions are typed goes (method EXEC), so tests see the commands that ran. */
+  requestLog?: RequestLog;
   activity: GroupActivity;
   clock: () => number;
   logger: Logger;
@@ -140,7 +143,9 @@ function runExec(ws: WebSocket, stream: StreamSession, deps: SessionSocketDepend
   ws.on('message', (data) => {
     const message = bytes(data);
     if (authenticated) {
-      session.input(decoder.decode(message, { stream: true }));
+      const text = decoder.decode(message, { stream: true });
+      logInput(deps, stream, text);
+      session.input(text);
       return;
     }
     authenticated = sameSecret(message.toString('utf8'), stream.password);
@@ -155,6 +160,20 @@ function runExec(ws: WebSocket, stream: StreamSession, deps: SessionSocketDepend
   ws.on('close', () => {
     unwatch();
     session.stop('client closed the websocket');
+  });
+}
+
+/** The exec log: each input message of a session, by the container it went to. */
+function logInput(deps: SessionSocketDependencies, stream: StreamSession, input: string): void {
+  const { resourceGroup, name, container } = stream.target;
+  deps.requestLog?.add({
+    method: 'EXEC',
+    path: `/resourceGroups/${resourceGroup}/providers/Microsoft.ContainerInstance/containerGroups/${name}/containers/${container}`,
+    query: '',
+    status: 0,
+    time: new Date(deps.clock()).toISOString(),
+    durationMs: 0,
+    body: { session: stream.id, command: stream.command, input },
   });
 }
 

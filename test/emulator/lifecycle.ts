@@ -3,6 +3,7 @@
 // then plays its scripted program (behaviour.ts), restarting as the group's restart policy says.
 import type { Behaviour, Program } from './behaviour.ts';
 import type { RestartPolicy } from './spec.ts';
+import { MOUNT_FAILED_EVENT } from './storage.ts';
 
 export interface Timeline {
   /** Time spent Pending before Creating. */
@@ -51,6 +52,7 @@ export interface ContainerEvent {
 type Transition =
   | { action: 'pull'; at: number }
   | { action: 'pull-failed'; at: number }
+  | { action: 'mount-failed'; at: number }
   | { action: 'start'; at: number }
   | { action: 'exit'; at: number; code: number };
 
@@ -260,11 +262,22 @@ function applyTransition(
         message: `pulling image "${container.image}"`,
         type: 'Normal' as const,
       };
-      const failing = container.behaviour.kind === 'pull-fail';
+      const { kind } = container.behaviour;
+      const action = kind === 'pull-fail' ? 'pull-failed' : kind === 'mount-fail' ? 'mount-failed' : 'start';
       return {
         ...container,
         events: recordEvent(container.events, pullEvent, transition.at),
-        next: { action: failing ? 'pull-failed' : 'start', at: finishedAt },
+        next: { action, at: finishedAt },
+      };
+    }
+    case 'mount-failed': {
+      // Azure retries the mount and counts the event up; one record says the same (unconfirmed: Azure
+      // shows it among the group's events, the emulator among the container's).
+      const { next: _done, ...rest } = container;
+      return {
+        ...rest,
+        currentState: { state: 'Waiting', detailStatus: '' },
+        events: recordEvent(container.events, MOUNT_FAILED_EVENT, transition.at),
       };
     }
     case 'pull-failed': {

@@ -12,7 +12,8 @@ export interface RequestLogEntry {
   durationMs: number;
   /** PUT, PATCH and POST bodies as sent (secrets included: this is what proves how they were sent; exec's command and terminal size). */
   body?: unknown;
-  /** Method LISTEN: a group address or port the emulator could not bind, and why. */
+  /** Method LISTEN: a group address or port the emulator could not bind, and why. Method EXEC (the
+   * exec log): what a client typed into an exec session, in `body.input`, with the session's command. */
   error?: string;
 }
 

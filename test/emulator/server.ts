@@ -30,6 +30,7 @@ import { DEFAULT_QUOTAS, DEFAULT_RATE_LIMITS, type Quotas, type RateLimits } fro
 import { MONITOR_TIMINGS, UsageScript, type MonitorTiming } from './monitor.ts';
 import { type RegistryAuth, type RunningRegistry, startRegistry } from './registry.ts';
 import { RequestLog } from './request-log.ts';
+import type { StorageAccountFixture } from './storage.ts';
 import { EmulatorState, type EmulatorConfig } from './state.ts';
 import { parseVirtualNetwork } from './virtual-networks.ts';
 
@@ -66,6 +67,8 @@ export interface EmulatorOptions {
    * addresses; any other (a private range, for EndpointSlices) is handed out and never dialled.
    */
   virtualNetworks?: VirtualNetworkInput[];
+  /** Storage accounts (name, key, shares) that azureFile volumes are checked against; unset, none are. */
+  storageAccounts?: StorageAccountFixture[];
   /** Bounds of exec and attach sessions (count, idle time, output). */
   sessionLimits?: Partial<SessionLimits>;
   /** How the loopback registry authenticates: Docker Hub's bearer tokens (default) or Basic. */
@@ -126,6 +129,7 @@ function resolveConfig(options: EmulatorOptions): {
     quotas: { ...DEFAULT_QUOTAS, ...options.quotas },
     rateLimits: { ...DEFAULT_RATE_LIMITS, ...options.rateLimits },
     seed: options.seed ?? 1,
+    ...(options.storageAccounts !== undefined && { storageAccounts: options.storageAccounts }),
   };
   config.virtualNetworks = (options.virtualNetworks ?? []).map((network) =>
     parseVirtualNetwork(network, { resourceGroup, location: region }),
@@ -220,6 +224,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const server = createServer({ key: serving.keyPem, cert: serving.certPem }, app);
   const sockets = attachSessionSockets(server, {
     state,
+    requestLog,
     activity,
     clock,
     logger,

@@ -35,6 +35,15 @@ export interface VolumeSpec {
   kind: 'azureFile' | 'emptyDir' | 'secret' | 'gitRepo' | 'other';
   /** Secret volumes: file name -> decoded content. */
   files: Record<string, string>;
+  /** Azure Files volumes: the share and the credentials sent for it (checked by storage.ts). */
+  share?: AzureFileShare;
+}
+
+export interface AzureFileShare {
+  shareName: string;
+  storageAccountName: string;
+  storageAccountKey: string | undefined;
+  readOnly: boolean;
 }
 
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
@@ -324,7 +333,19 @@ function parseVolume(item: unknown, path: string): VolumeSpec {
     );
     return { name, kind: 'secret', files };
   }
-  const kinds = ['azureFile', 'emptyDir', 'gitRepo'] as const;
+  const azureFile = optionalObject(item, 'azureFile', path);
+  if (azureFile) {
+    // ACI's spec requires shareName and storageAccountName; the key is optional there.
+    const key = azureFile['storageAccountKey'];
+    const share: AzureFileShare = {
+      shareName: stringAt(azureFile, 'shareName', `${path}.azureFile`),
+      storageAccountName: stringAt(azureFile, 'storageAccountName', `${path}.azureFile`),
+      storageAccountKey: typeof key === 'string' ? key : undefined,
+      readOnly: azureFile['readOnly'] === true,
+    };
+    return { name, kind: 'azureFile', files: {}, share };
+  }
+  const kinds = ['emptyDir', 'gitRepo'] as const;
   const kind = kinds.find((candidate) => optionalObject(item, candidate, path) !== undefined) ?? 'other';
   return { name, kind, files: {} };
 }

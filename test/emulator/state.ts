@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { AciLimits } from '../../contract/index.ts';
 import { ArmError } from './arm-error.ts';
 import { behaviourFor } from './behaviour.ts';
+import { containersFailingMounts, type StorageAccountFixture } from './storage.ts';
 import { decideFaults, newInjector, type Fault, type FaultInjector, type FaultRule } from './faults.ts';
 import {
   advanceGroup,
@@ -68,6 +69,8 @@ export interface EmulatorConfig {
   virtualNetworks?: readonly VirtualNetworkFixture[];
   /** The connector's principal (its client id), named in authorization errors; and its tenant. */
   principal?: { clientId: string; tenantId: string };
+  /** Storage accounts whose shares azureFile volumes mount; unset, every share mounts unchecked. */
+  storageAccounts?: readonly StorageAccountFixture[];
 }
 
 export type ArmCategory = 'reads' | 'writes' | 'deletes';
@@ -390,8 +393,13 @@ export class EmulatorState {
     kind: ProvisioningKind,
     now: number,
   ): { record: GroupRecord; operationId: string } {
+    const failingMounts = containersFailingMounts(record.spec, this.config.storageAccounts);
     const runtime = beginProvisioning(
-      record.spec.containers.map((c) => ({ name: c.name, image: c.image, behaviour: behaviourFor(c) })),
+      record.spec.containers.map((c) => ({
+        name: c.name,
+        image: c.image,
+        behaviour: failingMounts.has(c.name) ? { kind: 'mount-fail' as const } : behaviourFor(c),
+      })),
       { kind, restartPolicy: record.spec.restartPolicy, region: record.spec.location },
       now,
       this.config.timeline,
