@@ -1,7 +1,6 @@
 // What the connector knows of its container groups, learned from periodic lists of the resource group
-// and from instance-view GETs made only when a group's state changed or its view went stale. ARM reads
-// therefore stay bounded whatever the pod count: one paged list per interval, plus at most
-// `maxReadsPerCycle` GETs.
+// and from instance-view GETs. Which groups are read, and how many, is read-budget.ts's decision: this
+// module only says which groups a list showed changed.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import { TAGS } from '../contract/index.ts';
 
@@ -48,8 +47,8 @@ export function podKeyOf(group: ContainerGroup): string | undefined {
 }
 
 export interface ListOutcome {
-  /** Groups whose state changed or whose view is stale, most urgent first, within the read budget. */
-  toRead: string[];
+  /** Groups that are new or whose provisioning state changed since they were last read. */
+  changed: string[];
   /** Groups that disappeared from the list (deleted outside, or never created). */
   vanished: TrackedGroup[];
 }
@@ -94,10 +93,7 @@ export class GroupTracker {
    * `createGraceMs`: how long a group this connector created may be missing from lists (ARM lists
    * are eventually consistent) before it counts as vanished.
    */
-  applyList(
-    listed: ContainerGroup[],
-    options: { now: number; createGraceMs: number; refreshIntervalMs: number; maxReads: number },
-  ): ListOutcome {
+  applyList(listed: ContainerGroup[], options: { now: number; createGraceMs: number }): ListOutcome {
     const seen = new Set<string>();
     const changed: string[] = [];
     const foreign = new Map<string, ContainerGroup>();
@@ -132,11 +128,7 @@ export class GroupTracker {
     }
     this.foreign = foreign;
     this.listedOnce = true;
-    const stale = this.all()
-      .filter((t) => !changed.includes(t.name) && isStale(t, options.now, options.refreshIntervalMs))
-      .sort((a, b) => (a.detailReadAt ?? 0) - (b.detailReadAt ?? 0))
-      .map((t) => t.name);
-    return { toRead: [...changed, ...stale].slice(0, options.maxReads), vanished };
+    return { changed, vanished };
   }
 
   /** Records a GET; `undefined` means ARM said the group does not exist. */
@@ -174,15 +166,4 @@ function blank(name: string, listed: ContainerGroup): TrackedGroup {
     detailState: undefined,
     createdAt: undefined,
   };
-}
-
-/**
- * A live group's instance view is re-read every refresh interval; a group whose containers all ended
- * (or that failed) changes no more, so it is not re-read.
- */
-function isStale(tracked: TrackedGroup, now: number, refreshIntervalMs: number): boolean {
-  if (tracked.detail === undefined) return true;
-  const state = tracked.detail.instanceView?.state;
-  if (state === 'Succeeded' || state === 'Failed' || state === 'Stopped') return false;
-  return now - (tracked.detailReadAt ?? 0) >= refreshIntervalMs;
 }

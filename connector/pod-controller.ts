@@ -39,6 +39,8 @@ import { listOf, textOf } from './aci-shapes.ts';
 import type { ConditionSource } from './health.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
+import { anyInTransition, ArmReadBudget, planReads, RefreshAllowance } from './read-budget.ts';
+import { systemTimers, type Cancel, type Timers } from '../runtime/clock.ts';
 import type {
   Clock,
   ContainerGroupApi,
@@ -55,8 +57,14 @@ import { failedPodStatus, pendingPodStatus, podStatusFromGroup } from './status.
 import { WorkQueue } from './workqueue.ts';
 
 export interface PodControllerTiming {
+  /** How often the resource group is listed while no group is in transition. */
   listIntervalMs: number;
+  /** How often it is listed while some group is being created or starting (default 2 s). */
+  transitionListIntervalMs?: number;
+  /** How often a starting or failing group is read, which the lists cannot show (default 5 s). */
+  transitionRefreshMs?: number;
   refreshIntervalMs: number;
+  /** Refresh reads of running groups per minute: the steady-state cost (transitions are not capped by it). */
   maxReadsPerMinute: number;
   /** How long a freshly created group may be missing from lists. */
   createGraceMs: number;
@@ -81,6 +89,10 @@ export interface PodControllerDeps {
   hostIP: string;
   timing: PodControllerTiming;
   pacer: CreatePacer;
+  /** What ARM has left of its read bucket; status reads take at most their share of it. */
+  readBudget?: ArmReadBudget;
+  /** The list loop's timer (default: the process's). */
+  timers?: Timers;
   /** With ACI_SUBNET_ID: whether groups can go into the subnet; while not, pods wait Pending. */
   subnet?: ConditionSource | undefined;
   concurrency?: number;
@@ -103,11 +115,18 @@ export class PodController {
   private readonly written = new Map<string, string>();
   /** ACI events already forwarded, per group. */
   private readonly forwarded = new Map<string, Set<string>>();
-  private timers: NodeJS.Timeout[] = [];
+  private cancels: Cancel[] = [];
+  private stopped = false;
   private syncing: Promise<void> | undefined;
+  private readonly timers: Timers;
+  private readonly readBudget: ArmReadBudget;
+  private readonly refreshAllowance: RefreshAllowance;
 
   constructor(deps: PodControllerDeps) {
     this.deps = deps;
+    this.timers = deps.timers ?? systemTimers;
+    this.readBudget = deps.readBudget ?? new ArmReadBudget({ clock: deps.clock, share: 1 });
+    this.refreshAllowance = new RefreshAllowance(deps.timing.maxReadsPerMinute, deps.clock.now());
     this.tracker = new GroupTracker({ nodeName: deps.settings.nodeName, clusterId: deps.settings.clusterId });
     this.queue = new WorkQueue({ concurrency: deps.concurrency ?? 8, process: (key) => this.reconcile(key) });
   }
@@ -137,25 +156,42 @@ export class PodController {
     return this.tracker.synced;
   }
 
-  /** Lists groups at once, then on an interval; resyncs every cached pod on another. */
+  /**
+   * Lists groups at once, then again after each list: soon while some group is in transition (its
+   * start shows in the list first), at the list interval otherwise. Resyncs every cached pod on an
+   * interval of its own.
+   */
   start(): void {
     this.queue.start();
-    // syncGroups catches and logs its own failures, so these promises never reject.
-    void this.triggerSync();
-    this.timers = [
-      setInterval(() => {
-        void this.triggerSync();
-      }, this.deps.timing.listIntervalMs),
-      setInterval(() => {
+    this.listLoop();
+    this.cancels.push(
+      this.timers.every(this.deps.timing.resyncIntervalMs, () => {
         for (const pod of this.deps.cache.list()) this.enqueue(pod);
-      }, this.deps.timing.resyncIntervalMs),
-    ];
+      }),
+    );
+  }
+
+  private listLoop(): void {
+    // syncGroups catches and logs its own failures, so this promise never rejects.
+    void this.triggerSync().then(() => {
+      if (this.stopped) return;
+      const { timing } = this.deps;
+      const delay = anyInTransition(this.tracker.all())
+        ? (timing.transitionListIntervalMs ?? 2000)
+        : timing.listIntervalMs;
+      const cancel = this.timers.after(delay, () => {
+        this.cancels = this.cancels.filter((c) => c !== cancel);
+        this.listLoop();
+      });
+      this.cancels.push(cancel);
+    });
   }
 
   /** Stops the timers and waits for in-flight reconciles; container groups are left running. */
   async shutdown(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
-    this.timers = [];
+    this.stopped = true;
+    for (const cancel of this.cancels) cancel();
+    this.cancels = [];
     await this.syncing;
     await this.queue.shutdown();
   }
@@ -171,6 +207,8 @@ export class PodController {
   private async syncGroups(): Promise<void> {
     const { clock, timing, metrics } = this.deps;
     const started = clock.now();
+    // Out of budget: the list waits for its next turn rather than earn a 429 (the first list never waits).
+    if (this.tracker.synced && this.readBudget.available() < 1) return;
     let listed: ContainerGroup[];
     try {
       listed = await this.deps.groups.list();
@@ -179,20 +217,29 @@ export class PodController {
       this.deps.logger.warn({ err: classified, kind: classified.kind }, 'listing container groups failed');
       return;
     }
-    const maxReads = Math.max(1, Math.floor((timing.maxReadsPerMinute * timing.listIntervalMs) / 60_000));
-    const outcome = this.tracker.applyList(listed, {
-      now: started,
-      createGraceMs: timing.createGraceMs,
-      refreshIntervalMs: timing.refreshIntervalMs,
-      maxReads,
-    });
+    const outcome = this.tracker.applyList(listed, { now: started, createGraceMs: timing.createGraceMs });
     metrics.trackedGroups.set(this.tracker.all().length);
     for (const gone of outcome.vanished) {
       this.forwarded.delete(gone.name);
       this.requeueOwner(gone);
     }
-    await Promise.all(outcome.toRead.map((name) => this.readGroup(name)));
+    await Promise.all(this.planReads(new Set(outcome.changed)).map((name) => this.readGroup(name)));
     this.deleteOrphans();
+  }
+
+  /** The reads this list cycle may send, by urgency, within the share of ARM's budget. */
+  private planReads(changed: ReadonlySet<string>): string[] {
+    const { timing, clock } = this.deps;
+    const now = clock.now();
+    const plan = planReads(this.tracker.all(), changed, {
+      now,
+      allowed: this.readBudget.available(),
+      refreshAllowed: this.refreshAllowance.available(now),
+      transitionRefreshMs: timing.transitionRefreshMs ?? 5000,
+      refreshIntervalMs: timing.refreshIntervalMs,
+    });
+    this.refreshAllowance.spend(plan.refreshes);
+    return plan.names;
   }
 
   private async readGroup(name: string): Promise<void> {
