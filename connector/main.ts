@@ -40,6 +40,7 @@ import { NodeController } from './node.ts';
 import { abortableSleep, kubeCsrApi, NodeIdentity } from './node-identity.ts';
 import { CreatePacer } from './pacing.ts';
 import { PodController } from './pod-controller.ts';
+import { watchReadBudget } from './read-budget.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
 import { aciTerminalDialer } from './streaming/aci-terminal.ts';
@@ -213,6 +214,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   const azureCaPem = readOptional(config.azure.caFile);
   const { client, monitor, endpoint } = createAzureClients(azureClientSettings(config, azureCaPem));
   const health = new AzureHealth();
+  const readBudget = watchReadBudget([client, monitor], clock, config.timing.readBudgetShare);
   // One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike.
   const gate = new ThrottleGate(clock);
   const aci = new AciContainerGroups({
@@ -294,6 +296,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     },
     hostIP: config.node.internalIP,
     pacer: new CreatePacer(config.createLimits),
+    readBudget,
     subnet,
     timing: {
       listIntervalMs: config.timing.listIntervalMs,

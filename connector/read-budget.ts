@@ -82,6 +82,17 @@ export function readBudgetPolicy(budget: ArmReadBudget): PipelinePolicy {
   };
 }
 
+/** One budget for every client of the connector's identity: each counts its reads into it. */
+export function watchReadBudget(
+  clients: readonly { pipeline: { addPolicy(policy: PipelinePolicy): void } }[],
+  clock: Clock,
+  share: number,
+): ArmReadBudget {
+  const budget = new ArmReadBudget({ clock, share });
+  for (const client of clients) client.pipeline.addPolicy(readBudgetPolicy(budget));
+  return budget;
+}
+
 export interface ReadPlanOptions {
   now: number;
   /** Reads the budget allows now. */
