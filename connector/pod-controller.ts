@@ -124,11 +124,15 @@ export class PodController {
 
   constructor(deps: PodControllerDeps) {
     this.deps = deps;
-    this.timers = deps.timers ?? systemTimers;
     this.readBudget = deps.readBudget ?? new ArmReadBudget({ clock: deps.clock, share: 1 });
     this.refreshAllowance = new RefreshAllowance(deps.timing.maxReadsPerMinute, deps.clock.now());
     this.tracker = new GroupTracker({ nodeName: deps.settings.nodeName, clusterId: deps.settings.clusterId });
-    this.queue = new WorkQueue({ concurrency: deps.concurrency ?? 8, process: (key) => this.reconcile(key) });
+    this.timers = deps.timers ?? systemTimers;
+    this.queue = new WorkQueue({
+      concurrency: deps.concurrency ?? 8,
+      process: (key) => this.reconcile(key),
+      timers: this.timers,
+    });
   }
 
   /**

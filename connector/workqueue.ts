@@ -2,9 +2,13 @@
 // by two workers at once, and a key added while it is processed runs again afterwards. Delayed adds
 // keep the earliest due time. Timers are created only after start(), never on import.
 
+import { systemTimers, type Cancel, type Timers } from '../runtime/clock.ts';
+
 export interface WorkQueueOptions {
   concurrency: number;
   process: (key: string) => Promise<void>;
+  /** The delayed adds' timers (default: the process's). */
+  timers?: Timers;
 }
 
 export class WorkQueue {
@@ -13,14 +17,17 @@ export class WorkQueue {
   private readonly order: string[] = [];
   private readonly active = new Set<string>();
   private readonly dirtyWhileActive = new Set<string>();
-  private readonly delayed = new Map<string, { due: number; timer: NodeJS.Timeout }>();
+  private readonly delayed = new Map<string, { due: number; cancel: Cancel }>();
   private running = 0;
   private started = false;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
 
+  private readonly timers: Timers;
+
   constructor(options: WorkQueueOptions) {
     this.options = options;
+    this.timers = options.timers ?? systemTimers;
   }
 
   start(): void {
@@ -51,7 +58,7 @@ export class WorkQueue {
   }
 
   /** Queues the key after `delayMs`, unless it is already due sooner. */
-  addAfter(key: string, delayMs: number, now = Date.now()): void {
+  addAfter(key: string, delayMs: number, now = this.timers.now()): void {
     if (this.stopped) return;
     if (delayMs <= 0) {
       this.add(key);
@@ -60,12 +67,12 @@ export class WorkQueue {
     const due = now + delayMs;
     const existing = this.delayed.get(key);
     if (existing && existing.due <= due) return;
-    if (existing) clearTimeout(existing.timer);
-    const timer = setTimeout(() => {
+    if (existing) existing.cancel();
+    const cancel = this.timers.after(delayMs, () => {
       this.delayed.delete(key);
       this.add(key);
-    }, delayMs);
-    this.delayed.set(key, { due, timer });
+    });
+    this.delayed.set(key, { due, cancel });
   }
 
   /** Keys waiting now or later, for metrics. */
@@ -76,7 +83,7 @@ export class WorkQueue {
   /** Stops taking new work, drops delayed keys, and resolves when in-flight work is done. */
   async shutdown(): Promise<void> {
     this.stopped = true;
-    for (const { timer } of this.delayed.values()) clearTimeout(timer);
+    for (const { cancel } of this.delayed.values()) cancel();
     this.delayed.clear();
     this.queued.clear();
     this.order.length = 0;
@@ -93,7 +100,7 @@ export class WorkQueue {
   private cancelDelay(key: string): void {
     const existing = this.delayed.get(key);
     if (!existing) return;
-    clearTimeout(existing.timer);
+    existing.cancel();
     this.delayed.delete(key);
   }
 
