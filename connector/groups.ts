@@ -55,6 +55,9 @@ export interface ListOutcome {
 
 export class GroupTracker {
   private readonly groups = new Map<string, TrackedGroup>();
+  /** Group names by the pod key they are tagged with: every reconcile looks its pod's groups up. */
+  private readonly byPod = new Map<string, Set<string>>();
+  private readonly podOfGroup = new Map<string, string>();
   /** Groups of the resource group this connector does not own (another cluster's or node's), by name. */
   private foreign = new Map<string, ContainerGroup>();
   private readonly owner: Ownership;
@@ -79,7 +82,37 @@ export class GroupTracker {
 
   /** Every group this connector owns that is tagged with the pod `namespace/name`, whatever its name. */
   groupsOf(podKey: string): TrackedGroup[] {
-    return this.all().filter((tracked) => podKeyOf(tracked.listed) === podKey);
+    const names = this.byPod.get(podKey);
+    if (names === undefined) return [];
+    return [...names].flatMap((name) => this.groups.get(name) ?? []);
+  }
+
+  private put(tracked: TrackedGroup): void {
+    this.groups.set(tracked.name, tracked);
+    this.reindex(tracked.name, podKeyOf(tracked.listed));
+  }
+
+  private remove(name: string): void {
+    this.groups.delete(name);
+    this.reindex(name, undefined);
+  }
+
+  private reindex(name: string, podKey: string | undefined): void {
+    const before = this.podOfGroup.get(name);
+    if (before === podKey) return;
+    if (before !== undefined) {
+      const names = this.byPod.get(before);
+      names?.delete(name);
+      if (names?.size === 0) this.byPod.delete(before);
+    }
+    if (podKey === undefined) {
+      this.podOfGroup.delete(name);
+      return;
+    }
+    this.podOfGroup.set(name, podKey);
+    const names = this.byPod.get(podKey) ?? new Set<string>();
+    names.add(name);
+    this.byPod.set(podKey, names);
   }
 
   /** The group of that name someone else owns, as the last list or read showed it. */
@@ -106,7 +139,7 @@ export class GroupTracker {
       seen.add(group.name);
       const tracked = this.groups.get(group.name);
       if (tracked === undefined) {
-        this.groups.set(group.name, blank(group.name, group));
+        this.put(blank(group.name, group));
         changed.push(group.name);
         continue;
       }
@@ -116,6 +149,7 @@ export class GroupTracker {
         tracked.createdAt !== undefined && options.now - tracked.createdAt < options.createGraceMs;
       if (recentlyCreated && podUidOf(group) !== podUidOf(tracked.listed)) continue;
       tracked.listed = group;
+      this.reindex(tracked.name, podKeyOf(group));
       if (group.provisioningState !== tracked.detailState) changed.push(group.name);
     }
     const vanished: TrackedGroup[] = [];
@@ -124,7 +158,7 @@ export class GroupTracker {
       if (tracked.createdAt !== undefined && options.now - tracked.createdAt < options.createGraceMs)
         continue;
       vanished.push(tracked);
-      this.groups.delete(tracked.name);
+      this.remove(tracked.name);
     }
     this.foreign = foreign;
     this.listedOnce = true;
@@ -135,7 +169,7 @@ export class GroupTracker {
   applyDetail(name: string, detail: ContainerGroup | undefined, now: number): void {
     if (detail === undefined || !isOwnedBy(detail, this.owner)) {
       // Gone, or replaced by someone else's group of the same name: no longer ours to manage.
-      this.groups.delete(name);
+      this.remove(name);
       if (detail !== undefined) this.foreign.set(name, detail);
       return;
     }
@@ -144,16 +178,16 @@ export class GroupTracker {
     tracked.detail = detail;
     tracked.detailReadAt = now;
     tracked.detailState = detail.provisioningState;
-    this.groups.set(name, tracked);
+    this.put(tracked);
   }
 
   /** Records a create this connector sent, so the next lists do not call it vanished too early. */
   applyCreate(name: string, group: ContainerGroup, now: number): void {
-    this.groups.set(name, { ...blank(name, { ...group, provisioningState: 'Pending' }), createdAt: now });
+    this.put({ ...blank(name, { ...group, provisioningState: 'Pending' }), createdAt: now });
   }
 
   forget(name: string): void {
-    this.groups.delete(name);
+    this.remove(name);
   }
 }
 

@@ -39,7 +39,7 @@ import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
 import { abortableSleep, kubeCsrApi, NodeIdentity } from './node-identity.ts';
 import { CreatePacer } from './pacing.ts';
-import { PodController } from './pod-controller.ts';
+import { PodController, podControllerTiming } from './pod-controller.ts';
 import { watchReadBudget } from './read-budget.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
@@ -298,15 +298,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     pacer: new CreatePacer(config.createLimits),
     readBudget,
     subnet,
-    timing: {
-      listIntervalMs: config.timing.listIntervalMs,
-      refreshIntervalMs: config.timing.refreshIntervalMs,
-      maxReadsPerMinute: config.timing.maxReadsPerMinute,
-      createGraceMs: Math.max(30_000, 3 * config.timing.listIntervalMs),
-      resyncIntervalMs: 60_000,
-      backoff: { baseMs: 1000, maxMs: 300_000 },
-      waitRetryMs: config.timing.waitRetryMs,
-    },
+    timing: podControllerTiming(config.timing),
   });
   controllerRef.current = controller;
   const usage =

@@ -36,6 +36,7 @@ import {
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
 import { listOf, textOf } from './aci-shapes.ts';
+import type { ConnectorConfig } from './config.ts';
 import type { ConditionSource } from './health.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
@@ -73,6 +74,19 @@ export interface PodControllerTiming {
   backoff: BackoffPolicy;
   /** How long a pod waiting on quota or a missing reference waits before the next try. */
   waitRetryMs: number;
+}
+
+/** The controller's timing from the connector's configuration (the benchmarks use it too, for default settings). */
+export function podControllerTiming(timing: ConnectorConfig['timing']): PodControllerTiming {
+  return {
+    listIntervalMs: timing.listIntervalMs,
+    refreshIntervalMs: timing.refreshIntervalMs,
+    maxReadsPerMinute: timing.maxReadsPerMinute,
+    createGraceMs: Math.max(30_000, 3 * timing.listIntervalMs),
+    resyncIntervalMs: 60_000,
+    backoff: { baseMs: 1000, maxMs: 300_000 },
+    waitRetryMs: timing.waitRetryMs,
+  };
 }
 
 export interface PodControllerDeps {
