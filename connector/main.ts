@@ -38,7 +38,7 @@ import { createConnectorMetrics } from './metrics.ts';
 import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
 import { abortableSleep, kubeCsrApi, NodeIdentity } from './node-identity.ts';
-import { CreatePacer } from './pacing.ts';
+import { CREATE_WINDOW_MARGIN_MS, CreatePacer } from './pacing.ts';
 import { PodController, podControllerTiming } from './pod-controller.ts';
 import { watchReadBudget } from './read-budget.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
@@ -295,7 +295,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       network,
     },
     hostIP: config.node.internalIP,
-    pacer: new CreatePacer(config.createLimits),
+    pacer: new CreatePacer(config.createLimits, { marginMs: CREATE_WINDOW_MARGIN_MS }),
     readBudget,
     subnet,
     timing: podControllerTiming(config.timing),

@@ -39,7 +39,7 @@ import { listOf, textOf } from './aci-shapes.ts';
 import type { ConnectorConfig } from './config.ts';
 import type { ConditionSource } from './health.ts';
 import type { ConnectorMetrics } from './metrics.ts';
-import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
+import { CreatePacer, retryDelay, type BackoffPolicy, type CreateTurn } from './pacing.ts';
 import { anyInTransition, ArmReadBudget, planReads, RefreshAllowance } from './read-budget.ts';
 import { systemTimers, type Cancel, type Timers } from '../runtime/clock.ts';
 import type {
@@ -350,6 +350,7 @@ export class PodController {
         pod === undefined ? 'pod deleted' : podUidOf(tracked.listed) === uid ? 'duplicate' : 'pod replaced';
       await this.removeGroup(tracked.name, log.child({ group: tracked.name }), why);
     }
+    if (pod === undefined || pod.metadata?.deletionTimestamp) this.deps.pacer.leave(key);
     if (pod === undefined) return;
     if (pod.metadata?.deletionTimestamp) {
       await this.deletePod(pod, current, log);
@@ -427,6 +428,22 @@ export class PodController {
   private async createGroup(pod: V1Pod, log: Logger): Promise<void> {
     const groupName = this.groupName(pod);
     if (!(await this.mayCreate(pod, groupName))) return;
+    const key = podKey(pod);
+    // The pod's turn for ACI's create window comes first: a pod waiting for it costs no reads, of ARM
+    // or of the cluster. Any other reason not to create now gives its place up; it queues again.
+    const turn = this.deps.pacer.turn(key, this.deps.clock.now(), { take: false });
+    if (turn.waitMs > 0) {
+      await this.wait(pod, this.pacedReason(turn), turn.waitMs);
+      return;
+    }
+    try {
+      await this.createInTurn(pod, groupName, log);
+    } finally {
+      this.deps.pacer.leave(key);
+    }
+  }
+
+  private async createInTurn(pod: V1Pod, groupName: string, log: Logger): Promise<void> {
     const translation = await this.translate(pod);
     if (translation.kind === 'invalid') {
       // The refusals are why; what the pod would also wait for (an image configuration not read,
@@ -454,9 +471,9 @@ export class PodController {
     }
     if (await this.nameTakenNow(pod, groupName)) return;
     const now = this.deps.clock.now();
-    const paced = this.pacing(now);
-    if (paced !== undefined) {
-      await this.wait(pod, paced, paced.retryMs);
+    const turn = this.deps.pacer.turn(podKey(pod), now, { take: true });
+    if (turn.waitMs > 0) {
+      await this.wait(pod, this.pacedReason(turn), turn.waitMs);
       return;
     }
     try {
@@ -496,12 +513,16 @@ export class PodController {
     return { reason: 'SubnetNotReady', message, retryMs: this.deps.timing.waitRetryMs };
   }
 
-  /** Why the create waits for ACI's create limit, if it does; otherwise a slot is taken. */
-  private pacing(now: number): { reason: string; message: string; retryMs: number } | undefined {
-    const wait = this.deps.pacer.tryAcquire(now);
-    if (wait <= 0) return undefined;
-    const message = `waiting ${Math.ceil(wait / 1000)}s for ACI's container-group create limit`;
-    return { reason: 'CreatePaced', message, retryMs: wait };
+  /** What a pod waiting for ACI's create window shows: how many wait before it, and when it will be created. */
+  private pacedReason(turn: CreateTurn): { reason: string; message: string } {
+    const limits = this.deps.pacer.describeLimits();
+    const ahead = turn.ahead === 1 ? '1 pod' : `${String(turn.ahead)} pods`;
+    return {
+      reason: 'CreatePaced',
+      message:
+        `waiting for ACI's container-group create limit (${limits}): ${ahead} ahead, ` +
+        `created at about ${new Date(turn.at).toISOString()} (in ${Math.ceil(turn.waitMs / 1000)}s)`,
+    };
   }
 
   /**

@@ -18,7 +18,7 @@ import { createAzureClients } from '../../../connector/azure-client.ts';
 import { parseConfig, type ConnectorConfig } from '../../../connector/config.ts';
 import { AzureHealth } from '../../../connector/health.ts';
 import { createConnectorMetrics } from '../../../connector/metrics.ts';
-import { CreatePacer } from '../../../connector/pacing.ts';
+import { CREATE_WINDOW_MARGIN_MS, CreatePacer } from '../../../connector/pacing.ts';
 import { PodController, podControllerTiming } from '../../../connector/pod-controller.ts';
 import { watchReadBudget } from '../../../connector/read-budget.ts';
 import { systemTimers, type Cancel, type Timers } from '../../../runtime/clock.ts';
@@ -238,7 +238,9 @@ export async function startWorld(options: {
       limits: DEFAULT_ACI_LIMITS,
     },
     hostIP: '10.0.0.4',
-    pacer: new CreatePacer(options.createLimits ?? config.createLimits),
+    pacer: new CreatePacer(options.createLimits ?? config.createLimits, {
+      marginMs: CREATE_WINDOW_MARGIN_MS,
+    }),
     readBudget,
     timing: podControllerTiming(config.timing),
   });
