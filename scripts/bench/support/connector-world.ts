@@ -1,11 +1,9 @@
 // What the connector benchmarks share: the pod controller with the connector's default settings
-// (parseConfig of an empty environment), the real Azure SDK, and the in-process ACI emulator on the
-// realistic timeline, all on one compressed clock. Time runs `speed` times faster than the wall clock
-// for the emulator (provisioning, ARM's token buckets, ACI's create windows) and for the connector
-// (list loop, delayed retries, budgets) alike, so an hour of steady state takes 3600/speed seconds.
-// What compression cannot scale is CPU: every millisecond the connector or the emulator spends counts
-// `speed` milliseconds of ACI's time, so the figures are upper bounds of the latencies.
-import { performance } from 'node:perf_hooks';
+// (parseConfig of an empty environment), the real Azure SDK over HTTPS, and the in-process ACI emulator
+// on the realistic timeline (~30 s from PUT to a running container), all on one virtual clock
+// (VirtualTimers): the emulator's provisioning, ARM's token buckets and ACI's create windows run on
+// it, as do the connector's list loop, delayed retries and budgets, so hours of ACI time pass in
+// seconds and the figures do not depend on this machine's speed.
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import {
@@ -21,54 +19,102 @@ import { createConnectorMetrics } from '../../../connector/metrics.ts';
 import { CREATE_WINDOW_MARGIN_MS, CreatePacer } from '../../../connector/pacing.ts';
 import { PodController, podControllerTiming } from '../../../connector/pod-controller.ts';
 import { watchReadBudget } from '../../../connector/read-budget.ts';
-import { systemTimers, type Cancel, type Timers } from '../../../runtime/clock.ts';
+import type { Cancel, Timers } from '../../../runtime/clock.ts';
 import { silentLogger } from '../../../runtime/logger.ts';
 import { createRegistry } from '../../../runtime/metrics.ts';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../../test/emulator/server.ts';
 import { clientSettingsFor } from '../../../test/emulator/testing.ts';
 
-/** Wall-clock timers with time running `speed` times faster. */
-export class CompressedTimers implements Timers {
-  private speed: number;
-  private start: number;
-  private realStart = performance.now();
+interface VirtualTimer {
+  due: number;
+  order: number;
+  fn: () => void;
+  repeatMs: number | undefined;
+}
 
-  constructor(speed: number, start = Date.UTC(2026, 0, 1)) {
-    this.speed = speed;
-    this.start = start;
-  }
+/**
+ * Virtual time for the whole world: it stands still while anything is being done (an ARM request in
+ * flight, a reconcile running) and jumps to the next timer when all is quiet. Latencies measured on it
+ * are the connector's own decisions (list intervals, budgets, create turns), free of this machine's
+ * CPU; ARM calls take no virtual time.
+ */
+export class VirtualTimers implements Timers {
+  /** ARM requests in flight (counted by ArmTally's policy). */
+  inFlight = 0;
+  private current = Date.UTC(2026, 0, 1);
+  private readonly pending = new Set<VirtualTimer>();
+  private nextOrder = 0;
 
   now(): number {
-    return this.start + (performance.now() - this.realStart) * this.speed;
-  }
-
-  /** Changes the compression from now on (timers already set keep their wall-clock delay). */
-  setSpeed(speed: number): void {
-    this.start = this.now();
-    this.realStart = performance.now();
-    this.speed = speed;
+    return this.current;
   }
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return systemTimers.sleep(ms / this.speed, signal);
+    return new Promise((resolve, reject) => {
+      const cancel = this.after(ms, resolve);
+      signal?.addEventListener(
+        'abort',
+        () => {
+          cancel();
+          reject(new Error('aborted'));
+        },
+        { once: true },
+      );
+    });
   }
 
   after(ms: number, fn: () => void): Cancel {
-    return systemTimers.after(ms / this.speed, fn);
+    return this.schedule(ms, fn, undefined);
   }
 
   every(ms: number, fn: () => void): Cancel {
-    return systemTimers.every(Math.max(1, ms / this.speed), fn);
+    return this.schedule(ms, fn, Math.max(1, ms));
   }
 
-  /** Waits until `condition` holds or `deadlineMs` of compressed time pass; true when it held. */
-  async until(condition: () => boolean, deadlineMs: number): Promise<boolean> {
-    const deadline = this.now() + deadlineMs;
-    while (!condition()) {
-      if (this.now() > deadline) return false;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+  /** Runs the world until `condition` holds (checked whenever all is quiet) or `forMs` pass. */
+  async run(condition: () => boolean, forMs: number): Promise<boolean> {
+    const deadline = this.current + forMs;
+    for (;;) {
+      await this.quiet();
+      if (condition()) return true;
+      const next = this.earliest();
+      if (next === undefined || next.due > deadline) {
+        this.current = deadline;
+        return condition();
+      }
+      this.current = Math.max(this.current, next.due);
+      if (next.repeatMs === undefined) this.pending.delete(next);
+      else {
+        next.due += next.repeatMs;
+        next.order = this.nextOrder++;
+      }
+      next.fn();
     }
-    return true;
+  }
+
+  /** Two wall-clock turns in a row with no ARM request in flight. */
+  private async quiet(): Promise<void> {
+    for (let calm = 0; calm < 2;) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      calm = this.inFlight === 0 ? calm + 1 : 0;
+    }
+  }
+
+  private schedule(ms: number, fn: () => void, repeatMs: number | undefined): Cancel {
+    const timer = { due: this.current + Math.max(0, ms), order: this.nextOrder++, fn, repeatMs };
+    this.pending.add(timer);
+    return () => {
+      this.pending.delete(timer);
+    };
+  }
+
+  private earliest(): VirtualTimer | undefined {
+    let best: VirtualTimer | undefined;
+    for (const timer of this.pending) {
+      if (best === undefined || timer.due < best.due || (timer.due === best.due && timer.order < best.order))
+        best = timer;
+    }
+    return best;
   }
 }
 
@@ -81,9 +127,9 @@ export class ArmTally {
   throttled = { reads: 0, writes: 0 };
   /** Per group name: when its instance view was read. */
   readonly readTimes = new Map<string, number[]>();
-  private readonly clock: Timers;
+  private readonly clock: VirtualTimers;
 
-  constructor(clock: Timers) {
+  constructor(clock: VirtualTimers) {
     this.clock = clock;
   }
 
@@ -104,7 +150,10 @@ export class ArmTally {
     return {
       name: 'benchArmTally',
       sendRequest: async (request, next) => {
-        const response = await next(request);
+        this.clock.inFlight += 1;
+        const response = await next(request).finally(() => {
+          this.clock.inFlight -= 1;
+        });
         const path = new URL(request.url).pathname;
         const read = request.method === 'GET';
         if (response.status === 429) {
@@ -138,7 +187,7 @@ export interface PodRecord {
 }
 
 export interface World {
-  clock: CompressedTimers;
+  clock: VirtualTimers;
   emulator: RunningEmulator;
   controller: PodController;
   tally: ArmTally;
@@ -163,18 +212,17 @@ export function defaultConfig(): ConnectorConfig {
 }
 
 export async function startWorld(options: {
-  speed: number;
   emulator?: Partial<EmulatorOptions>;
   /** Create pacing; default: the connector's default (ACI's default limits). */
   createLimits?: ConnectorConfig['createLimits'];
 }): Promise<World> {
-  const clock = new CompressedTimers(options.speed);
+  const clock = new VirtualTimers();
   const config = defaultConfig();
   const emulator = await startEmulator({
     timeline: 'realistic',
     addresses: 'documentation',
-    // Tokens are issued on the compressed clock; the SDK caches them by the wall clock.
-    tokenLifetimeSeconds: 3600 * options.speed * 24,
+    // Tokens are issued on the virtual clock; the SDK caches them by the wall clock.
+    tokenLifetimeSeconds: 3600 * 24 * 365,
     clock: () => clock.now(),
     ...options.emulator,
   });
