@@ -350,9 +350,12 @@ export class PodController {
         pod === undefined ? 'pod deleted' : podUidOf(tracked.listed) === uid ? 'duplicate' : 'pod replaced';
       await this.removeGroup(tracked.name, log.child({ group: tracked.name }), why);
     }
-    if (pod === undefined || pod.metadata?.deletionTimestamp) this.deps.pacer.leave(key);
-    if (pod === undefined) return;
+    if (pod === undefined) {
+      this.deps.pacer.leave(key);
+      return;
+    }
     if (pod.metadata?.deletionTimestamp) {
+      this.deps.pacer.leave(key);
       await this.deletePod(pod, current, log);
       return;
     }

@@ -18,7 +18,9 @@ import { AzureHealth } from '../../../connector/health.ts';
 import { createConnectorMetrics } from '../../../connector/metrics.ts';
 import { CREATE_WINDOW_MARGIN_MS, CreatePacer } from '../../../connector/pacing.ts';
 import { PodController, podControllerTiming } from '../../../connector/pod-controller.ts';
-import { watchReadBudget } from '../../../connector/read-budget.ts';
+import { ArmReadBudget, watchReadBudget } from '../../../connector/read-budget.ts';
+import type { ConnectorMetrics } from '../../../connector/metrics.ts';
+import type { ContainerGroupApi } from '../../../connector/ports.ts';
 import type { Cancel, Timers } from '../../../runtime/clock.ts';
 import { silentLogger } from '../../../runtime/logger.ts';
 import { createRegistry } from '../../../runtime/metrics.ts';
@@ -237,7 +239,7 @@ export async function startWorld(options: {
   const readBudget = watchReadBudget([client, monitor], clock, config.timing.readBudgetShare);
   const metrics = createConnectorMetrics(createRegistry({ component: 'bench', processMetrics: false }));
   const pods = new Map<string, PodRecord>();
-  const controller = new PodController({
+  const controller = benchController({
     groups: new AciContainerGroups({
       client,
       resourceGroup: emulator.resourceGroup,
@@ -247,50 +249,13 @@ export async function startWorld(options: {
       logGate: new ThrottleGate(clock),
       health: new AzureHealth(),
     }),
-    pods: {
-      updateStatus: (pod: V1Pod, status: V1PodStatus) => {
-        const record = pods.get(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
-        if (record === undefined) return Promise.resolve();
-        record.pod.status = status;
-        if (status.phase === 'Running' && record.runningAt === undefined) {
-          record.runningAt = clock.now();
-          const started = status.containerStatuses?.[0]?.state?.running?.startedAt;
-          if (started !== undefined) record.startedAt = new Date(started).getTime();
-        }
-        const waiting = status.containerStatuses?.[0]?.state?.waiting;
-        if (waiting?.reason !== undefined)
-          record.waiting = { reason: waiting.reason, message: waiting.message ?? '' };
-        return Promise.resolve();
-      },
-      forceDelete: () => Promise.resolve(),
-      fetchReferences: () => Promise.resolve(NO_REFERENCES),
-    },
-    // The pods set no args without command or workingDir: no registry is ever asked.
-    images: { resolve: () => Promise.reject(new Error('the bench reads no image configurations')) },
-    events: { record: () => undefined },
-    cache: {
-      synced: true,
-      get: (namespace, name) => pods.get(`${namespace}/${name}`)?.pod,
-      list: () => [...pods.values()].map((record) => record.pod),
-    },
-    namespaces: { synced: true, optedIn: () => true },
-    clock,
-    timers: clock,
-    logger: silentLogger(),
     metrics,
-    settings: {
-      region: emulator.region,
-      nodeName: config.nodeName,
-      clusterId: 'bench',
-      network: DEFAULT_NETWORK_SETTINGS,
-      limits: DEFAULT_ACI_LIMITS,
-    },
-    hostIP: '10.0.0.4',
-    pacer: new CreatePacer(options.createLimits ?? config.createLimits, {
-      marginMs: CREATE_WINDOW_MARGIN_MS,
-    }),
+    clock,
+    config,
+    pods,
+    region: emulator.region,
+    createLimits: options.createLimits ?? config.createLimits,
     readBudget,
-    timing: podControllerTiming(config.timing),
   });
   controller.start();
   await controller.triggerSync();
@@ -319,6 +284,70 @@ export async function startWorld(options: {
       await emulator.close();
     },
   };
+}
+
+/** What the benchmarks learn from a status the connector wrote. */
+function recordStatus(record: PodRecord, status: V1PodStatus, now: number): void {
+  record.pod.status = status;
+  const state = status.containerStatuses?.[0]?.state;
+  if (status.phase === 'Running' && record.runningAt === undefined) {
+    record.runningAt = now;
+    const started = state?.running?.startedAt;
+    if (started !== undefined) record.startedAt = new Date(started).getTime();
+  }
+  const waiting = state?.waiting;
+  if (waiting?.reason !== undefined)
+    record.waiting = { reason: waiting.reason, message: waiting.message ?? '' };
+}
+
+/** The pod controller as main.ts builds it, with the cluster's side played by the `pods` map. */
+export function benchController(options: {
+  groups: ContainerGroupApi;
+  metrics: ConnectorMetrics;
+  clock: VirtualTimers;
+  config: ConnectorConfig;
+  pods: Map<string, PodRecord>;
+  region: string;
+  createLimits: ConnectorConfig['createLimits'];
+  readBudget: ArmReadBudget;
+}): PodController {
+  const { clock, config, pods, metrics, readBudget } = options;
+  return new PodController({
+    groups: options.groups,
+    pods: {
+      updateStatus: (pod: V1Pod, status: V1PodStatus) => {
+        const record = pods.get(`${pod.metadata?.namespace ?? ''}/${pod.metadata?.name ?? ''}`);
+        if (record !== undefined) recordStatus(record, status, clock.now());
+        return Promise.resolve();
+      },
+      forceDelete: () => Promise.resolve(),
+      fetchReferences: () => Promise.resolve(NO_REFERENCES),
+    },
+    // The pods set no args without command or workingDir: no registry is ever asked.
+    images: { resolve: () => Promise.reject(new Error('the bench reads no image configurations')) },
+    events: { record: () => undefined },
+    cache: {
+      synced: true,
+      get: (namespace, name) => pods.get(`${namespace}/${name}`)?.pod,
+      list: () => [...pods.values()].map((record) => record.pod),
+    },
+    namespaces: { synced: true, optedIn: () => true },
+    clock,
+    timers: clock,
+    logger: silentLogger(),
+    metrics,
+    settings: {
+      region: options.region,
+      nodeName: config.nodeName,
+      clusterId: 'bench',
+      network: DEFAULT_NETWORK_SETTINGS,
+      limits: DEFAULT_ACI_LIMITS,
+    },
+    hostIP: '10.0.0.4',
+    pacer: new CreatePacer(options.createLimits, { marginMs: CREATE_WINDOW_MARGIN_MS }),
+    readBudget,
+    timing: podControllerTiming(config.timing),
+  });
 }
 
 /** The value at fraction `p` of the sorted values (NaN when empty). */
