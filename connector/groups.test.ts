@@ -97,7 +97,7 @@ describe('GroupTracker and other owners', () => {
       tracker.all().map((t) => t.name),
       ['a'],
     );
-    assert.equal(tracker.foreignGroup('shared'), theirs);
+    assert.deepEqual(tracker.foreignGroup('shared')?.tags, theirs.tags);
     assert.equal(tracker.foreignGroup('a'), undefined);
     tracker.applyList([listed('a')], { ...options, now: 1000 });
     assert.equal(tracker.foreignGroup('shared'), undefined, 'forgotten once it is gone');

@@ -6,7 +6,7 @@ import { TAGS } from '../contract/index.ts';
 
 export interface TrackedGroup {
   name: string;
-  /** The latest list entry (no instance view), or the group as created before a list has seen it. */
+  /** The latest list entry, trimmed to its name, tags and provisioning state (listEntry). */
   listed: ContainerGroup;
   /** The latest GET, with instance views; undefined until read. */
   detail: ContainerGroup | undefined;
@@ -133,13 +133,13 @@ export class GroupTracker {
     for (const group of listed) {
       if (group.name === undefined) continue;
       if (!isOwnedBy(group, this.owner)) {
-        foreign.set(group.name, group);
+        foreign.set(group.name, listEntry(group));
         continue;
       }
       seen.add(group.name);
       const tracked = this.groups.get(group.name);
       if (tracked === undefined) {
-        this.put(blank(group.name, group));
+        this.put(blank(group.name, listEntry(group)));
         changed.push(group.name);
         continue;
       }
@@ -148,7 +148,7 @@ export class GroupTracker {
       const recentlyCreated =
         tracked.createdAt !== undefined && options.now - tracked.createdAt < options.createGraceMs;
       if (recentlyCreated && podUidOf(group) !== podUidOf(tracked.listed)) continue;
-      tracked.listed = group;
+      tracked.listed = listEntry(group);
       this.reindex(tracked.name, podKeyOf(group));
       if (group.provisioningState !== tracked.detailState) changed.push(group.name);
     }
@@ -183,12 +183,26 @@ export class GroupTracker {
 
   /** Records a create this connector sent, so the next lists do not call it vanished too early. */
   applyCreate(name: string, group: ContainerGroup, now: number): void {
-    this.put({ ...blank(name, { ...group, provisioningState: 'Pending' }), createdAt: now });
+    this.put({ ...blank(name, listEntry({ ...group, provisioningState: 'Pending' })), createdAt: now });
   }
 
   forget(name: string): void {
     this.remove(name);
   }
+}
+
+/**
+ * What is kept of a list entry: who owns it (the tags) and how far it got. The rest of the spec would
+ * cost kilobytes per group for nothing (10,000 groups are listed every interval).
+ */
+function listEntry(group: ContainerGroup): ContainerGroup {
+  return {
+    name: group.name,
+    tags: group.tags,
+    provisioningState: group.provisioningState,
+    osType: group.osType,
+    containers: [],
+  };
 }
 
 function blank(name: string, listed: ContainerGroup): TrackedGroup {

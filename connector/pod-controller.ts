@@ -10,6 +10,7 @@
 // never created over, deleted or read. A pod whose namespace did not opt in to bursting never gets one.
 // Transient failures and throttling requeue the key with backoff (at least Retry-After); they never
 // fail a pod, so no pod is left stuck Pending after a blip.
+import { createHash } from 'node:crypto';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import {
@@ -641,8 +642,9 @@ export class PodController {
 
   private async writeStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
     const key = podKey(pod);
-    const fingerprint = JSON.stringify(status);
-    if (this.written.get(key) === fingerprint || JSON.stringify(pod.status) === fingerprint) return;
+    // A digest, not the JSON itself: kept per pod, it would cost kilobytes each at 10,000 pods.
+    const fingerprint = digest(status);
+    if (this.written.get(key) === fingerprint || digest(pod.status) === fingerprint) return;
     await this.deps.pods.updateStatus(pod, status);
     this.written.set(key, fingerprint);
     this.deps.metrics.statusUpdates.inc();
@@ -689,6 +691,12 @@ export class PodController {
       this.deps.logger.debug({ err: writeError }, 'could not show the retry on the pod');
     });
   }
+}
+
+function digest(status: V1PodStatus | undefined): string {
+  return createHash('sha256')
+    .update(status === undefined ? '' : JSON.stringify(status))
+    .digest('base64');
 }
 
 function provisioningFailure(group: ContainerGroup): ClassifiedError {

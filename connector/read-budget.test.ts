@@ -81,7 +81,10 @@ describe('groupPhase', () => {
     ],
     ['ended', tracked('a', 'Succeeded', { at: 0, group: 'Succeeded', containers: ['Terminated'] }), 'done'],
   ];
-  for (const [name, input, phase] of cases) it(name, () => { assert.equal(groupPhase(input), phase); });
+  for (const [name, input, phase] of cases)
+    it(name, () => {
+      assert.equal(groupPhase(input), phase);
+    });
 });
 
 describe('planReads', () => {

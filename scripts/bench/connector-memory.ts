@@ -127,6 +127,8 @@ const controller = benchController({
   // In-process: no ARM figures come back, so the budget is the bucket's refill alone.
   readBudget: new ArmReadBudget({ clock, share: config.timing.readBudgetShare }),
 });
+global.gc?.();
+const before = process.memoryUsage();
 const realStart = performance.now();
 controller.start();
 for (const record of pods.values()) controller.enqueue(record.pod);
@@ -145,7 +147,9 @@ console.log(
     heapUsedMB: round(memory.heapUsed / MB),
     externalMB: round(memory.external / MB),
     goalRssMB: 200,
-    heapPerPodKiB: round(memory.heapUsed / podCount / 1024, 2),
+    // What the controller adds to a process that already holds the pods (as the informer does).
+    controllerHeapPerPodKiB: round((memory.heapUsed - before.heapUsed) / podCount / 1024, 2),
+    beforeControllerMB: { rss: round(before.rss / MB), heapUsed: round(before.heapUsed / MB) },
   }),
 );
 await controller.shutdown();
