@@ -42,7 +42,7 @@ const startedAt = records
   .sort((a, b) => a - b);
 const idealLastStart = (ideal.at(-1) ?? start) + 30_000;
 const actualLastStart = startedAt.at(-1) ?? end;
-const sample = records.find((r) => r.waiting?.reason === 'CreatePaced')?.waiting?.message;
+const sample = records.at(-1)?.pacedMessage;
 const { tally } = world;
 
 console.log(

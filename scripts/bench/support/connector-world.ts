@@ -184,8 +184,8 @@ export interface PodRecord {
   runningAt?: number;
   /** When ACI says its container started (the status's startedAt). */
   startedAt?: number;
-  /** The last reason and message the pod showed while it waited. */
-  waiting?: { reason: string; message: string };
+  /** What the pod first said while it waited for ACI's create window. */
+  pacedMessage?: string | undefined;
 }
 
 export interface World {
@@ -296,8 +296,7 @@ function recordStatus(record: PodRecord, status: V1PodStatus, now: number): void
     if (started !== undefined) record.startedAt = new Date(started).getTime();
   }
   const waiting = state?.waiting;
-  if (waiting?.reason !== undefined)
-    record.waiting = { reason: waiting.reason, message: waiting.message ?? '' };
+  if (waiting?.reason === 'CreatePaced') record.pacedMessage ??= waiting.message;
 }
 
 /** The pod controller as main.ts builds it, with the cluster's side played by the `pods` map. */
