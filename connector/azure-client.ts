@@ -29,6 +29,12 @@ export interface AzureClientSettings {
   resourceManagerEndpoint?: string;
   /** A CA to trust in addition to the public roots, for both Entra ID and ARM (the emulator's). */
   caPem?: string;
+  /**
+   * false: trust `caPem` alone. Node keys its connection pool by the whole CA list and builds a TLS
+   * context from it per connection, so the public roots (~140 certificates) cost CPU on every request;
+   * a benchmark that talks only to the emulator leaves them out. Default true.
+   */
+  trustPublicRoots?: boolean;
   retry?: AzureRetrySettings;
 }
 
@@ -68,7 +74,14 @@ export function createAzureClients(settings: AzureClientSettings): AzureClients 
   if (problems.length > 0) throw new Error(`invalid Azure settings: ${problems.join('; ')}`);
   // `ca` replaces Node's trust store for the pipeline's agent, so keep the public roots beside the extra CA.
   const tlsOptions =
-    settings.caPem === undefined ? {} : { tlsOptions: { ca: [...rootCertificates, settings.caPem] } };
+    settings.caPem === undefined
+      ? {}
+      : {
+          tlsOptions: {
+            ca:
+              settings.trustPublicRoots === false ? [settings.caPem] : [...rootCertificates, settings.caPem],
+          },
+        };
   const credential = createCredential(settings, tlsOptions);
   const endpoint = settings.resourceManagerEndpoint ?? AZURE_RESOURCE_MANAGER;
   const userAgentOptions = { userAgentPrefix: `${PROJECT_NAME}/${PROJECT_VERSION}` };

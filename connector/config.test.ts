@@ -131,6 +131,23 @@ describe('readConfig', () => {
     assert.equal(parsed.problems.length, 7);
   });
 
+  it('takes half of the reads ARM reports left by default; the share is a percentage from 1 to 100', () => {
+    const defaults = readConfig(minimal);
+    assert.ok(defaults.ok);
+    assert.equal(defaults.config.timing.readBudgetShare, 0.5);
+    const all = readConfig({ ...minimal, ACI_READ_BUDGET_PERCENT: '100' });
+    assert.ok(all.ok);
+    assert.equal(all.config.timing.readBudgetShare, 1);
+    for (const [value, problem] of [
+      ['101', 'ACI_READ_BUDGET_PERCENT must be a whole number from 1 to 100, got "101"'],
+      ['0', 'ACI_READ_BUDGET_PERCENT must be a whole number from 1 to 100, got "0"'],
+    ] as const) {
+      const wrong = readConfig({ ...minimal, ACI_READ_BUDGET_PERCENT: value });
+      assert.ok(!wrong.ok);
+      assert.deepEqual(wrong.problems, [problem]);
+    }
+  });
+
   it('reads Azure Monitor once a minute, at most 300 reads a minute; 0 turns the reads off', () => {
     const defaults = readConfig(minimal);
     assert.ok(defaults.ok);

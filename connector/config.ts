@@ -56,8 +56,10 @@ export interface ConnectorConfig {
     listIntervalMs: number;
     /** How often a live group's instance view is re-read when nothing else triggers it. */
     refreshIntervalMs: number;
-    /** Cap on instance-view GETs per minute, whatever the pod count. */
+    /** Cap on refresh GETs of running groups per minute, whatever the pod count (transitions are not capped by it). */
     maxReadsPerMinute: number;
+    /** The largest share (0-1] of ARM's remaining read budget that status reads take. */
+    readBudgetShare: number;
     /** Log reads per minute (kubectl logs, followed logs), a budget apart from every other call. */
     logReadsPerMinute: number;
     leaseDurationSeconds: number;
@@ -133,7 +135,10 @@ export const ENVIRONMENT = {
   NODE_PODS: 'Pod capacity advertised before the container-group quota bounds it (default 100).',
   ACI_LIST_INTERVAL_SECONDS: 'How often the resource group is listed for status (default 10).',
   ACI_REFRESH_INTERVAL_SECONDS: 'How often a running group’s instance view is re-read (default 60).',
-  ACI_MAX_READS_PER_MINUTE: 'Cap on instance-view reads per minute (default 120).',
+  ACI_MAX_READS_PER_MINUTE:
+    'Cap on instance-view re-reads of running groups per minute, the steady-state cost (default 120); groups being created, starting or failing are read as soon as ARM’s budget allows, whatever this cap.',
+  ACI_READ_BUDGET_PERCENT:
+    'The largest share, in percent, of the reads ARM reports left (x-ms-ratelimit-remaining-subscription-reads) that status reads take at once (default 50); the rest stays for kubectl logs, metrics and other clients of the same identity.',
   ACI_LOG_READS_PER_MINUTE:
     'Log reads per minute, apart from other ARM calls; a followed container costs one per 2 s (default 60).',
   ACI_WAIT_RETRY_SECONDS:
@@ -299,6 +304,7 @@ export function readConfig(env: Environment): ConfigResult<ConnectorConfig> {
       listIntervalMs: read.integer('ACI_LIST_INTERVAL_SECONDS', 10) * 1000,
       refreshIntervalMs: read.integer('ACI_REFRESH_INTERVAL_SECONDS', 60) * 1000,
       maxReadsPerMinute: read.integer('ACI_MAX_READS_PER_MINUTE', 120),
+      readBudgetShare: read.integer('ACI_READ_BUDGET_PERCENT', 50, { min: 1, max: 100 }) / 100,
       logReadsPerMinute: read.integer('ACI_LOG_READS_PER_MINUTE', 60),
       leaseDurationSeconds: 40,
       nodeStatusIntervalMs: read.integer('NODE_STATUS_INTERVAL_SECONDS', 30) * 1000,

@@ -25,36 +25,22 @@ function withView(group: ContainerGroup, state: string): ContainerGroup {
   return { ...group, instanceView: { state } };
 }
 
-const options = { now: 0, createGraceMs: 30_000, refreshIntervalMs: 60_000, maxReads: 100 };
+const options = { now: 0, createGraceMs: 30_000 };
 
 describe('GroupTracker', () => {
-  it('reads new groups and groups whose provisioning state changed, nothing else', () => {
+  it('reports new groups and groups whose provisioning state changed, nothing else', () => {
     const tracker = new GroupTracker(owner);
-    assert.deepEqual(tracker.applyList([listed('a', 'Creating'), listed('b')], options).toRead, ['a', 'b']);
+    assert.deepEqual(tracker.applyList([listed('a', 'Creating'), listed('b')], options).changed, ['a', 'b']);
     tracker.applyDetail('a', withView(listed('a', 'Creating'), 'Pending'), 0);
     tracker.applyDetail('b', withView(listed('b'), 'Running'), 0);
     assert.deepEqual(
-      tracker.applyList([listed('a', 'Creating'), listed('b')], { ...options, now: 1000 }).toRead,
+      tracker.applyList([listed('a', 'Creating'), listed('b')], { ...options, now: 1000 }).changed,
       [],
     );
     assert.deepEqual(
-      tracker.applyList([listed('a', 'Succeeded'), listed('b')], { ...options, now: 2000 }).toRead,
+      tracker.applyList([listed('a', 'Succeeded'), listed('b')], { ...options, now: 2000 }).changed,
       ['a'],
     );
-  });
-
-  it('re-reads live groups when their view is stale, oldest first, within the read budget', () => {
-    const tracker = new GroupTracker(owner);
-    tracker.applyList([listed('a'), listed('b'), listed('c')], options);
-    tracker.applyDetail('a', withView(listed('a'), 'Running'), 300);
-    tracker.applyDetail('b', withView(listed('b'), 'Running'), 100);
-    tracker.applyDetail('c', withView(listed('c'), 'Succeeded'), 0);
-    const outcome = tracker.applyList([listed('a'), listed('b'), listed('c')], {
-      ...options,
-      now: 61_000,
-      maxReads: 1,
-    });
-    assert.deepEqual(outcome.toRead, ['b'], 'the stalest live group; finished groups are not re-read');
   });
 
   it('ignores groups other clusters own', () => {
@@ -111,7 +97,7 @@ describe('GroupTracker and other owners', () => {
       tracker.all().map((t) => t.name),
       ['a'],
     );
-    assert.equal(tracker.foreignGroup('shared'), theirs);
+    assert.deepEqual(tracker.foreignGroup('shared')?.tags, theirs.tags);
     assert.equal(tracker.foreignGroup('a'), undefined);
     tracker.applyList([listed('a')], { ...options, now: 1000 });
     assert.equal(tracker.foreignGroup('shared'), undefined, 'forgotten once it is gone');

@@ -1,13 +1,12 @@
 // What the connector knows of its container groups, learned from periodic lists of the resource group
-// and from instance-view GETs made only when a group's state changed or its view went stale. ARM reads
-// therefore stay bounded whatever the pod count: one paged list per interval, plus at most
-// `maxReadsPerCycle` GETs.
+// and from instance-view GETs. Which groups are read, and how many, is read-budget.ts's decision: this
+// module only says which groups a list showed changed.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import { TAGS } from '../contract/index.ts';
 
 export interface TrackedGroup {
   name: string;
-  /** The latest list entry (no instance view), or the group as created before a list has seen it. */
+  /** The latest list entry, trimmed to its name, tags and provisioning state (listEntry). */
   listed: ContainerGroup;
   /** The latest GET, with instance views; undefined until read. */
   detail: ContainerGroup | undefined;
@@ -48,14 +47,17 @@ export function podKeyOf(group: ContainerGroup): string | undefined {
 }
 
 export interface ListOutcome {
-  /** Groups whose state changed or whose view is stale, most urgent first, within the read budget. */
-  toRead: string[];
+  /** Groups that are new or whose provisioning state changed since they were last read. */
+  changed: string[];
   /** Groups that disappeared from the list (deleted outside, or never created). */
   vanished: TrackedGroup[];
 }
 
 export class GroupTracker {
   private readonly groups = new Map<string, TrackedGroup>();
+  /** Group names by the pod key they are tagged with: every reconcile looks its pod's groups up. */
+  private readonly byPod = new Map<string, Set<string>>();
+  private readonly podOfGroup = new Map<string, string>();
   /** Groups of the resource group this connector does not own (another cluster's or node's), by name. */
   private foreign = new Map<string, ContainerGroup>();
   private readonly owner: Ownership;
@@ -80,7 +82,37 @@ export class GroupTracker {
 
   /** Every group this connector owns that is tagged with the pod `namespace/name`, whatever its name. */
   groupsOf(podKey: string): TrackedGroup[] {
-    return this.all().filter((tracked) => podKeyOf(tracked.listed) === podKey);
+    const names = this.byPod.get(podKey);
+    if (names === undefined) return [];
+    return [...names].flatMap((name) => this.groups.get(name) ?? []);
+  }
+
+  private put(tracked: TrackedGroup): void {
+    this.groups.set(tracked.name, tracked);
+    this.reindex(tracked.name, podKeyOf(tracked.listed));
+  }
+
+  private remove(name: string): void {
+    this.groups.delete(name);
+    this.reindex(name, undefined);
+  }
+
+  private reindex(name: string, podKey: string | undefined): void {
+    const before = this.podOfGroup.get(name);
+    if (before === podKey) return;
+    if (before !== undefined) {
+      const names = this.byPod.get(before);
+      names?.delete(name);
+      if (names?.size === 0) this.byPod.delete(before);
+    }
+    if (podKey === undefined) {
+      this.podOfGroup.delete(name);
+      return;
+    }
+    this.podOfGroup.set(name, podKey);
+    const names = this.byPod.get(podKey) ?? new Set<string>();
+    names.add(name);
+    this.byPod.set(podKey, names);
   }
 
   /** The group of that name someone else owns, as the last list or read showed it. */
@@ -94,23 +126,20 @@ export class GroupTracker {
    * `createGraceMs`: how long a group this connector created may be missing from lists (ARM lists
    * are eventually consistent) before it counts as vanished.
    */
-  applyList(
-    listed: ContainerGroup[],
-    options: { now: number; createGraceMs: number; refreshIntervalMs: number; maxReads: number },
-  ): ListOutcome {
+  applyList(listed: ContainerGroup[], options: { now: number; createGraceMs: number }): ListOutcome {
     const seen = new Set<string>();
     const changed: string[] = [];
     const foreign = new Map<string, ContainerGroup>();
     for (const group of listed) {
       if (group.name === undefined) continue;
       if (!isOwnedBy(group, this.owner)) {
-        foreign.set(group.name, group);
+        foreign.set(group.name, listEntry(group));
         continue;
       }
       seen.add(group.name);
       const tracked = this.groups.get(group.name);
       if (tracked === undefined) {
-        this.groups.set(group.name, blank(group.name, group));
+        this.put(blank(group.name, listEntry(group)));
         changed.push(group.name);
         continue;
       }
@@ -119,7 +148,8 @@ export class GroupTracker {
       const recentlyCreated =
         tracked.createdAt !== undefined && options.now - tracked.createdAt < options.createGraceMs;
       if (recentlyCreated && podUidOf(group) !== podUidOf(tracked.listed)) continue;
-      tracked.listed = group;
+      tracked.listed = listEntry(group);
+      this.reindex(tracked.name, podKeyOf(group));
       if (group.provisioningState !== tracked.detailState) changed.push(group.name);
     }
     const vanished: TrackedGroup[] = [];
@@ -128,22 +158,18 @@ export class GroupTracker {
       if (tracked.createdAt !== undefined && options.now - tracked.createdAt < options.createGraceMs)
         continue;
       vanished.push(tracked);
-      this.groups.delete(tracked.name);
+      this.remove(tracked.name);
     }
     this.foreign = foreign;
     this.listedOnce = true;
-    const stale = this.all()
-      .filter((t) => !changed.includes(t.name) && isStale(t, options.now, options.refreshIntervalMs))
-      .sort((a, b) => (a.detailReadAt ?? 0) - (b.detailReadAt ?? 0))
-      .map((t) => t.name);
-    return { toRead: [...changed, ...stale].slice(0, options.maxReads), vanished };
+    return { changed, vanished };
   }
 
   /** Records a GET; `undefined` means ARM said the group does not exist. */
   applyDetail(name: string, detail: ContainerGroup | undefined, now: number): void {
     if (detail === undefined || !isOwnedBy(detail, this.owner)) {
       // Gone, or replaced by someone else's group of the same name: no longer ours to manage.
-      this.groups.delete(name);
+      this.remove(name);
       if (detail !== undefined) this.foreign.set(name, detail);
       return;
     }
@@ -152,17 +178,31 @@ export class GroupTracker {
     tracked.detail = detail;
     tracked.detailReadAt = now;
     tracked.detailState = detail.provisioningState;
-    this.groups.set(name, tracked);
+    this.put(tracked);
   }
 
   /** Records a create this connector sent, so the next lists do not call it vanished too early. */
   applyCreate(name: string, group: ContainerGroup, now: number): void {
-    this.groups.set(name, { ...blank(name, { ...group, provisioningState: 'Pending' }), createdAt: now });
+    this.put({ ...blank(name, listEntry({ ...group, provisioningState: 'Pending' })), createdAt: now });
   }
 
   forget(name: string): void {
-    this.groups.delete(name);
+    this.remove(name);
   }
+}
+
+/**
+ * What is kept of a list entry: who owns it (the tags) and how far it got. The rest of the spec would
+ * cost kilobytes per group for nothing (10,000 groups are listed every interval).
+ */
+function listEntry(group: ContainerGroup): ContainerGroup {
+  return {
+    name: group.name,
+    tags: group.tags,
+    provisioningState: group.provisioningState,
+    osType: group.osType,
+    containers: [],
+  };
 }
 
 function blank(name: string, listed: ContainerGroup): TrackedGroup {
@@ -174,15 +214,4 @@ function blank(name: string, listed: ContainerGroup): TrackedGroup {
     detailState: undefined,
     createdAt: undefined,
   };
-}
-
-/**
- * A live group's instance view is re-read every refresh interval; a group whose containers all ended
- * (or that failed) changes no more, so it is not re-read.
- */
-function isStale(tracked: TrackedGroup, now: number, refreshIntervalMs: number): boolean {
-  if (tracked.detail === undefined) return true;
-  const state = tracked.detail.instanceView?.state;
-  if (state === 'Succeeded' || state === 'Failed' || state === 'Stopped') return false;
-  return now - (tracked.detailReadAt ?? 0) >= refreshIntervalMs;
 }

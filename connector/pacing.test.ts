@@ -33,6 +33,48 @@ describe('CreatePacer', () => {
   });
 });
 
+describe('CreatePacer turns', () => {
+  it('serves waiting pods first come, first served, and says when each will be created', () => {
+    const pacer = new CreatePacer([
+      { limit: 2, windowMs: 1000 },
+      { limit: 3, windowMs: 10_000 },
+    ]);
+    const take = { take: true };
+    assert.deepEqual(pacer.turn('a', 0, take), { waitMs: 0, ahead: 0, at: 0 });
+    assert.deepEqual(pacer.turn('b', 0, take), { waitMs: 0, ahead: 0, at: 0 });
+    assert.deepEqual(pacer.turn('c', 1, take), { waitMs: 999, ahead: 0, at: 1000 });
+    assert.deepEqual(pacer.turn('d', 2, take), { waitMs: 9998, ahead: 1, at: 10_000 }, 'the long window');
+    assert.deepEqual(pacer.turn('e', 3, take), { waitMs: 9997, ahead: 2, at: 10_000 });
+    assert.equal(pacer.turn('d', 1000, take).ahead, 1, 'd never jumps ahead of c');
+    assert.deepEqual(pacer.turn('c', 1000, take), { waitMs: 0, ahead: 0, at: 1000 });
+    assert.deepEqual(
+      pacer.turn('e', 10_000, take),
+      { waitMs: 0, ahead: 1, at: 10_000 },
+      'two slots free at once',
+    );
+  });
+
+  it('looking at the turn takes no slot; leaving gives the place up', () => {
+    const pacer = new CreatePacer([{ limit: 1, windowMs: 1000 }]);
+    assert.equal(pacer.turn('a', 0, { take: false }).waitMs, 0);
+    assert.equal(pacer.turn('b', 0, { take: false }).waitMs, 1000, 'b waits behind a');
+    pacer.leave('a');
+    assert.deepEqual(pacer.turn('b', 0, { take: true }), { waitMs: 0, ahead: 0, at: 0 });
+  });
+
+  it('keeps a margin beyond each window, since ACI counts a create when it arrives', () => {
+    const pacer = new CreatePacer([{ limit: 1, windowMs: 1000 }], { marginMs: 500 });
+    assert.equal(pacer.turn('a', 0, { take: true }).waitMs, 0);
+    assert.equal(pacer.turn('b', 100, { take: true }).at, 1500);
+    assert.equal(pacer.describeLimits(), '1 per second');
+    const aci = new CreatePacer([
+      { limit: 100, windowMs: 300_000 },
+      { limit: 300, windowMs: 3_600_000 },
+    ]);
+    assert.equal(aci.describeLimits(), '100 per 5 minutes, 300 per hour');
+  });
+});
+
 describe('retryDelay', () => {
   const policy = { baseMs: 1000, maxMs: 60_000 };
   const table: [number, number | undefined, number, number][] = [

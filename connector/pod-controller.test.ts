@@ -591,9 +591,16 @@ describe('PodController', () => {
     await step(first);
     await step(second);
     assert.equal(groups.groups.size, 1);
-    assert.equal(
-      cluster.lastStatus('default/b')?.containerStatuses?.[0]?.state?.waiting?.reason,
-      'CreatePaced',
+    assert.ok(
+      !groups.calls.includes(`get ${containerGroupName('default', 'b', CLUSTER)}`),
+      'a pod waiting for its turn costs no ARM read',
+    );
+    const waiting = cluster.lastStatus('default/b')?.containerStatuses?.[0]?.state?.waiting;
+    assert.equal(waiting?.reason, 'CreatePaced');
+    // The window is 5 minutes from the first create (plus nothing: this pacer has no margin).
+    assert.match(
+      waiting.message ?? '',
+      /\(1 per 5 minutes\): 0 pods ahead, created at about 2026-11-25T20:05:00\.000Z \(in 300s\)/,
     );
   });
 

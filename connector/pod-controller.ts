@@ -10,6 +10,7 @@
 // never created over, deleted or read. A pod whose namespace did not opt in to bursting never gets one.
 // Transient failures and throttling requeue the key with backoff (at least Retry-After); they never
 // fail a pod, so no pod is left stuck Pending after a blip.
+import { createHash } from 'node:crypto';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import {
@@ -39,9 +40,11 @@ import { stopOnAbort } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { forwardableEvents } from './aci-events.ts';
 import { listOf, textOf } from './aci-shapes.ts';
+import type { ConnectorConfig } from './config.ts';
 import type { ConditionSource } from './health.ts';
 import type { ConnectorMetrics } from './metrics.ts';
-import { CreatePacer, retryDelay, type BackoffPolicy } from './pacing.ts';
+import { CreatePacer, retryDelay, type BackoffPolicy, type CreateTurn } from './pacing.ts';
+import { anyInTransition, ArmReadBudget, planReads, RefreshAllowance } from './read-budget.ts';
 import type { Cancel, Timers } from '../runtime/clock.ts';
 import type {
   ContainerGroupApi,
@@ -58,8 +61,14 @@ import { failedPodStatus, pendingPodStatus, podStatusFromGroup } from './status.
 import { WorkQueue } from './workqueue.ts';
 
 export interface PodControllerTiming {
+  /** How often the resource group is listed while no group is in transition. */
   listIntervalMs: number;
+  /** How often it is listed while some group is being created or starting (default 2 s). */
+  transitionListIntervalMs?: number;
+  /** How often a starting or failing group is read, which the lists cannot show (default 5 s). */
+  transitionRefreshMs?: number;
   refreshIntervalMs: number;
+  /** Refresh reads of running groups per minute: the steady-state cost (transitions are not capped by it). */
   maxReadsPerMinute: number;
   /** How long a freshly created group may be missing from lists. */
   createGraceMs: number;
@@ -77,6 +86,19 @@ export interface PodHooks {
   forget(pod: V1Pod): void;
 }
 
+/** The controller's timing from the connector's configuration (the benchmarks use it too, for default settings). */
+export function podControllerTiming(timing: ConnectorConfig['timing']): PodControllerTiming {
+  return {
+    listIntervalMs: timing.listIntervalMs,
+    refreshIntervalMs: timing.refreshIntervalMs,
+    maxReadsPerMinute: timing.maxReadsPerMinute,
+    createGraceMs: Math.max(30_000, 3 * timing.listIntervalMs),
+    resyncIntervalMs: 60_000,
+    backoff: { baseMs: 1000, maxMs: 300_000 },
+    waitRetryMs: timing.waitRetryMs,
+  };
+}
+
 export interface PodControllerDeps {
   groups: ContainerGroupApi;
   pods: PodApi;
@@ -92,6 +114,8 @@ export interface PodControllerDeps {
   hostIP: string;
   timing: PodControllerTiming;
   pacer: CreatePacer;
+  /** What ARM has left of its read bucket; status reads take at most their share of it. */
+  readBudget?: ArmReadBudget;
   /** With ACI_SUBNET_ID: whether groups can go into the subnet; while not, pods wait Pending. */
   subnet?: ConditionSource | undefined;
   /** Runs the pods' postStart and preStop hooks; without it, pods with hooks run without them. */
@@ -122,19 +146,26 @@ export class PodController {
   private readonly written = new Map<string, string>();
   /** ACI events already forwarded, per group. */
   private readonly forwarded = new Map<string, Set<string>>();
-  private timers: Cancel[] = [];
+  private cancels: Cancel[] = [];
+  private stopped = false;
   private syncing: Promise<void> | undefined;
   private unsubscribe: (() => void) | undefined;
   /** Settles once the controller stopped after its start signal aborted. */
   done: Promise<void> = Promise.resolve();
+  private readonly timers: Timers;
+  private readonly readBudget: ArmReadBudget;
+  private readonly refreshAllowance: RefreshAllowance;
 
   constructor(deps: PodControllerDeps) {
     this.deps = deps;
+    this.readBudget = deps.readBudget ?? new ArmReadBudget({ clock: deps.clock, share: 1 });
+    this.refreshAllowance = new RefreshAllowance(deps.timing.maxReadsPerMinute, deps.clock.now());
     this.tracker = new GroupTracker({ nodeName: deps.settings.nodeName, clusterId: deps.settings.clusterId });
+    this.timers = deps.clock;
     this.queue = new WorkQueue({
       concurrency: deps.concurrency ?? 8,
       process: (key) => this.reconcile(key),
-      timers: deps.clock,
+      timers: this.timers,
     });
   }
 
@@ -164,8 +195,9 @@ export class PodController {
   }
 
   /**
-   * Follows the pod watch (every pod known, then every change), lists groups at once, then on an
-   * interval, and resyncs every cached pod on another, until `signal` aborts.
+   * Follows the pod watch (every pod known, then every change) until `signal` aborts. Lists groups at
+   * once, then again after each list: soon while some group is in transition (its start shows in the
+   * list first), at the list interval otherwise. Resyncs every cached pod on an interval of its own.
    */
   start(signal: AbortSignal): void {
     this.queue.start();
@@ -179,25 +211,37 @@ export class PodController {
         this.deps.logger.warn({ err: error }, 'stopping the pod controller failed');
       },
     );
-    // syncGroups catches and logs its own failures, so these promises never reject.
-    void this.triggerSync();
-    const { clock, timing } = this.deps;
-    this.timers = [
-      clock.every(timing.listIntervalMs, () => {
-        void this.triggerSync();
-      }),
-      clock.every(timing.resyncIntervalMs, () => {
+    this.listLoop();
+    this.cancels.push(
+      this.timers.every(this.deps.timing.resyncIntervalMs, () => {
         for (const pod of this.deps.cache.list()) this.enqueue(pod);
       }),
-    ];
+    );
+  }
+
+  private listLoop(): void {
+    // syncGroups catches and logs its own failures, so this promise never rejects.
+    void this.triggerSync().then(() => {
+      if (this.stopped) return;
+      const { timing } = this.deps;
+      const delay = anyInTransition(this.tracker.all())
+        ? (timing.transitionListIntervalMs ?? 2000)
+        : timing.listIntervalMs;
+      const cancel = this.timers.after(delay, () => {
+        this.cancels = this.cancels.filter((c) => c !== cancel);
+        this.listLoop();
+      });
+      this.cancels.push(cancel);
+    });
   }
 
   /** Stops the timers and waits for in-flight reconciles; container groups are left running. */
   async shutdown(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
-    for (const cancel of this.timers) cancel();
-    this.timers = [];
+    for (const cancel of this.cancels) cancel();
+    this.cancels = [];
     await this.syncing;
     await this.queue.shutdown();
   }
@@ -213,6 +257,8 @@ export class PodController {
   private async syncGroups(): Promise<void> {
     const { clock, timing, metrics } = this.deps;
     const started = clock.now();
+    // Out of budget: the list waits for its next turn rather than earn a 429 (the first list never waits).
+    if (this.tracker.synced && this.readBudget.available() < 1) return;
     let listed: ContainerGroup[];
     try {
       listed = await this.deps.groups.list();
@@ -221,20 +267,29 @@ export class PodController {
       this.deps.logger.warn({ err: classified, kind: classified.kind }, 'listing container groups failed');
       return;
     }
-    const maxReads = Math.max(1, Math.floor((timing.maxReadsPerMinute * timing.listIntervalMs) / 60_000));
-    const outcome = this.tracker.applyList(listed, {
-      now: started,
-      createGraceMs: timing.createGraceMs,
-      refreshIntervalMs: timing.refreshIntervalMs,
-      maxReads,
-    });
+    const outcome = this.tracker.applyList(listed, { now: started, createGraceMs: timing.createGraceMs });
     metrics.trackedGroups.set(this.tracker.all().length);
     for (const gone of outcome.vanished) {
       this.forwarded.delete(gone.name);
       this.requeueOwner(gone);
     }
-    await Promise.all(outcome.toRead.map((name) => this.readGroup(name)));
+    await Promise.all(this.planReads(new Set(outcome.changed)).map((name) => this.readGroup(name)));
     this.deleteOrphans();
+  }
+
+  /** The reads this list cycle may send, by urgency, within the share of ARM's budget. */
+  private planReads(changed: ReadonlySet<string>): string[] {
+    const { timing, clock } = this.deps;
+    const now = clock.now();
+    const plan = planReads(this.tracker.all(), changed, {
+      now,
+      allowed: this.readBudget.available(),
+      refreshAllowed: this.refreshAllowance.available(now),
+      transitionRefreshMs: timing.transitionRefreshMs ?? 5000,
+      refreshIntervalMs: timing.refreshIntervalMs,
+    });
+    this.refreshAllowance.spend(plan.refreshes);
+    return plan.names;
   }
 
   private async readGroup(name: string): Promise<void> {
@@ -327,8 +382,12 @@ export class PodController {
         pod === undefined ? 'pod deleted' : podUidOf(tracked.listed) === uid ? 'duplicate' : 'pod replaced';
       await this.removeGroup(tracked.name, log.child({ group: tracked.name }), why);
     }
-    if (pod === undefined) return;
+    if (pod === undefined) {
+      this.deps.pacer.leave(key);
+      return;
+    }
     if (pod.metadata?.deletionTimestamp) {
+      this.deps.pacer.leave(key);
       await this.deletePod(pod, current, log);
       return;
     }
@@ -436,6 +495,22 @@ export class PodController {
   private async createGroup(pod: V1Pod, log: Logger): Promise<void> {
     const groupName = this.groupName(pod);
     if (!(await this.mayCreate(pod, groupName))) return;
+    const key = podKey(pod);
+    // The pod's turn for ACI's create window comes first: a pod waiting for it costs no reads, of ARM
+    // or of the cluster. Any other reason not to create now gives its place up; it queues again.
+    const turn = this.deps.pacer.turn(key, this.deps.clock.now(), { take: false });
+    if (turn.waitMs > 0) {
+      await this.wait(pod, this.pacedReason(turn), turn.waitMs);
+      return;
+    }
+    try {
+      await this.createInTurn(pod, groupName, log);
+    } finally {
+      this.deps.pacer.leave(key);
+    }
+  }
+
+  private async createInTurn(pod: V1Pod, groupName: string, log: Logger): Promise<void> {
     const translation = await this.translate(pod);
     if (translation.kind === 'invalid') {
       // The refusals are why; what the pod would also wait for (an image configuration not read,
@@ -463,9 +538,9 @@ export class PodController {
     }
     if (await this.nameTakenNow(pod, groupName)) return;
     const now = this.deps.clock.now();
-    const paced = this.pacing(now);
-    if (paced !== undefined) {
-      await this.wait(pod, paced, paced.retryMs);
+    const turn = this.deps.pacer.turn(podKey(pod), now, { take: true });
+    if (turn.waitMs > 0) {
+      await this.wait(pod, this.pacedReason(turn), turn.waitMs);
       return;
     }
     try {
@@ -504,12 +579,16 @@ export class PodController {
     return { reason: 'SubnetNotReady', message, retryMs: this.deps.timing.waitRetryMs };
   }
 
-  /** Why the create waits for ACI's create limit, if it does; otherwise a slot is taken. */
-  private pacing(now: number): { reason: string; message: string; retryMs: number } | undefined {
-    const wait = this.deps.pacer.tryAcquire(now);
-    if (wait <= 0) return undefined;
-    const message = `waiting ${Math.ceil(wait / 1000)}s for ACI's container-group create limit`;
-    return { reason: 'CreatePaced', message, retryMs: wait };
+  /** What a pod waiting for ACI's create window shows: how many wait before it, and when it will be created. */
+  private pacedReason(turn: CreateTurn): { reason: string; message: string } {
+    const limits = this.deps.pacer.describeLimits();
+    const ahead = turn.ahead === 1 ? '1 pod' : `${String(turn.ahead)} pods`;
+    return {
+      reason: 'CreatePaced',
+      message:
+        `waiting for ACI's container-group create limit (${limits}): ${ahead} ahead, ` +
+        `created at about ${new Date(turn.at).toISOString()} (in ${Math.ceil(turn.waitMs / 1000)}s)`,
+    };
   }
 
   /**
@@ -626,8 +705,9 @@ export class PodController {
 
   private async writeStatus(pod: V1Pod, status: V1PodStatus): Promise<void> {
     const key = podKey(pod);
-    const fingerprint = JSON.stringify(status);
-    if (this.written.get(key) === fingerprint || JSON.stringify(pod.status) === fingerprint) return;
+    // A digest, not the JSON itself: kept per pod, it would cost kilobytes each at 10,000 pods.
+    const fingerprint = digest(status);
+    if (this.written.get(key) === fingerprint || digest(pod.status) === fingerprint) return;
     await this.deps.pods.updateStatus(pod, status);
     this.written.set(key, fingerprint);
     this.deps.metrics.statusUpdates.inc();
@@ -674,6 +754,12 @@ export class PodController {
       this.deps.logger.debug({ err: writeError }, 'could not show the retry on the pod');
     });
   }
+}
+
+function digest(status: V1PodStatus | undefined): string {
+  return createHash('sha256')
+    .update(status === undefined ? '' : JSON.stringify(status))
+    .digest('base64');
 }
 
 function provisioningFailure(group: ContainerGroup): ClassifiedError {

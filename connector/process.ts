@@ -39,8 +39,9 @@ import { createConnectorMetrics, type ConnectorMetrics } from './metrics.ts';
 import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
 import { kubeCsrApi, NodeIdentity } from './node-identity.ts';
-import { CreatePacer } from './pacing.ts';
-import { PodController } from './pod-controller.ts';
+import { CREATE_WINDOW_MARGIN_MS, CreatePacer } from './pacing.ts';
+import { type ArmReadBudget, watchReadBudget } from './read-budget.ts';
+import { PodController, podControllerTiming } from './pod-controller.ts';
 import type { WatchedPods } from './ports.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
@@ -238,12 +239,15 @@ interface AzureParts {
   /** One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike. */
   gate: ThrottleGate;
   health: AzureHealth;
+  /** What ARM reports left of its read bucket, seen on every answer to either client. */
+  readBudget: ArmReadBudget;
 }
 
 function azureParts(config: ConnectorConfig, metrics: ConnectorMetrics, timers: Timers): AzureParts {
   const caPem = readOptional(config.azure.caFile);
   const { client, monitor, endpoint } = createAzureClients(azureClientSettings(config, caPem));
   const health = new AzureHealth();
+  const readBudget = watchReadBudget([client, monitor], timers, config.timing.readBudgetShare);
   const gate = new ThrottleGate(timers);
   const aci = new AciContainerGroups({
     client,
@@ -254,7 +258,7 @@ function azureParts(config: ConnectorConfig, metrics: ConnectorMetrics, timers: 
     logGate: new ThrottleGate(timers),
     health,
   });
-  return { client, monitor, endpoint, caPem, aci, gate, health };
+  return { client, monitor, endpoint, caPem, aci, gate, health, readBudget };
 }
 
 function podController(parts: {
@@ -326,18 +330,11 @@ function podController(parts: {
       network,
     },
     hostIP: config.node.internalIP,
-    pacer: new CreatePacer(config.createLimits),
+    pacer: new CreatePacer(config.createLimits, { marginMs: CREATE_WINDOW_MARGIN_MS }),
+    readBudget: azure.readBudget,
     subnet,
     random: Math.random,
-    timing: {
-      listIntervalMs: config.timing.listIntervalMs,
-      refreshIntervalMs: config.timing.refreshIntervalMs,
-      maxReadsPerMinute: config.timing.maxReadsPerMinute,
-      createGraceMs: Math.max(30_000, 3 * config.timing.listIntervalMs),
-      resyncIntervalMs: 60_000,
-      backoff: { baseMs: 1000, maxMs: 300_000 },
-      waitRetryMs: config.timing.waitRetryMs,
-    },
+    timing: podControllerTiming(config.timing),
   });
 }
 
