@@ -46,7 +46,7 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'status-writes-not-deduplicated',
     breaks: 'a status that changed nothing is written again on every reconcile',
     file: 'connector/pod-controller.ts',
-    from: '    if (this.written.get(key) === fingerprint || JSON.stringify(pod.status) === fingerprint) return;\n',
+    from: '    if (this.written.get(key) === fingerprint || digest(pod.status) === fingerprint) return;\n',
     to: '',
     tests: POD_CONTROLLER_TESTS,
   },
