@@ -80,6 +80,13 @@ export interface ConnectorConfig {
   };
   /** The shell through which a workingDir other than the image's is honoured; unset: refused. */
   workingDirShell: string | undefined;
+  /** Replicas elect one leader that acts; unset namespace: this process acts at once (one replica). */
+  leaderElection: {
+    namespace: string | undefined;
+    leaseSeconds: number;
+    /** This replica's name in the Lease (a random suffix is added at start: a restarted pod is a new candidate). */
+    identity: string;
+  };
   logLevel: string;
 }
 
@@ -148,6 +155,12 @@ export const ENVIRONMENT = {
   CLUSTER_DOMAIN: 'Cluster DNS domain for the ClusterFirst search list (default cluster.local).',
   ACI_WORKING_DIR_SHELL:
     'Shell in the images (e.g. /bin/sh) through which a container’s workingDir is honoured when it differs from the image’s WORKDIR; unset (default): such pods fail.',
+  LEADER_ELECTION_NAMESPACE:
+    'Namespace of the Lease (named after NODE_NAME) through which the connector’s replicas elect the one that acts; the others stand by with warm caches (the manifests set it to the pod’s namespace). Unset: no election, the process acts at once: run one replica only.',
+  LEADER_ELECTION_LEASE_SECONDS:
+    'How long the leader’s Lease lasts without renewal; a standby takes over within this plus about 4 s of the leader’s death (default 10, at least 6).',
+  POD_NAME:
+    'This replica’s name in the leader election (the manifests set it to the pod’s name; default: HOSTNAME).',
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
 } as const;
 
@@ -340,6 +353,11 @@ export function parseConfig(env: Env): ParsedConfig {
       clusterDomain: read.optional('CLUSTER_DOMAIN') ?? DEFAULT_CLUSTER_DOMAIN,
     },
     workingDirShell: read.executable('ACI_WORKING_DIR_SHELL'),
+    leaderElection: {
+      namespace: read.optional('LEADER_ELECTION_NAMESPACE'),
+      leaseSeconds: read.integer('LEADER_ELECTION_LEASE_SECONDS', 10, 6),
+      identity: read.optional('POD_NAME') ?? env.HOSTNAME ?? 'connector',
+    },
     logLevel: read.optional('LOG_LEVEL') ?? 'info',
   };
   if (

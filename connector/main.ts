@@ -19,6 +19,7 @@ import { createRegistry } from '../runtime/metrics.ts';
 import { closeSilentConnections, HTTP_LIMITS } from '../runtime/http-limits.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import { abortOnSignals } from '../runtime/shutdown.ts';
+import { systemTimers } from '../runtime/clock.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 import { AciContainerGroups, ThrottleGate } from './aci.ts';
 import { createAzureClients } from './azure-client.ts';
@@ -34,6 +35,7 @@ import {
   SubjectAccessReviewAuthorizer,
   watchNodePods,
 } from './kube.ts';
+import { startLeadership } from './leadership.ts';
 import { createConnectorMetrics } from './metrics.ts';
 import { AzureMonitorMetrics } from './monitor.ts';
 import { NodeController } from './node.ts';
@@ -338,12 +340,6 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     timing: config.timing,
   });
 
-  readiness.reasons = () => [
-    ...(informer.synced ? [] : ['the pod informer has not synced']),
-    ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
-    ...(node.ready ? [] : ['the virtual node is not registered']),
-    ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
-  ];
   const authorizer = new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock });
   const kubeletServer = createKubeletApi({
     cache: informer,
@@ -395,10 +391,39 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
     void subnet?.refresh();
   }, config.timing.nodeStatusIntervalMs);
 
-  await node.start();
-  controller.start();
-  usage?.start();
-  log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector running');
+  // Every replica watches and serves the kubelet API on its own address; only the leader writes, and
+  // the node it registers names the leader's address, so the API server dials the leader (docs/high-availability.md).
+  const leadership = startLeadership({
+    election: config.leaderElection,
+    leaseName: config.nodeName,
+    kubeConfig: bootstrap,
+    timers: systemTimers,
+    logger: log,
+    suffix: randomBytes(4).toString('hex'),
+    lead: () => {
+      node
+        .start()
+        .then(() => {
+          controller.start();
+          usage?.start();
+          log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector leading');
+        })
+        .catch((error: unknown) => {
+          log.fatal({ err: error }, 'registering the virtual node failed');
+          process.exit(1);
+        });
+    },
+    // Exit at once: another replica may lead a moment later, and Kubernetes restarts this one as a standby.
+    lost: () => process.exit(1),
+  });
+  readiness.reasons = () => [
+    ...(informer.synced ? [] : ['the pod informer has not synced']),
+    ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
+    ...(!leadership.leading || node.ready ? [] : ['the virtual node is not registered']),
+    ...(!leadership.leading || controller.groupsSynced
+      ? []
+      : ['the container groups have not been listed yet']),
+  ];
 
   if (!shutdown.signal.aborted) {
     await new Promise<void>((resolve) => {
@@ -412,6 +437,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   node.stop();
   await usage?.stop();
   await controller.shutdown();
+  await leadership.stop();
   await renewing;
   kubeletServer.close();
   opsServer.close();
