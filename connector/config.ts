@@ -1,7 +1,9 @@
 // The connector's configuration, parsed once from the environment by main.ts. Parsing is pure and
 // lists every problem at once, so an operator fixes a manifest in one round instead of five.
 import { isIP } from 'node:net';
+import type { V1Taint } from '@kubernetes/client-node';
 import { DEFAULT_CLUSTER_DOMAIN, DEFAULT_NODE_NAME, parseQuantity } from '../contract/index.ts';
+import { nodeMaySetLabel } from './node.ts';
 import { normalizeRegistry } from './registry/reference.ts';
 import { parseSubnetId, type SubnetRef } from './subnet.ts';
 
@@ -26,6 +28,10 @@ export interface ConnectorConfig {
     internalIP: string;
     kubeletPort: number;
     capacity: { cpu: number; memoryBytes: number; pods: number };
+    /** Added to the node's own labels. */
+    labels: Record<string, string>;
+    /** Added to azure.com/aci:NoSchedule. */
+    taints: V1Taint[];
   };
   kubelet: {
     certFile: string | undefined;
@@ -121,6 +127,10 @@ export const ENVIRONMENT = {
   OPS_PORT: 'Port of /healthz, /readyz and /metrics (default 10255).',
   NODE_CPU: 'CPU capacity advertised before the ACI quota bounds it (default 100).',
   NODE_MEMORY: 'Memory capacity advertised (Kubernetes quantity, default 400Gi).',
+  NODE_LABELS:
+    'Labels added to the node’s own, as key=value, comma-separated (e.g. team=batch,example.com/pool=east); only labels a node may set on itself (none under kubernetes.io or k8s.io but the kubelet’s own and node.kubernetes.io/).',
+  NODE_TAINTS:
+    'Taints added to azure.com/aci:NoSchedule when the node is registered, as key[=value]:Effect, comma-separated (e.g. example.com/region=eastus:NoSchedule): only pods that tolerate them run there.',
   NODE_PODS: 'Pod capacity advertised before the container-group quota bounds it (default 100).',
   ACI_LIST_INTERVAL_SECONDS: 'How often the resource group is listed for status (default 10).',
   ACI_REFRESH_INTERVAL_SECONDS: 'How often a running group’s instance view is re-read (default 60).',
@@ -165,6 +175,11 @@ export const ENVIRONMENT = {
 } as const;
 
 type Env = Record<string, string | undefined>;
+
+/** A label key: an optional DNS-subdomain prefix and a name of at most 63 characters. */
+const LABEL_KEY =
+  /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 class Reader {
   readonly problems: string[] = [];
@@ -244,12 +259,47 @@ class Reader {
     return text;
   }
 
-  /** A comma-separated list of namespace names (DNS labels). */
-  namespaces(name: keyof typeof ENVIRONMENT): string[] {
-    const names = (this.optional(name) ?? '')
+  /** `key=value,...` labels, each one a node may set on itself. */
+  labels(name: keyof typeof ENVIRONMENT): Record<string, string> {
+    const labels: Record<string, string> = {};
+    for (const pair of this.list(name)) {
+      const [key = '', value = '', ...rest] = pair.split('=');
+      if (!pair.includes('=') || rest.length > 0 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) {
+        this.problems.push(`${name} must list key=value labels (Kubernetes label syntax), got "${pair}"`);
+      } else if (!nodeMaySetLabel(key)) {
+        this.problems.push(
+          `${name}: a node may not set the label ${key} on itself (NodeRestriction); use another prefix, e.g. example.com/`,
+        );
+      } else labels[key] = value;
+    }
+    return labels;
+  }
+
+  /** `key[=value]:Effect,...` taints. */
+  taints(name: keyof typeof ENVIRONMENT): V1Taint[] {
+    const taints: V1Taint[] = [];
+    for (const entry of this.list(name)) {
+      const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(entry);
+      const [, key = '', value = ''] = match ?? [];
+      if (match === null || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) {
+        this.problems.push(
+          `${name} must list taints as key[=value]:NoSchedule|PreferNoSchedule|NoExecute, got "${entry}"`,
+        );
+      } else taints.push({ key, ...(value !== '' && { value }), effect: match[3] ?? '' });
+    }
+    return taints;
+  }
+
+  private list(name: keyof typeof ENVIRONMENT): string[] {
+    return (this.optional(name) ?? '')
       .split(',')
       .map((entry) => entry.trim())
       .filter((entry) => entry !== '');
+  }
+
+  /** A comma-separated list of namespace names (DNS labels). */
+  namespaces(name: keyof typeof ENVIRONMENT): string[] {
+    const names = this.list(name);
     const invalid = names.filter((entry) => !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(entry));
     if (invalid.length > 0) {
       this.problems.push(
@@ -313,6 +363,8 @@ export function parseConfig(env: Env): ParsedConfig {
         memoryBytes: read.quantity('NODE_MEMORY', '400Gi'),
         pods: read.integer('NODE_PODS', 100),
       },
+      labels: read.labels('NODE_LABELS'),
+      taints: read.taints('NODE_TAINTS'),
     },
     kubelet: {
       certFile: read.optional('KUBELET_TLS_CERT_FILE'),

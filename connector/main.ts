@@ -335,6 +335,8 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       internalIP: config.node.internalIP,
       kubeletPort: config.node.kubeletPort,
       capacity: config.node.capacity,
+      labels: config.node.labels,
+      taints: config.node.taints,
       declareWebSockets: config.kubelet.declareWebSockets,
     },
     timing: config.timing,
