@@ -287,6 +287,69 @@ describe('server-side dry run on the local control plane', () => {
     assert.ok(!resources.includes('certificatesigningrequests/nodeclient'), 'no automatic approval');
   });
 
+  it('the chart with connector.nodes runs one connector Deployment per virtual node, each its own Lease and budget', async () => {
+    const objects = await dryRun(cluster, [
+      '-f',
+      await renderChart({
+        'connector.nodes[0].name': 'aci-west',
+        'connector.nodes[1].name': 'aci-east',
+        'connector.nodes[1].secretName': 'aci-burst-azure-east',
+        'connector.nodes[1].config.NODE_LABELS': 'example.com/pool=east',
+      }),
+    ]);
+    const deployment = (node: string): V1Deployment | undefined =>
+      objects.find(
+        (o): o is V1Deployment => key(o) === `Deployment/aci-burst-system/aci-burst-connector-${node}`,
+      );
+    const envOf = (node: string): Record<string, string | undefined> =>
+      Object.fromEntries(
+        (deployment(node)?.spec?.template.spec?.containers[0]?.env ?? []).map((v) => [v.name, v.value]),
+      );
+    assert.deepEqual(
+      objects
+        .filter((o) => o.kind === 'Deployment' && o.metadata?.name?.startsWith('aci-burst-connector'))
+        .map(key),
+      [
+        'Deployment/aci-burst-system/aci-burst-connector-aci-west',
+        'Deployment/aci-burst-system/aci-burst-connector-aci-east',
+      ],
+    );
+    assert.deepEqual([envOf('aci-west').NODE_NAME, envOf('aci-east').NODE_NAME], ['aci-west', 'aci-east']);
+    assert.deepEqual(
+      [envOf('aci-west').NODE_LABELS, envOf('aci-east').NODE_LABELS],
+      [undefined, 'example.com/pool=east'],
+    );
+    assert.equal(
+      deployment('aci-east')?.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name,
+      'aci-burst-azure-east',
+    );
+    // Selectors apart, so neither Deployment adopts the other's pods.
+    assert.deepEqual(deployment('aci-east')?.spec?.selector.matchLabels, {
+      'app.kubernetes.io/name': 'aci-burst-connector',
+      'aci-burst.io/virtual-node': 'aci-east',
+    });
+    const budgets = objects.filter(
+      (o) => o.kind === 'PodDisruptionBudget' && o.metadata?.name?.startsWith('aci-burst-connector'),
+    );
+    assert.deepEqual(
+      budgets.map((o) => o.metadata?.name),
+      ['aci-burst-connector-aci-west', 'aci-burst-connector-aci-east'],
+    );
+    const election = objects.find(
+      (o) => key(o) === 'Role/aci-burst-system/aci-burst-connector-leader-election',
+    ) as (KubernetesObject & { rules: { resourceNames?: string[] }[] }) | undefined;
+    assert.deepEqual(
+      election?.rules.flatMap((rule) => rule.resourceNames ?? []),
+      ['aci-west', 'aci-east'],
+    );
+    const policy = objects.find((o) => key(o) === 'ValidatingAdmissionPolicy//aci-burst-opt-in') as
+      (KubernetesObject & { spec: { variables: { name: string; expression: string }[] } }) | undefined;
+    assert.equal(
+      policy?.spec.variables.find((v) => v.name === 'virtualNodes')?.expression,
+      '["aci-west","aci-east"]',
+    );
+  });
+
   it('the webhook’s optional NetworkPolicy: the file and the chart’s networkPolicy.enabled agree', async () => {
     const file = await dryRun(cluster, ['-f', join(manifests, 'webhook', 'networkpolicy.yaml')]);
     const fromChart = await dryRun(cluster, [
