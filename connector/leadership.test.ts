@@ -105,6 +105,20 @@ function replica(leases: MemoryLeases, clock: FakeClock, identity: string): Repl
   return { elector, started, stopped };
 }
 
+/** Two replicas on one Lease: a starts first and leads, b stands by; time runs for `settleMs`. */
+async function leaderAndStandby(
+  settleMs: number,
+): Promise<{ clock: FakeClock; leases: MemoryLeases; a: Replica; b: Replica }> {
+  const clock = new FakeClock();
+  const leases = new MemoryLeases();
+  const [a, b] = [replica(leases, clock, 'a'), replica(leases, clock, 'b')];
+  a.elector.start();
+  await clock.advance(1);
+  b.elector.start();
+  await clock.advance(settleMs);
+  return { clock, leases, a, b };
+}
+
 describe('LeaderElector', () => {
   it('lets exactly one of two replicas lead, and the other stand by while the leader renews', async () => {
     const clock = new FakeClock();
@@ -121,13 +135,7 @@ describe('LeaderElector', () => {
   });
 
   it('hands over within the lease plus two retry periods when the leader dies without a word', async () => {
-    const clock = new FakeClock();
-    const leases = new MemoryLeases();
-    const [a, b] = [replica(leases, clock, 'a'), replica(leases, clock, 'b')];
-    a.elector.start();
-    await clock.advance(1);
-    b.elector.start();
-    await clock.advance(7_000);
+    const { clock, leases, b } = await leaderAndStandby(7_000);
     // SIGKILL: from the Lease's side, a makes no call any more.
     const lastRenewal = new Date(leases.current?.spec?.renewTime ?? 0).getTime();
     leases.hang.add('a');
@@ -146,13 +154,7 @@ describe('LeaderElector', () => {
   });
 
   it('hands the Lease back on a clean stop, so the standby leads within one retry period', async () => {
-    const clock = new FakeClock();
-    const leases = new MemoryLeases();
-    const [a, b] = [replica(leases, clock, 'a'), replica(leases, clock, 'b')];
-    a.elector.start();
-    await clock.advance(1);
-    b.elector.start();
-    await clock.advance(5_000);
+    const { clock, a, b } = await leaderAndStandby(5_000);
     const stoppedAt = clock.now();
     await a.elector.stop();
     await clock.advance(5_000);
@@ -163,13 +165,7 @@ describe('LeaderElector', () => {
 
   it('stops a leader cut off from the API server before any standby can lead (never two leaders)', async () => {
     for (const fault of ['down', 'hang'] as const) {
-      const clock = new FakeClock();
-      const leases = new MemoryLeases();
-      const [a, b] = [replica(leases, clock, 'a'), replica(leases, clock, 'b')];
-      a.elector.start();
-      await clock.advance(1);
-      b.elector.start();
-      await clock.advance(5_000);
+      const { clock, leases, a, b } = await leaderAndStandby(5_000);
       leases[fault].add('a');
       await clock.advance(30_000);
       assert.equal(a.stopped.length, 1, fault);

@@ -18,6 +18,7 @@ import { selfSignedCredentials } from '../../extender/credentials.ts';
 import { closeServer, createExtenderApp, createExtenderMetrics, listenHttps } from '../../extender/server.ts';
 import { silentLogger } from '../../runtime/logger.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
+import { eachConcurrently } from '../../runtime/references.ts';
 import { readClusterState } from '../controlplane/cluster.ts';
 import type { SchedulerExtender } from '../controlplane/flags.ts';
 import { startScheduler } from '../controlplane/scheduler.ts';
@@ -48,23 +49,6 @@ function node(index: number): V1Node {
   };
 }
 
-/** Runs `task` over `items` with at most `limit` at once. */
-async function inParallel<T>(
-  items: readonly T[],
-  limit: number,
-  task: (item: T) => Promise<unknown>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next] as T;
-      next += 1;
-      await task(item);
-    }
-  };
-  await Promise.all(Array.from({ length: limit }, worker));
-}
-
 clusterCli('up');
 const abort = new AbortController();
 try {
@@ -75,10 +59,12 @@ try {
   const core = kubeConfig.makeApiClient(CoreV1Api);
   // The not-ready taint the API server puts on a new node stays (no kubelet heartbeats): the pods
   // tolerate it, as they would on nodes a kubelet keeps Ready.
-  await inParallel(
+  await eachConcurrently(
     Array.from({ length: nodes }, (_, i) => i),
     16,
-    (i) => core.createNode({ body: node(i) }),
+    async (i) => {
+      await core.createNode({ body: node(i) });
+    },
   );
   const credentials = selfSignedCredentials(['127.0.0.1'], new Date());
   const registry = createRegistry({ component: 'bench-extender', processMetrics: false });
@@ -98,11 +84,11 @@ try {
   const place = async (label: string, extenders: SchedulerExtender[]): Promise<number> => {
     const namespace = `bench-${label}`;
     await core.createNamespace({ body: { metadata: { name: namespace } } });
-    await inParallel(
+    await eachConcurrently(
       Array.from({ length: pods }, (_, i) => i),
       16,
-      (i) =>
-        core.createNamespacedPod({
+      async (i) => {
+        await core.createNamespacedPod({
           namespace,
           body: {
             metadata: { name: `pod-${String(i)}` },
@@ -116,7 +102,8 @@ try {
               ],
             },
           },
-        }),
+        });
+      },
     );
     const scheduler = await startScheduler(state, { schedulerName: namespace, extenders });
     const started = performance.now();
