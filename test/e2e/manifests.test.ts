@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -347,6 +347,42 @@ describe('server-side dry run on the local control plane', () => {
     assert.equal(
       policy?.spec.variables.find((v) => v.name === 'virtualNodes')?.expression,
       '["aci-west","aci-east"]',
+    );
+  });
+
+  it('a kustomize overlay adds a virtual node: manifests/ plus examples/aci-east.yaml, its name patched into the Role and the policy', async () => {
+    const overlay = mkdtempSync(join(scratch, 'two-regions-'));
+    writeFileSync(join(overlay, 'aci-east.yaml'), readFileSync(join(examples, 'aci-east.yaml')));
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources:',
+        `  - ${relative(overlay, manifests)}`,
+        '  - aci-east.yaml',
+        'patches:',
+        '  - target: { kind: Role, name: aci-burst-connector-leader-election }',
+        '    patch: |',
+        '      - { op: add, path: /rules/1/resourceNames/-, value: aci-east }',
+        '  - target: { kind: ValidatingAdmissionPolicy, name: aci-burst-opt-in }',
+        '    patch: |',
+        `      - { op: replace, path: /spec/variables/0/expression, value: '["aci-connector","aci-east"]' }`,
+        '',
+      ].join('\n'),
+    );
+    const objects = await dryRun(cluster, ['-k', overlay]);
+    const names = objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata?.name);
+    assert.ok(
+      names.includes('aci-burst-connector') && names.includes('aci-burst-connector-aci-east'),
+      names.join(),
+    );
+    const election = objects.find(
+      (o) => key(o) === 'Role/aci-burst-system/aci-burst-connector-leader-election',
+    ) as (KubernetesObject & { rules: { resourceNames?: string[] }[] }) | undefined;
+    assert.deepEqual(
+      election?.rules.flatMap((rule) => rule.resourceNames ?? []),
+      ['aci-connector', 'aci-east'],
     );
   });
 
