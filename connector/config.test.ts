@@ -56,6 +56,72 @@ describe('readConfig', () => {
     );
   });
 
+  const nodeRows: {
+    env: Record<string, string>;
+    labels?: Record<string, string>;
+    taints?: unknown[];
+    problem?: RegExp;
+  }[] = [
+    { env: {}, labels: {}, taints: [] },
+    {
+      env: {
+        NODE_LABELS: 'team=batch, example.com/pool=east,,',
+        NODE_TAINTS: 'example.com/region=eastus:NoSchedule,gpu:NoExecute',
+      },
+      labels: { team: 'batch', 'example.com/pool': 'east' },
+      taints: [
+        { key: 'example.com/region', value: 'eastus', effect: 'NoSchedule' },
+        { key: 'gpu', effect: 'NoExecute' },
+      ],
+    },
+    {
+      env: { NODE_LABELS: 'node-role.kubernetes.io/aci=' },
+      problem: /a node may not set the label node-role\.kubernetes\.io\/aci/,
+    },
+    { env: { NODE_LABELS: 'team' }, problem: /NODE_LABELS must list key=value labels.*"team"/ },
+    { env: { NODE_LABELS: 'team=a b' }, problem: /NODE_LABELS must list key=value labels/ },
+    { env: { NODE_TAINTS: 'region=east' }, problem: /NODE_TAINTS must list taints.*"region=east"/ },
+    { env: { NODE_TAINTS: 'region=east:Sometimes' }, problem: /NODE_TAINTS must list taints/ },
+  ];
+  for (const row of nodeRows) {
+    it(`reads the node's extra labels and taints: ${JSON.stringify(row.env)}`, () => {
+      const parsed = readConfig({ ...minimal, ...row.env });
+      if (row.problem !== undefined) {
+        assert.ok(!parsed.ok);
+        assert.match(parsed.problems.join('\n'), row.problem);
+        return;
+      }
+      assert.ok(parsed.ok);
+      assert.deepEqual([parsed.config.node.labels, parsed.config.node.taints], [row.labels, row.taints]);
+    });
+  }
+
+  it('elects a leader only with a namespace for the Lease; the replica is named by POD_NAME, else HOSTNAME', () => {
+    const alone = readConfig({ ...minimal, HOSTNAME: 'host-1' });
+    assert.ok(alone.ok);
+    assert.deepEqual(alone.config.leaderElection, {
+      namespace: undefined,
+      leaseSeconds: 10,
+      identity: 'host-1',
+    });
+    const replicated = readConfig({
+      ...minimal,
+      LEADER_ELECTION_NAMESPACE: 'aci-burst-system',
+      LEADER_ELECTION_LEASE_SECONDS: '15',
+      POD_NAME: 'connector-abc',
+      HOSTNAME: 'host-1',
+    });
+    assert.ok(replicated.ok);
+    assert.deepEqual(replicated.config.leaderElection, {
+      namespace: 'aci-burst-system',
+      leaseSeconds: 15,
+      identity: 'connector-abc',
+    });
+    const short = readConfig({ ...minimal, LEADER_ELECTION_LEASE_SECONDS: '5' });
+    assert.ok(!short.ok);
+    assert.match(short.problems.join('\n'), /LEADER_ELECTION_LEASE_SECONDS must be a whole number >= 6/);
+  });
+
   it('takes the pod IP as the node address in a cluster', () => {
     const parsed = readConfig({ ...minimal, POD_IP: '10.244.1.7' });
     assert.ok(parsed.ok);

@@ -1,6 +1,7 @@
 // The connector's configuration, parsed once from the environment by main.ts. Parsing is pure and
 // lists every problem at once, so an operator fixes a manifest in one round instead of five.
 import { isIP } from 'node:net';
+import type { V1Taint } from '@kubernetes/client-node';
 import {
   DEFAULT_AUTHORITY_HOST,
   DEFAULT_CLUSTER_DOMAIN,
@@ -16,6 +17,7 @@ import {
   EnvironmentReader,
   LOG_LEVELS,
 } from '../runtime/environment.ts';
+import { nodeMaySetLabel } from './node.ts';
 import { normalizeRegistry } from './registry/reference.ts';
 import { parseSubnetId, type SubnetRef } from './subnet.ts';
 
@@ -40,6 +42,10 @@ export interface ConnectorConfig {
     internalIP: string;
     kubeletPort: number;
     capacity: { cpu: number; memoryBytes: number; pods: number };
+    /** Added to the node's own labels. */
+    labels: Record<string, string>;
+    /** Added to azure.com/aci:NoSchedule. */
+    taints: V1Taint[];
   };
   kubelet: {
     certFile: string | undefined;
@@ -98,6 +104,13 @@ export interface ConnectorConfig {
   workingDirShell: string | undefined;
   /** Workload identity defaults and the default registry pull identity (docs/azure-identity.md). */
   identity: IdentitySettings;
+  /** Replicas elect one leader that acts; unset namespace: this process acts at once (one replica). */
+  leaderElection: {
+    namespace: string | undefined;
+    leaseSeconds: number;
+    /** This replica's name in the Lease (a random suffix is added at start: a restarted pod is a new candidate). */
+    identity: string;
+  };
   logLevel: string;
 }
 
@@ -132,6 +145,10 @@ export const ENVIRONMENT = {
   OPS_PORT: 'Port of /healthz, /readyz and /metrics (default 10255).',
   NODE_CPU: 'CPU capacity advertised before the ACI quota bounds it (default 100).',
   NODE_MEMORY: 'Memory capacity advertised (Kubernetes quantity, default 400Gi).',
+  NODE_LABELS:
+    'Labels added to the node’s own, as key=value, comma-separated (e.g. team=batch,example.com/pool=east); only labels a node may set on itself (none under kubernetes.io or k8s.io but the kubelet’s own and node.kubernetes.io/).',
+  NODE_TAINTS:
+    'Taints added to azure.com/aci:NoSchedule when the node is registered, as key[=value]:Effect, comma-separated (e.g. example.com/region=eastus:NoSchedule): only pods that tolerate them run there.',
   NODE_PODS: 'Pod capacity advertised before the container-group quota bounds it (default 100).',
   ACI_LIST_INTERVAL_SECONDS: 'How often the resource group is listed for status (default 10).',
   ACI_REFRESH_INTERVAL_SECONDS: 'How often a running group’s instance view is re-read (default 60).',
@@ -179,6 +196,12 @@ export const ENVIRONMENT = {
     'AZURE_AUTHORITY_HOST given to workload identity pods (default https://login.microsoftonline.com/, as the Azure Workload Identity webhook).',
   ACI_WORKLOAD_IDENTITY_RECREATE:
     'true: recreate a workload identity pod’s container group before its token expires (ACI cannot refresh the file); false (default): the pod keeps the token it started with.',
+  LEADER_ELECTION_NAMESPACE:
+    'Namespace of the Lease (named after NODE_NAME) through which the connector’s replicas elect the one that acts; the others stand by with warm caches (the manifests set it to the pod’s namespace). Unset: no election, the process acts at once: run one replica only.',
+  LEADER_ELECTION_LEASE_SECONDS:
+    'How long the leader’s Lease lasts without renewal; a standby takes over within this plus about 4 s of the leader’s death (default 10, at least 6).',
+  POD_NAME:
+    'This replica’s name in the leader election (the manifests set it to the pod’s name; default: HOSTNAME).',
   LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
 } as const;
 
@@ -197,6 +220,49 @@ function quantity(read: Reader, name: Variable, fallback: string): number {
   return value ?? parseQuantity(fallback) ?? 0;
 }
 
+/** A user-assigned managed identity's ARM id. */
+function identity(read: Reader, name: Variable): string | undefined {
+  return read.parsed(
+    name,
+    (text) => (isUserAssignedIdentityId(text) ? text : undefined),
+    "a user-assigned managed identity's resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>",
+  );
+}
+
+/** A label key: an optional DNS-subdomain prefix and a name of at most 63 characters. */
+const LABEL_KEY =
+  /^(?:[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(?:[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
+
+/** `key=value,...` labels, each one a node may set on itself. */
+function labels(read: Reader, name: Variable): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const pair of read.list(name)) {
+    const [key = '', value = '', ...rest] = pair.split('=');
+    if (!pair.includes('=') || rest.length > 0 || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) {
+      read.invalid(name, 'a list of key=value labels (Kubernetes label syntax)', pair);
+    } else if (!nodeMaySetLabel(key)) {
+      read.problem(
+        `${name}: a node may not set the label ${key} on itself (NodeRestriction); use another prefix, e.g. example.com/`,
+      );
+    } else found[key] = value;
+  }
+  return found;
+}
+
+/** `key[=value]:Effect,...` taints. */
+function taints(read: Reader, name: Variable): V1Taint[] {
+  const found: V1Taint[] = [];
+  for (const entry of read.list(name)) {
+    const match = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(entry);
+    const [, key = '', value = ''] = match ?? [];
+    if (match === null || !LABEL_KEY.test(key) || !LABEL_VALUE.test(value)) {
+      read.invalid(name, 'a list of taints as key[=value]:NoSchedule|PreferNoSchedule|NoExecute', entry);
+    } else found.push({ key, ...(value !== '' && { value }), effect: match[3] ?? '' });
+  }
+  return found;
+}
+
 /** `registry=https://mirror,...`: every pair checked, every problem reported. */
 function mirrors(read: Reader, name: Variable): Map<string, URL> {
   const found = new Map<string, URL>();
@@ -210,15 +276,6 @@ function mirrors(read: Reader, name: Variable): Map<string, URL> {
     }
   }
   return found;
-}
-
-/** A user-assigned managed identity's ARM id. */
-function identity(read: Reader, name: Variable): string | undefined {
-  return read.parsed(
-    name,
-    (text) => (isUserAssignedIdentityId(text) ? text : undefined),
-    "a user-assigned managed identity's resource ID, /subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ManagedIdentity/userAssignedIdentities/<name>",
-  );
 }
 
 /** Registry servers, comma-separated; `*.domain` for every registry under a domain. */
@@ -291,6 +348,8 @@ export function readConfig(env: Environment): ConfigResult<ConnectorConfig> {
         memoryBytes: quantity(read, 'NODE_MEMORY', '400Gi'),
         pods: read.integer('NODE_PODS', 100),
       },
+      labels: labels(read, 'NODE_LABELS'),
+      taints: taints(read, 'NODE_TAINTS'),
     },
     kubelet: {
       certFile: read.optional('KUBELET_TLS_CERT_FILE'),
@@ -346,6 +405,11 @@ export function readConfig(env: Environment): ConfigResult<ConnectorConfig> {
       'an absolute path such as /bin/sh',
     ),
     identity: identitySettings(read),
+    leaderElection: {
+      namespace: read.optional('LEADER_ELECTION_NAMESPACE'),
+      leaseSeconds: read.integer('LEADER_ELECTION_LEASE_SECONDS', 10, { min: 6 }),
+      identity: read.optional('POD_NAME') ?? env.HOSTNAME ?? 'connector',
+    },
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (

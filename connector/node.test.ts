@@ -15,6 +15,7 @@ import {
   buildNode,
   nodeConditions,
   nodeLabels,
+  nodeMaySetLabel,
   NodeController,
   type NodeApi,
 } from './node.ts';
@@ -26,6 +27,8 @@ const settings = {
   kubeletPort: 10250,
   capacity: { cpu: 100, memoryBytes: 400 * 2 ** 30, pods: 100 },
   declareWebSockets: true,
+  labels: {},
+  taints: [],
 };
 const now = new Date('2026-11-25T20:00:00Z');
 const healthy = { ok: true, reason: 'AzureReachable', message: 'ok' };
@@ -122,31 +125,28 @@ describe('nodeConditions', () => {
 });
 
 describe('what NodeRestriction lets a node write', () => {
-  // plugin/pkg/admission/noderestriction: a label in the kubernetes.io or k8s.io namespaces is refused
-  // unless it is one of the kubelet's own (k8s.io/kubelet pkg/apis IsKubeletLabel).
-  const KUBELET_LABELS = new Set([
-    'kubernetes.io/hostname',
-    'kubernetes.io/os',
-    'kubernetes.io/arch',
-    'topology.kubernetes.io/region',
-    'topology.kubernetes.io/zone',
-    'node.kubernetes.io/instance-type',
-  ]);
-  const allowed = (label: string): boolean => {
-    const prefix = label.includes('/') ? (label.split('/')[0] ?? '') : '';
-    const inNamespace = (namespace: string): boolean =>
-      prefix === namespace || prefix.endsWith(`.${namespace}`);
-    if (!inNamespace('kubernetes.io') && !inNamespace('k8s.io')) return true;
-    return (
-      KUBELET_LABELS.has(label) || inNamespace('kubelet.kubernetes.io') || inNamespace('node.kubernetes.io')
-    );
-  };
+  const allowed = nodeMaySetLabel;
 
   it('gives itself only labels a node may set', () => {
     const refused = Object.keys(nodeLabels(settings)).filter((label) => !allowed(label));
     assert.deepEqual(refused, []);
     assert.equal(allowed('kubernetes.io/role'), false, 'the rule itself refuses the 2017 label');
   });
+
+  const labelCases: [string, boolean][] = [
+    ['team', true],
+    ['example.com/pool', true],
+    ['topology.kubernetes.io/zone', true],
+    ['node.kubernetes.io/pool', true],
+    ['node-role.kubernetes.io/aci', false],
+    ['kubernetes.io/role', false],
+    ['sub.k8s.io/x', false],
+  ];
+  for (const [label, expected] of labelCases) {
+    it(`${expected ? 'may' : 'may not'} set ${label}`, () => {
+      assert.equal(allowed(label), expected);
+    });
+  }
 
   function fakeApi(existing: V1Node | undefined): NodeApi & { patches: unknown[] } {
     const patches: unknown[] = [];

@@ -1,7 +1,13 @@
 // The virtual node: how it looks (a pure function of configuration, ACI quota and Azure health) and
 // the controller that keeps it registered, heartbeating through a coordination.k8s.io Lease, its
 // status fresh, its capacity bounded by the subscription's quota, and recreates it if it is deleted.
-import { V1MicroTime, type V1Lease, type V1Node, type V1NodeCondition } from '@kubernetes/client-node';
+import {
+  V1MicroTime,
+  type V1Lease,
+  type V1Node,
+  type V1NodeCondition,
+  type V1Taint,
+} from '@kubernetes/client-node';
 import {
   ACI_TAINT,
   PROJECT_NAME,
@@ -31,6 +37,10 @@ export interface NodeSettings {
    * WebSockets straight here instead of translating them to SPDY (both are served).
    */
   declareWebSockets: boolean;
+  /** Labels added to the node's own (which win): a region, a team, what a nodeSelector picks. */
+  labels: Record<string, string>;
+  /** Taints added to azure.com/aci:NoSchedule when the node is created (only then may a node set them). */
+  taints: V1Taint[];
 }
 
 /** The node feature by which a kubelet tells the API server it speaks the streaming WebSockets itself. */
@@ -67,6 +77,7 @@ function remainingAnnotations(quota: QuotaUsage | undefined): Record<string, str
  */
 export function nodeLabels(settings: NodeSettings): Record<string, string> {
   return {
+    ...settings.labels,
     [VIRTUAL_NODE_TYPE_LABEL]: VIRTUAL_NODE_TYPE,
     [PROVIDER_LABEL]: PROVIDER,
     'kubernetes.io/os': 'linux',
@@ -75,6 +86,31 @@ export function nodeLabels(settings: NodeSettings): Record<string, string> {
     'topology.kubernetes.io/region': settings.region,
     'node.kubernetes.io/exclude-from-external-load-balancers': 'true',
   };
+}
+
+/** The kubelet's own labels in the kubernetes.io and k8s.io namespaces (k8s.io/kubelet IsKubeletLabel). */
+const KUBELET_LABELS = new Set([
+  'kubernetes.io/hostname',
+  'kubernetes.io/os',
+  'kubernetes.io/arch',
+  'topology.kubernetes.io/region',
+  'topology.kubernetes.io/zone',
+  'node.kubernetes.io/instance-type',
+]);
+
+/**
+ * Whether NodeRestriction lets a node set this label on itself: any label outside the kubernetes.io and
+ * k8s.io namespaces, and in them only the kubelet's own and those under kubelet.kubernetes.io or
+ * node.kubernetes.io (plugin/pkg/admission/noderestriction).
+ */
+export function nodeMaySetLabel(label: string): boolean {
+  const prefix = label.includes('/') ? (label.split('/')[0] ?? '') : '';
+  const inNamespace = (namespace: string): boolean =>
+    prefix === namespace || prefix.endsWith(`.${namespace}`);
+  if (!inNamespace('kubernetes.io') && !inNamespace('k8s.io')) return true;
+  return (
+    KUBELET_LABELS.has(label) || inNamespace('kubelet.kubernetes.io') || inNamespace('node.kubernetes.io')
+  );
 }
 
 /** The node's conditions: Ready follows Azure's health; ACI has no memory, disk or PID pressure. */
@@ -130,7 +166,7 @@ export function buildNode(
       labels: nodeLabels(settings),
       annotations: remainingAnnotations(inputs.quota),
     },
-    spec: { taints: [ACI_TAINT] },
+    spec: { taints: [ACI_TAINT, ...settings.taints] },
     status: {
       capacity: resources,
       allocatable: resources,

@@ -42,6 +42,7 @@ import { kubeCsrApi, NodeIdentity } from './node-identity.ts';
 import { CREATE_WINDOW_MARGIN_MS, CreatePacer } from './pacing.ts';
 import { type ArmReadBudget, watchReadBudget } from './read-budget.ts';
 import { PodController, podControllerTiming } from './pod-controller.ts';
+import { startLeadership } from './leadership.ts';
 import type { WatchedPods } from './ports.ts';
 import { ArmVirtualNetworks, SubnetCheck } from './subnet.ts';
 import { defaultUsageSettings, ResourceUsage, usageTargets, type UsageSnapshot } from './resource-usage.ts';
@@ -75,6 +76,8 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
   // Served from the start: a liveness probe must not restart the process while its node certificate
   // waits for approval (up to 5 minutes when a person approves it). The reasons follow the start-up.
   let notReadyReasons = (): string[] => ['the node certificate has not been issued yet'];
+  // A standby is ready once its caches are warm: registering the node and listing groups is the leader's.
+  let leading = (): boolean => false;
   const ops = express();
   ops.use(opsRouter(registry, { notReadyReasons: () => notReadyReasons() }));
   const opsServer = new ListeningServer(closeSilentConnections(createServer(HTTP_LIMITS, ops)), {
@@ -162,6 +165,8 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
       internalIP: config.node.internalIP,
       kubeletPort: config.node.kubeletPort,
       capacity: config.node.capacity,
+      labels: config.node.labels,
+      taints: config.node.taints,
       declareWebSockets: config.kubelet.declareWebSockets,
     },
     timing: config.timing,
@@ -169,8 +174,8 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
   notReadyReasons = () => [
     ...(pods.synced ? [] : ['the pod informer has not synced']),
     ...(namespaces.synced() ? [] : ['the namespace informer has not synced']),
-    ...(node.ready ? [] : ['the virtual node is not registered']),
-    ...(controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
+    ...(!leading() || node.ready ? [] : ['the virtual node is not registered']),
+    ...(!leading() || controller.groupsSynced ? [] : ['the container groups have not been listed yet']),
   ];
   const sessions = new PodSessions(signal);
   const endSessionsOfGonePods = sessions.followPods(pods);
@@ -197,16 +202,44 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
   });
   signal.addEventListener('abort', stopQueueGauge, { once: true });
 
-  // In this order: the node registered, then pods reconciled, then their usage read.
+  // In this order: the node registered, then pods reconciled, then their usage read. Every replica
+  // watches and serves the kubelet API on its own address; only the leader starts these writers, and
+  // the node it registers names the leader's address, so the API server dials the leader
+  // (docs/high-availability.md).
   const parts: Lifecycle[] = [node, controller, ...(usage ? [usage] : [])];
-  for (const part of parts) await part.start(signal);
-  log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector running');
+  const leadership = startLeadership({
+    election: config.leaderElection,
+    leaseName: config.nodeName,
+    kubeConfig: bootstrap,
+    timers,
+    logger: log,
+    suffix: randomBytes(4).toString('hex'),
+    lead: () => {
+      startInOrder(parts, signal)
+        .then(() => {
+          log.info({ opsPort: config.opsPort, kubeletPort: config.node.kubeletPort }, 'connector running');
+        })
+        .catch((error: unknown) => {
+          log.fatal({ err: error }, 'registering the virtual node failed');
+          process.exit(1);
+        });
+    },
+    // Exit at once: another replica may lead a moment later, and Kubernetes restarts this one as a standby.
+    lost: () => process.exit(1),
+  });
+  leading = () => leadership.leading;
 
   await aborted(signal);
   const started: Lifecycle[] = [...parts, ...(subnet ? [subnet] : []), kubelet, opsServer];
   await Promise.all(started.map((part) => part.done));
+  await leadership.stop();
   await renewing;
   log.info('connector stopped; container groups keep running');
+}
+
+/** Starts the writers one after the other: each may rely on the one before (the node registered first). */
+async function startInOrder(parts: readonly Lifecycle[], signal: AbortSignal): Promise<void> {
+  for (const part of parts) await part.start(signal);
 }
 
 function nodeIdentity(

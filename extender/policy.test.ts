@@ -17,7 +17,7 @@ import {
   MAX_REASON_PROBLEMS,
   podContext,
   podPreference,
-  scoreNode,
+  scoreNodes,
   unknownNodeVerdict,
   type Preference,
 } from './policy.ts';
@@ -264,16 +264,53 @@ describe('podPreference', () => {
   }
 });
 
-describe('scoreNode', () => {
-  const cases: { node: V1Node; preference: Preference; expected: number }[] = [
-    { node: realNode(), preference: 'real-first', expected: 10 },
-    { node: virtualNode(), preference: 'real-first', expected: 0 },
-    { node: realNode(), preference: 'prefer-aci', expected: 0 },
-    { node: virtualNode(), preference: 'prefer-aci', expected: 10 },
+describe('scoreNodes', () => {
+  const left = (groups: number, cores: number): V1Node =>
+    virtualNode({
+      [REMAINING_GROUPS_ANNOTATION]: String(groups),
+      [REMAINING_CORES_ANNOTATION]: String(cores),
+    });
+  const cases: { name: string; nodes: V1Node[]; preference: Preference; expected: number[] }[] = [
+    { name: 'a real node, real first', nodes: [realNode()], preference: 'real-first', expected: [10] },
+    { name: 'a real node, ACI preferred', nodes: [realNode()], preference: 'prefer-aci', expected: [0] },
+    { name: 'one virtual node, real first', nodes: [virtualNode()], preference: 'real-first', expected: [2] },
+    {
+      name: 'one virtual node, ACI preferred',
+      nodes: [virtualNode()],
+      preference: 'prefer-aci',
+      expected: [10],
+    },
+    {
+      name: 'real first: real nodes above every virtual node, virtual ones by quota left',
+      nodes: [realNode(), left(100, 400), left(25, 400)],
+      preference: 'real-first',
+      expected: [10, 2, 1],
+    },
+    {
+      name: 'ACI preferred: the node with the most left first, a used-up one last in its band',
+      nodes: [left(40, 100), left(100, 100), left(0, 0), realNode()],
+      preference: 'prefer-aci',
+      expected: [7, 10, 5, 0],
+    },
+    {
+      name: 'cores count as much as groups: the scarcer one decides',
+      nodes: [left(100, 10), left(50, 100)],
+      preference: 'prefer-aci',
+      expected: [6, 8],
+    },
+    {
+      name: 'a node without annotations counts as having the most left',
+      nodes: [virtualNode(), left(10, 10)],
+      preference: 'prefer-aci',
+      expected: [10, 10],
+    },
   ];
   for (const c of cases) {
-    it(`${c.node.metadata?.name ?? ''} with ${c.preference} scores ${c.expected}`, () => {
-      assert.equal(scoreNode(c.node, c.preference), c.expected);
+    it(c.name, () => {
+      assert.deepEqual(scoreNodes(c.nodes, c.preference), c.expected);
     });
   }
+  it('a node the cache does not know scores 0', () => {
+    assert.deepEqual(scoreNodes([undefined, realNode()], 'real-first'), [0, 10]);
+  });
 });

@@ -143,7 +143,51 @@ export function podPreference(pod: V1Pod, namespace: V1Namespace | undefined): P
 /** The scheduler's MaxExtenderPriority. */
 export const MAX_SCORE = 10;
 
-/** Preferred kind of node 10, the other 0: the policy only orders real against virtual nodes. */
-export function scoreNode(node: V1Node, preference: Preference): number {
-  return isVirtualNode(node) === (preference === 'prefer-aci') ? MAX_SCORE : 0;
+/**
+ * Scores the bands of a preference: the preferred kind of node above the other, always. Virtual nodes
+ * spread over their band by remaining quota; real-first keeps that band at most 2, so with the extender
+ * weight of 20 (x10 by the scheduler: 400) no default plugin score (at most ~1,200) lifts a virtual node
+ * over a real one scored 10 (2,000).
+ */
+const VIRTUAL_BAND: Record<Preference, { low: number; high: number }> = {
+  'real-first': { low: 0, high: 2 },
+  'prefer-aci': { low: 5, high: MAX_SCORE },
+};
+
+/**
+ * One score per node (undefined: not in the cache, 0). Real nodes: the preferred kind 10, else 0.
+ * Virtual nodes: within their band, by the quota each has left (the connector publishes it in the
+ * node's annotations) relative to the virtual node with the most left, so a burst spreads over regions
+ * or subscriptions in proportion to what each can still take. A node without the annotations counts as
+ * having the most left (unknown is not empty: the filter rejects a used-up node).
+ */
+export function scoreNodes(nodes: readonly (V1Node | undefined)[], preference: Preference): number[] {
+  const headroom = nodes.map((node) =>
+    node !== undefined && isVirtualNode(node) ? quotaLeft(node) : undefined,
+  );
+  const most = {
+    groups: Math.max(0, ...headroom.map((left) => left?.groups ?? 0)),
+    cores: Math.max(0, ...headroom.map((left) => left?.cores ?? 0)),
+  };
+  const band = VIRTUAL_BAND[preference];
+  return nodes.map((node, index) => {
+    if (node === undefined) return 0;
+    if (!isVirtualNode(node)) return preference === 'real-first' ? MAX_SCORE : 0;
+    const left = headroom[index];
+    const share = Math.min(shareOf(left?.groups, most.groups), shareOf(left?.cores, most.cores));
+    return band.low + Math.round((band.high - band.low) * share);
+  });
+}
+
+function quotaLeft(node: V1Node): { groups: number | undefined; cores: number | undefined } {
+  return {
+    groups: remainingQuota(node, REMAINING_GROUPS_ANNOTATION),
+    cores: remainingQuota(node, REMAINING_CORES_ANNOTATION),
+  };
+}
+
+/** This node's part of the most any node has left, 0..1; 1 when unknown. */
+function shareOf(left: number | undefined, most: number): number {
+  if (left === undefined || most <= 0) return 1;
+  return Math.max(0, Math.min(1, left / most));
 }

@@ -7,7 +7,7 @@ import {
   filterNode,
   podContext,
   podPreference,
-  scoreNode,
+  scoreNodes,
   unknownNodeVerdict,
   type Preference,
   type Verdict,
@@ -157,9 +157,11 @@ export function answerPrioritize(
   view: ClusterView,
 ): { result: HostPriority[]; preference: Preference } {
   const preference = podPreference(args.pod, podNamespace(args.pod, view));
-  const result = resolveNodes(args.nodes, view).map(({ name, node }) => ({
-    Host: name,
-    Score: node ? scoreNode(node, preference) : 0,
-  }));
+  const resolved = resolveNodes(args.nodes, view);
+  const scores = scoreNodes(
+    resolved.map(({ node }) => node),
+    preference,
+  );
+  const result = resolved.map(({ name }, index) => ({ Host: name, Score: scores[index] ?? 0 }));
   return { result, preference };
 }

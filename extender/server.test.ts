@@ -326,7 +326,7 @@ describe('POST /prioritize', () => {
     namespaceAnnotations?: Record<string, string>;
     expected: number[];
   }[] = [
-    { name: 'real nodes first by default', pod: namesArgs.Pod, expected: [0, 10] },
+    { name: 'real nodes first by default', pod: namesArgs.Pod, expected: [2, 10] },
     { name: 'a pod that prefers ACI', pod: preferringPod, expected: [10, 0] },
     {
       name: 'a namespace that prefers ACI',

@@ -17,6 +17,7 @@ import {
   notBurstingWarnings,
   publicIPWarnings,
   steerToAci,
+  steeringPatch,
   type Outcome,
   type PodChecker,
   type WebhookEntry,
@@ -327,4 +328,41 @@ describe('publicIPWarnings', () => {
     assert.ok(verdict.allowed);
     assert.equal(verdict.warnings.length, 1);
   });
+});
+
+describe('steeringPatch', () => {
+  const toleration = { key: 'other', operator: 'Exists' };
+  const cases: { name: string; pod: V1Pod; scheduler: string | undefined }[] = [
+    {
+      name: 'no tolerations, no scheduler',
+      pod: { spec: { containers: [] } },
+      scheduler: 'aci-burst-scheduler',
+    },
+    {
+      name: 'other tolerations',
+      pod: { spec: { containers: [], tolerations: [toleration] } },
+      scheduler: undefined,
+    },
+    {
+      name: 'already tolerating, the default scheduler named',
+      pod: { spec: { containers: [], tolerations: [ACI_TOLERATION], schedulerName: 'default-scheduler' } },
+      scheduler: 'aci-burst-scheduler',
+    },
+    {
+      name: 'a scheduler of its own',
+      pod: { spec: { containers: [], schedulerName: 'mine' } },
+      scheduler: 'aci-burst-scheduler',
+    },
+    { name: 'no spec at all', pod: { metadata: { name: 'x' } }, scheduler: 'aci-burst-scheduler' },
+  ];
+  for (const c of cases) {
+    it(`equals the diff to steerToAci's pod: ${c.name}`, () => {
+      const patch = steeringPatch(c.pod, c.scheduler);
+      assert.deepEqual(fastJsonPatch.compare(c.pod, steerToAci(c.pod, c.scheduler)), patch);
+      assert.deepEqual(
+        fastJsonPatch.applyPatch(structuredClone(c.pod), patch).newDocument,
+        steerToAci(c.pod, c.scheduler),
+      );
+    });
+  }
 });

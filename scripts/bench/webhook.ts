@@ -1,9 +1,16 @@
-// The webhook as the benchmarks run it: the real server and check, with references that read nothing
+// The webhook benchmark (reviews per second and latency against a bare HTTPS server in the same run),
+// and the webhook as the benchmarks run it: the real server and check, with references that read nothing
 // (every Secret and ConfigMap absent, every ServiceAccount present), so only the webhook's own work counts.
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { checkPod, podReferences } from '../../contract/index.ts';
+import { selfSignedCredentials } from '../../extender/credentials.ts';
+import { admissionReview } from '../../test/fixtures/admission/load.ts';
 import { silentLogger } from '../../runtime/logger.ts';
+import { closeServer, listenHttps } from '../../runtime/https-service.ts';
 import { createRegistry } from '../../runtime/metrics.ts';
 import { WebhookServer } from '../../webhook/server.ts';
+import { measureLoad, type LoadResult } from './https-load.ts';
 
 export function benchWebhook(): WebhookServer {
   return new WebhookServer({
@@ -21,3 +28,86 @@ export function benchWebhook(): WebhookServer {
     schedulerName: 'aci-burst-scheduler',
   });
 }
+
+/**
+ * The peer: a bare node:https server that reads the body, parses the AdmissionReview and answers a
+ * fixed allowed response with its uid, so the ratio shows what the webhook's own work costs.
+ */
+function startBareServer(credentials: { certPem: string; keyPem: string }): Promise<Server> {
+  const server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request?: { uid?: string } };
+      res.setHeader('content-type', 'application/json');
+      res.end(
+        JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          response: { uid: review.request?.uid ?? '', allowed: true },
+        }),
+      );
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => {
+      resolve(server);
+    }),
+  );
+}
+
+/**
+ *   npm run bench -- webhook [requests=4000] [concurrency=8]
+ * The burst review (the patch every steered pod gets) against the bare server, alternating rounds so
+ * both see the same machine load; one JSON line.
+ */
+async function main(): Promise<void> {
+  const requests = Number(process.argv[2] ?? 4000);
+  const concurrency = Number(process.argv[3] ?? 8);
+  const credentials = selfSignedCredentials(['127.0.0.1'], new Date());
+  const webhook = benchWebhook();
+  const { server: webhookServer, port: webhookPort } = await listenHttps(
+    webhook.app({ notReadyReasons: () => [] }),
+    { port: 0, host: '127.0.0.1', credentials: credentials.serving },
+  );
+  const bare = await startBareServer(credentials.serving);
+  const barePort = (bare.address() as AddressInfo).port;
+  const body = JSON.stringify(admissionReview('deployment-pod-create'));
+  const load = { body, concurrency, caPem: credentials.caPem, requests: Math.ceil(requests / 4) };
+  // Warm both (JIT, TLS sessions), then two alternating rounds each.
+  await measureLoad({ ...load, name: 'warm', port: webhookPort, path: '/mutate/burst', requests: 200 });
+  await measureLoad({ ...load, name: 'warm', port: barePort, path: '/', requests: 200 });
+  const rounds: { webhook: LoadResult[]; bare: LoadResult[] } = { webhook: [], bare: [] };
+  for (let round = 0; round < 2; round++) {
+    rounds.webhook.push(
+      await measureLoad({ ...load, name: 'webhook', port: webhookPort, path: '/mutate/burst' }),
+    );
+    rounds.bare.push(await measureLoad({ ...load, name: 'bare', port: barePort, path: '/' }));
+  }
+  const summary = (
+    results: LoadResult[],
+  ): { perSecond: number; p50Ms: number; p99Ms: number; failures: number } => ({
+    perSecond: Math.round(results.reduce((sum, r) => sum + r.perSecond, 0) / results.length),
+    p50Ms: Math.max(...results.map((r) => r.p50Ms)),
+    p99Ms: Math.max(...results.map((r) => r.p99Ms)),
+    failures: results.reduce((sum, r) => sum + r.failures, 0),
+  });
+  const ofWebhook = summary(rounds.webhook);
+  const ofBare = summary(rounds.bare);
+  console.log(
+    JSON.stringify({
+      benchmark: 'webhook',
+      node: process.version,
+      requests,
+      concurrency,
+      webhook: ofWebhook,
+      bare: ofBare,
+      ratio: Number((ofWebhook.perSecond / ofBare.perSecond).toFixed(2)),
+      goal: { ratio: 0.8, p99Ms: 5 },
+    }),
+  );
+  await closeServer(webhookServer, 1000);
+  bare.close();
+}
+
+if (import.meta.main) await main();

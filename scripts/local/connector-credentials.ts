@@ -11,6 +11,7 @@ import {
   loadAllYaml,
   RbacAuthorizationV1Api,
   type V1ClusterRole,
+  type V1Role,
 } from '@kubernetes/client-node';
 import { classifyKubernetesError } from '../../runtime/errors.ts';
 import { unlessKind } from '../../runtime/kubernetes-calls.ts';
@@ -19,6 +20,7 @@ import { REPO_ROOT } from './node-process.ts';
 /** Where local connectors' ServiceAccounts live (an install uses aci-burst-system). */
 export const LOCAL_CONNECTOR_NAMESPACE = 'aci-burst-local';
 const SHIPPED_ROLE = 'aci-burst-connector';
+const SHIPPED_ELECTION_ROLE = 'aci-burst-connector-leader-election';
 /** Long enough for a demo left running for days; the API server may shorten it. */
 const TOKEN_SECONDS = 30 * 86_400;
 
@@ -26,20 +28,33 @@ export interface BootstrapCredential {
   kubeconfigPath: string;
   /** `system:serviceaccount:<namespace>:<name>`. */
   user: string;
-  /** Deletes the ServiceAccount, its ClusterRole and binding. */
+  /** Deletes the ServiceAccount, its ClusterRole, its election Role and their bindings. */
   remove(): Promise<void>;
 }
 
 /** The ClusterRole the manifests give the connector's ServiceAccount. */
 export function shippedConnectorRole(): V1ClusterRole {
+  return shippedRole('ClusterRole', SHIPPED_ROLE);
+}
+
+/**
+ * The namespaced Role of the leader election, its Lease names (the shipped node's) replaced by
+ * `nodeName`: the local run gets the same rights for its own node.
+ */
+export function shippedElectionRole(nodeName: string): V1Role {
+  const role = shippedRole('Role', SHIPPED_ELECTION_ROLE);
+  const rules = (role.rules ?? []).map((rule) =>
+    rule.resourceNames === undefined ? rule : { ...rule, resourceNames: [nodeName] },
+  );
+  return { ...role, rules };
+}
+
+function shippedRole(kind: 'ClusterRole' | 'Role', name: string): V1ClusterRole {
   const objects = loadAllYaml(
     readFileSync(join(REPO_ROOT, 'manifests', 'connector', 'connector.yaml'), 'utf8'),
   ) as V1ClusterRole[];
-  const role = objects.find(
-    (object) => object.kind === 'ClusterRole' && object.metadata?.name === SHIPPED_ROLE,
-  );
-  if (role === undefined)
-    throw new Error(`manifests/connector/connector.yaml has no ClusterRole ${SHIPPED_ROLE}`);
+  const role = objects.find((object) => object.kind === kind && object.metadata?.name === name);
+  if (role === undefined) throw new Error(`manifests/connector/connector.yaml has no ${kind} ${name}`);
   return role;
 }
 
@@ -79,6 +94,27 @@ export async function createBootstrapCredential(options: {
         },
       }),
     );
+    // The leader election's Lease, named after the node, in the ServiceAccount's own namespace.
+    const electionRole = `${SHIPPED_ELECTION_ROLE}-${options.nodeName}`.slice(0, 253);
+    await ignoreConflict(
+      rbac.createNamespacedRole({
+        namespace,
+        body: {
+          metadata: { name: electionRole, labels },
+          rules: shippedElectionRole(options.nodeName).rules ?? [],
+        },
+      }),
+    );
+    await ignoreConflict(
+      rbac.createNamespacedRoleBinding({
+        namespace,
+        body: {
+          metadata: { name: electionRole, labels },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: electionRole },
+          subjects: [{ kind: 'ServiceAccount', name, namespace }],
+        },
+      }),
+    );
     const token = await core.createNamespacedServiceAccountToken({
       name,
       namespace,
@@ -98,6 +134,8 @@ export async function createBootstrapCredential(options: {
         await Promise.all([
           unlessKind(rbac.deleteClusterRoleBinding({ name: roleName }), 'NotFound'),
           unlessKind(rbac.deleteClusterRole({ name: roleName }), 'NotFound'),
+          unlessKind(rbac.deleteNamespacedRoleBinding({ name: electionRole, namespace }), 'NotFound'),
+          unlessKind(rbac.deleteNamespacedRole({ name: electionRole, namespace }), 'NotFound'),
           unlessKind(core.deleteNamespacedServiceAccount({ name, namespace }), 'NotFound'),
         ]);
       },

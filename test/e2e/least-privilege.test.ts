@@ -9,10 +9,12 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import {
   CertificatesV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
+  type V1Lease,
   type V1Pod,
 } from '@kubernetes/client-node';
 import { sleepUnlessAborted, systemTimers } from '../../runtime/clock.ts';
@@ -24,6 +26,7 @@ import {
   requestNodeCredential,
 } from '../../connector/node-identity.ts';
 import { classifyKubernetesError } from '../../runtime/errors.ts';
+import { LOCAL_CONNECTOR_NAMESPACE } from '../../scripts/local/connector-credentials.ts';
 import { startEmulator, type RunningEmulator } from '../emulator/server.ts';
 import { useTestCluster } from '../support/cluster.ts';
 import { startConnector, type RunningConnector } from '../support/connector.ts';
@@ -35,6 +38,12 @@ const suffix = randomBytes(3).toString('hex');
 const nodeName = `aci-priv-${suffix}`;
 const otherNode = `aci-priv-other-${suffix}`;
 const MERGE_PATCH = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+/** Where the local connector's ServiceAccount, and so its leader-election Lease, lives. */
+const ownNamespace = LOCAL_CONNECTOR_NAMESPACE;
+const electionLease = (name: string): V1Lease => ({
+  metadata: { name },
+  spec: { holderIdentity: 'least-privilege-test', leaseDurationSeconds: 1 },
+});
 const STRATEGIC_PATCH = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 
 /** The HTTP status a call ends with: 2xx when allowed, 403 when refused. */
@@ -140,6 +149,10 @@ describe('least privilege: the connector’s credentials on a Node,RBAC + NodeRe
 
   after(async () => {
     await connector.stop();
+    await cluster.kubeConfig
+      .makeApiClient(CoordinationV1Api)
+      .deleteNamespacedLease({ namespace: ownNamespace, name: nodeName })
+      .catch(() => undefined);
     await admin.deleteNode({ name: nodeName }).catch(() => undefined);
     await admin.deleteNode({ name: otherNode }).catch(() => undefined);
     await emulator.close();
@@ -282,6 +295,31 @@ describe('least privilege: the connector’s credentials on a Node,RBAC + NodeRe
       { what: 'lists pods', expected: 403, call: () => asBootstrap.listPodForAllNamespaces() },
       { what: 'reads its node', expected: 403, call: () => asBootstrap.readNode({ name: nodeName }) },
       { what: 'lists namespaces (opt-in labels)', expected: 200, call: () => asBootstrap.listNamespace() },
+      {
+        what: 'creates its node’s leader-election Lease in its own namespace',
+        expected: 200,
+        call: () =>
+          electionLeases().createNamespacedLease({ namespace: ownNamespace, body: electionLease(nodeName) }),
+      },
+      {
+        what: 'reads its node’s leader-election Lease',
+        expected: 200,
+        call: () => electionLeases().readNamespacedLease({ namespace: ownNamespace, name: nodeName }),
+      },
+      {
+        what: 'reads another node’s Lease in its own namespace',
+        expected: 403,
+        call: () => electionLeases().readNamespacedLease({ namespace: ownNamespace, name: otherNode }),
+      },
+      {
+        what: 'creates a Lease in another namespace (a node heartbeat in kube-node-lease)',
+        expected: 403,
+        call: () =>
+          electionLeases().createNamespacedLease({
+            namespace: 'kube-node-lease',
+            body: electionLease(otherNode),
+          }),
+      },
     ];
     for (const { what, expected, call } of table) {
       it(`${expected === 200 ? 'may' : 'may not'}: ${what}`, async () => {
@@ -289,6 +327,11 @@ describe('least privilege: the connector’s credentials on a Node,RBAC + NodeRe
       });
     }
   });
+
+  /** The Lease calls of the bootstrap credential, which alone holds the leader-election Role. */
+  function electionLeases(): CoordinationV1Api {
+    return bootstrap.makeApiClient(CoordinationV1Api);
+  }
 
   async function tokenFor(serviceAccount: string, boundPod: string | undefined): Promise<unknown> {
     const bound =

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -305,6 +305,105 @@ describe('server-side dry run on the local control plane', () => {
     const resources = role?.rules.flatMap((rule) => rule.resources) ?? [];
     assert.ok(resources.includes('certificatesigningrequests'));
     assert.ok(!resources.includes('certificatesigningrequests/nodeclient'), 'no automatic approval');
+  });
+
+  it('the chart with connector.nodes runs one connector Deployment per virtual node, each its own Lease and budget', async () => {
+    const objects = await dryRun(cluster, [
+      '-f',
+      await renderChart({
+        'connector.nodes[0].name': 'aci-west',
+        'connector.nodes[1].name': 'aci-east',
+        'connector.nodes[1].secretName': 'aci-burst-azure-east',
+        'connector.nodes[1].config.NODE_LABELS': 'example.com/pool=east',
+      }),
+    ]);
+    const deployment = (node: string): V1Deployment | undefined =>
+      objects.find(
+        (o): o is V1Deployment => key(o) === `Deployment/aci-burst-system/aci-burst-connector-${node}`,
+      );
+    const envOf = (node: string): Record<string, string | undefined> =>
+      Object.fromEntries(
+        (deployment(node)?.spec?.template.spec?.containers[0]?.env ?? []).map((v) => [v.name, v.value]),
+      );
+    assert.deepEqual(
+      objects
+        .filter((o) => o.kind === 'Deployment' && o.metadata?.name?.startsWith('aci-burst-connector'))
+        .map(key),
+      [
+        'Deployment/aci-burst-system/aci-burst-connector-aci-west',
+        'Deployment/aci-burst-system/aci-burst-connector-aci-east',
+      ],
+    );
+    assert.deepEqual([envOf('aci-west').NODE_NAME, envOf('aci-east').NODE_NAME], ['aci-west', 'aci-east']);
+    assert.deepEqual(
+      [envOf('aci-west').NODE_LABELS, envOf('aci-east').NODE_LABELS],
+      [undefined, 'example.com/pool=east'],
+    );
+    assert.equal(
+      deployment('aci-east')?.spec?.template.spec?.containers[0]?.envFrom?.[0]?.secretRef?.name,
+      'aci-burst-azure-east',
+    );
+    // Selectors apart, so neither Deployment adopts the other's pods.
+    assert.deepEqual(deployment('aci-east')?.spec?.selector.matchLabels, {
+      'app.kubernetes.io/name': 'aci-burst-connector',
+      'aci-burst.io/virtual-node': 'aci-east',
+    });
+    const budgets = objects.filter(
+      (o) => o.kind === 'PodDisruptionBudget' && o.metadata?.name?.startsWith('aci-burst-connector'),
+    );
+    assert.deepEqual(
+      budgets.map((o) => o.metadata?.name),
+      ['aci-burst-connector-aci-west', 'aci-burst-connector-aci-east'],
+    );
+    const election = objects.find(
+      (o) => key(o) === 'Role/aci-burst-system/aci-burst-connector-leader-election',
+    ) as (KubernetesObject & { rules: { resourceNames?: string[] }[] }) | undefined;
+    assert.deepEqual(
+      election?.rules.flatMap((rule) => rule.resourceNames ?? []),
+      ['aci-west', 'aci-east'],
+    );
+    const policy = objects.find((o) => key(o) === 'ValidatingAdmissionPolicy//aci-burst-opt-in') as
+      (KubernetesObject & { spec: { variables: { name: string; expression: string }[] } }) | undefined;
+    assert.equal(
+      policy?.spec.variables.find((v) => v.name === 'virtualNodes')?.expression,
+      '["aci-west","aci-east"]',
+    );
+  });
+
+  it('a kustomize overlay adds a virtual node: manifests/ plus examples/aci-east.yaml, its name patched into the Role and the policy', async () => {
+    const overlay = mkdtempSync(join(scratch, 'two-regions-'));
+    writeFileSync(join(overlay, 'aci-east.yaml'), readFileSync(join(examples, 'aci-east.yaml')));
+    writeFileSync(
+      join(overlay, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        'resources:',
+        `  - ${relative(overlay, manifests)}`,
+        '  - aci-east.yaml',
+        'patches:',
+        '  - target: { kind: Role, name: aci-burst-connector-leader-election }',
+        '    patch: |',
+        '      - { op: add, path: /rules/1/resourceNames/-, value: aci-east }',
+        '  - target: { kind: ValidatingAdmissionPolicy, name: aci-burst-opt-in }',
+        '    patch: |',
+        `      - { op: replace, path: /spec/variables/0/expression, value: '["aci-connector","aci-east"]' }`,
+        '',
+      ].join('\n'),
+    );
+    const objects = await dryRun(cluster, ['-k', overlay]);
+    const names = objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata?.name);
+    assert.ok(
+      names.includes('aci-burst-connector') && names.includes('aci-burst-connector-aci-east'),
+      names.join(),
+    );
+    const election = objects.find(
+      (o) => key(o) === 'Role/aci-burst-system/aci-burst-connector-leader-election',
+    ) as (KubernetesObject & { rules: { resourceNames?: string[] }[] }) | undefined;
+    assert.deepEqual(
+      election?.rules.flatMap((rule) => rule.resourceNames ?? []),
+      ['aci-connector', 'aci-east'],
+    );
   });
 
   it('the webhook’s optional NetworkPolicy: the file and the chart’s networkPolicy.enabled agree', async () => {

@@ -52,3 +52,16 @@ imagePullSecrets:
   {{- toYaml . | nindent 2 }}
 {{- end }}
 {{- end }}
+
+{{/* The virtual nodes' names as a JSON list: connector.nodes' names, else connector.config.NODE_NAME. */}}
+{{- define "aci-burst.virtualNodes" -}}
+{{- $c := .Values.connector }}
+{{- $names := list }}
+{{- range $c.nodes }}
+{{- $names = append $names (required "every entry of connector.nodes needs a name" .name) }}
+{{- end }}
+{{- if not $names }}
+{{- $names = list ($c.config.NODE_NAME | default "aci-connector") }}
+{{- end }}
+{{- $names | toJson }}
+{{- end }}
