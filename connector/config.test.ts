@@ -78,10 +78,10 @@ describe('readConfig', () => {
       env: { NODE_LABELS: 'node-role.kubernetes.io/aci=' },
       problem: /a node may not set the label node-role\.kubernetes\.io\/aci/,
     },
-    { env: { NODE_LABELS: 'team' }, problem: /NODE_LABELS must list key=value labels.*"team"/ },
-    { env: { NODE_LABELS: 'team=a b' }, problem: /NODE_LABELS must list key=value labels/ },
-    { env: { NODE_TAINTS: 'region=east' }, problem: /NODE_TAINTS must list taints.*"region=east"/ },
-    { env: { NODE_TAINTS: 'region=east:Sometimes' }, problem: /NODE_TAINTS must list taints/ },
+    { env: { NODE_LABELS: 'team' }, problem: /NODE_LABELS must be a list of key=value labels.*"team"/ },
+    { env: { NODE_LABELS: 'team=a b' }, problem: /NODE_LABELS must be a list of key=value labels/ },
+    { env: { NODE_TAINTS: 'region=east' }, problem: /NODE_TAINTS must be a list of taints.*"region=east"/ },
+    { env: { NODE_TAINTS: 'region=east:Sometimes' }, problem: /NODE_TAINTS must be a list of taints/ },
   ];
   for (const row of nodeRows) {
     it(`reads the node's extra labels and taints: ${JSON.stringify(row.env)}`, () => {
