@@ -2,7 +2,7 @@
 // faults, container kill/restart, quotas, resource groups, reset, and the request log.
 import express, { type Request, type Router } from 'express';
 import { ArmError } from './arm-error.ts';
-import type { FaultRule } from './faults.ts';
+import { FAULT_KINDS, type FaultRule } from './faults.ts';
 import type { Quotas } from './limits.ts';
 import { parseUsageRules, type UsageRule, type UsageScript } from './monitor.ts';
 import { requestJson } from './https-json.ts';
@@ -18,18 +18,18 @@ export type VirtualNetworkInput = Pick<VirtualNetworkFixture, 'name'> &
 
 export const CONTROL_PREFIX = '/control';
 
-const FAULT_KINDS = new Set(['throttle', 'internal-error', 'unavailable', 'drop', 'latency']);
+const KNOWN_FAULTS: ReadonlySet<string> = new Set(FAULT_KINDS);
 
 function faultRules(body: unknown): FaultRule[] {
   const rules = typeof body === 'object' && body !== null ? (body as { rules?: unknown }).rules : undefined;
   if (
     !Array.isArray(rules) ||
-    rules.some((rule) => !FAULT_KINDS.has((rule as { fault?: string } | null)?.fault ?? ''))
+    rules.some((rule) => !KNOWN_FAULTS.has((rule as { fault?: string } | null)?.fault ?? ''))
   ) {
     throw new ArmError(
       400,
       'InvalidFaults',
-      `Expected {"rules":[{"fault":one of ${[...FAULT_KINDS].join(', ')}, ...}]}.`,
+      `Expected {"rules":[{"fault":one of ${FAULT_KINDS.join(', ')}, ...}]}.`,
     );
   }
   return rules as FaultRule[];
