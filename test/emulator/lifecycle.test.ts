@@ -14,6 +14,7 @@ import {
   recordEvent,
   restartContainer,
   stopGroup,
+  TIMELINES,
   type GroupRuntime,
   type Timeline,
 } from './lifecycle.ts';
