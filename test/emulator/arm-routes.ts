@@ -126,6 +126,7 @@ function recordRequests(deps: ArmRoutesDependencies) {
     const record = (status: number): void => {
       deps.logger.debug({ method: req.method, path: url.pathname, status }, 'ARM request');
       const { faults, appliedStatus } = res.locals as { faults?: string[]; appliedStatus?: number };
+      const retryAfter = Number(res.getHeader('retry-after'));
       deps.requestLog.add({
         method: req.method,
         path: url.pathname,
@@ -136,6 +137,7 @@ function recordRequests(deps: ArmRoutesDependencies) {
         ...(body !== undefined && { body }),
         ...(faults !== undefined && faults.length > 0 && { faults }),
         ...(appliedStatus !== undefined && { appliedStatus }),
+        ...(status !== 0 && Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfterSeconds: retryAfter }),
       });
       deps.onRequest?.({ method: req.method, status });
     };

@@ -8,6 +8,8 @@ import { parseUsageRules, type UsageRule, type UsageScript } from './monitor.ts'
 import { requestJson } from './https-json.ts';
 import type { RequestLog, RequestLogEntry } from './request-log.ts';
 import type { EmulatorState } from './state.ts';
+import type { GroupRecord } from './views.ts';
+import { groupStateAt, provisioningStateAt } from './lifecycle.ts';
 import type { VirtualNetworkFixture } from './virtual-networks.ts';
 
 /** A virtual network as a test describes it. */
@@ -50,6 +52,25 @@ function quotas(body: unknown): Partial<Quotas> {
   return Object.fromEntries(entries);
 }
 
+/** A container group as a test checks it, read without going through ARM (no faults, no throttling, no log entry). */
+export interface GroupSummary {
+  resourceGroup: string;
+  name: string;
+  tags: Record<string, string>;
+  provisioningState: string;
+  state: string;
+}
+
+function groupSummary(record: GroupRecord, now: number): GroupSummary {
+  return {
+    resourceGroup: record.resourceGroup,
+    name: record.name,
+    tags: record.tags,
+    provisioningState: provisioningStateAt(record.runtime.provisioning, now),
+    state: groupStateAt(record.runtime, now),
+  };
+}
+
 export function controlRouter(deps: {
   state: EmulatorState;
   requestLog: RequestLog;
@@ -63,6 +84,10 @@ export function controlRouter(deps: {
   router.use(express.json());
   router.get('/requests', (_req, res) => {
     res.json({ requests: requestLog.list() });
+  });
+  router.get('/groups', (_req, res) => {
+    const now = clock();
+    res.json({ groups: state.listGroups(undefined, now).map((record) => groupSummary(record, now)) });
   });
   router.delete('/requests', (_req, res) => {
     requestLog.clear();
@@ -122,6 +147,8 @@ export function controlRouter(deps: {
 /** A typed client of the control API (works against an in-process or a standalone emulator). */
 export interface EmulatorControl {
   requests(): Promise<RequestLogEntry[]>;
+  /** Every container group in every resource group, read beside ARM (see GroupSummary). */
+  groups(): Promise<GroupSummary[]>;
   clearRequests(): Promise<void>;
   /** Replaces the fault rules; `seed` restarts the random sequence (default: the emulator's seed). */
   setFaults(rules: FaultRule[], seed?: number): Promise<void>;
@@ -161,6 +188,7 @@ export function createControlClient(endpoint: string, caPem: string): EmulatorCo
   };
   return {
     requests: async () => ((await call('GET', '/requests')) as { requests: RequestLogEntry[] }).requests,
+    groups: async () => ((await call('GET', '/groups')) as { groups: GroupSummary[] }).groups,
     clearRequests: async () => {
       await call('DELETE', '/requests');
     },

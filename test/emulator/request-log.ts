@@ -12,6 +12,8 @@ export interface RequestLogEntry {
   durationMs: number;
   /** PUT, PATCH and POST bodies as sent (secrets included: this is what proves how they were sent; exec's command and terminal size). */
   body?: unknown;
+  /** The Retry-After the answer carried (seconds), so a test can check the client waited it out. */
+  retryAfterSeconds?: number;
   /** The injected faults this request met (faults.ts), latency included. */
   faults?: string[];
   /** With fault `drop-after-apply`: the status the request was handled with before the connection was dropped. */

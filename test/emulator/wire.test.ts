@@ -200,6 +200,8 @@ describe('emulator on the wire', () => {
       [logged?.method, logged?.status, logged?.appliedStatus, logged?.faults],
       ['PUT', 0, 201, ['drop-after-apply']],
     );
+    const summary = (await emulator.control.groups()).find((g) => g.name === 'dropped-1');
+    assert.equal(summary?.resourceGroup, emulator.resourceGroup);
     await emulator.control.clearFaults();
   });
 
@@ -418,6 +420,8 @@ describe('quotas, transitions, throttling and faults', () => {
       calls.map((c) => c.status),
       [429, 200],
     );
+    assert.deepEqual(calls[0]?.faults, ['throttle']);
+    assert.equal(calls[0]?.retryAfterSeconds, 1);
     const waited = Date.parse(calls[1]?.time ?? '') - Date.parse(calls[0]?.time ?? '');
     assert.ok(waited >= 950, `retried after ${waited} ms`);
     await emulator.control.clearFaults();
