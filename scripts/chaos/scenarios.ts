@@ -1,0 +1,288 @@
+// The chaos scenarios. Each starts its own world (harness.ts), runs a burst while its faults play out
+// at seeded moments, waits (bounded) for the pods to converge, deletes them in bulk, and reports one
+// flat object of figures with the goals it was judged by.
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CoreV1Api } from '@kubernetes/client-node';
+import { containerGroupName } from '../../contract/index.ts';
+import { createAzureClients } from '../../connector/azure-client.ts';
+import { clientSettingsFor } from '../../test/emulator/testing.ts';
+import { compactEtcd, restartComponent } from '../controlplane/cluster.ts';
+import {
+  chaosPod,
+  type ChaosCluster,
+  type ChaosWorld,
+  createPods,
+  deleteAllPods,
+  listPods,
+  logFigures,
+  namespaceGroups,
+  orphanGroups,
+  podCounts,
+  seededRandom,
+  startWorld,
+  waitAllGone,
+  waitFor,
+} from './harness.ts';
+
+export interface ScenarioOptions {
+  seed: number;
+  pods: number;
+  /** Connector kills during the burst (connector-kills). */
+  kills: number;
+  /** Connector kills during the bulk delete (connector-kills). */
+  deleteKills: number;
+  /** How long the API server stays away (apiserver-outage). */
+  outageSeconds: number;
+  /** Bound of each wait for convergence. */
+  timeoutSeconds: number;
+  cluster: ChaosCluster;
+  /** The state directory of a private cluster whose API server this run may stop (apiserver-outage). */
+  privateClusterDir?: string;
+}
+
+export type ScenarioReport = Record<string, unknown> & {
+  scenario: string;
+  goalsMet: boolean;
+  missed: string[];
+};
+
+export type Scenario = (options: ScenarioOptions) => Promise<ScenarioReport>;
+
+function names(prefix: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+}
+
+/** A seeded gap before each of `count` SIGKILLs, each followed by a restart (which waits until ready). */
+async function killRepeatedly(world: ChaosWorld, random: () => number, count: number): Promise<number> {
+  let kills = 0;
+  for (let i = 0; i < count; i++) {
+    await sleep(300 + Math.floor(random() * 3000));
+    await world.connector.kill();
+    kills += 1;
+    await world.connector.restart();
+  }
+  return kills;
+}
+
+/** Seconds until every pod of `expected` is Running, or undefined at the bound. */
+function allRunning(world: ChaosWorld, expected: number, timeoutSeconds: number): Promise<number | undefined> {
+  return waitFor(async () => (await podCounts(world)).running >= expected, timeoutSeconds * 1000);
+}
+
+/** Judges figures against goals: each goal names what was missed. */
+function judge(
+  scenario: string,
+  figures: Record<string, unknown>,
+  goals: Record<string, boolean>,
+): ScenarioReport {
+  const missed = Object.entries(goals)
+    .filter(([, met]) => !met)
+    .map(([goal]) => goal);
+  return { scenario, ...figures, goalsMet: missed.length === 0, missed };
+}
+
+/** The common end: delete every remaining pod, wait until pods and groups are gone, read the log. */
+async function deleteAndMeasure(
+  world: ChaosWorld,
+  options: ScenarioOptions,
+  during: () => Promise<unknown> = () => Promise.resolve(),
+): Promise<
+  { deleteSeconds: number | undefined; deletesLost: number; orphanGroups: number } & Awaited<
+    ReturnType<typeof logFigures>
+  >
+> {
+  const remaining = (await listPods(world)).map((p) => p.metadata?.name ?? '');
+  await Promise.all([deleteAllPods(world, remaining), during()]);
+  const gone = await waitAllGone(world, remaining, options.timeoutSeconds * 1000);
+  return {
+    deleteSeconds: gone.seconds,
+    deletesLost: gone.deletesLost,
+    orphanGroups: gone.orphans,
+    ...(await logFigures(world)),
+  };
+}
+
+export const connectorKills: Scenario = async (options) => {
+  const random = seededRandom(options.seed);
+  const world = await startWorld({ cluster: options.cluster, seed: options.seed, pods: options.pods });
+  try {
+    const started = Date.now();
+    const [, kills] = await Promise.all([
+      createPods(
+        world,
+        names('p', options.pods).map((name) => chaosPod(world, name)),
+      ),
+      killRepeatedly(world, random, options.kills),
+    ]);
+    const converged = await allRunning(world, options.pods, options.timeoutSeconds);
+    const counts = await podCounts(world);
+    const orphansBeforeDelete = (await orphanGroups(world)).length;
+    let deleteKills = 0;
+    const end = await deleteAndMeasure(world, options, async () => {
+      deleteKills = await killRepeatedly(world, random, options.deleteKills);
+    });
+    return judge(
+      'connector-kills',
+      {
+        seed: options.seed,
+        podsCreated: options.pods,
+        running: counts.running,
+        failed: counts.failed,
+        kills,
+        deleteKills,
+        convergeSeconds: converged === undefined ? undefined : (Date.now() - started) / 1000,
+        orphansBeforeDelete,
+        ...end,
+      },
+      {
+        allRunning: counts.running === options.pods,
+        noneFailed: counts.failed === 0,
+        noDuplicateCreates: end.duplicateCreates === 0,
+        noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
+        noDeleteLost: end.deletesLost === 0,
+      },
+    );
+  } finally {
+    await world.close();
+  }
+};
+
+/**
+ * Stops kube-apiserver during a burst; right after it returns, force-deletes some pods and creates
+ * others, then compacts etcd so every watch resuming from before the outage gets 410 Gone.
+ */
+export const apiserverOutage: Scenario = async (options) => {
+  const stateDir = options.privateClusterDir;
+  if (stateDir === undefined) throw new Error('apiserver-outage needs a private cluster (privateClusterDir)');
+  const random = seededRandom(options.seed);
+  const world = await startWorld({ cluster: options.cluster, seed: options.seed, pods: options.pods });
+  try {
+    const started = Date.now();
+    const first = names('p', options.pods);
+    const outageAfterMs = 1000 + Math.floor(random() * 4000);
+    let revision = 0;
+    const forceDeleted: string[] = [];
+    const later = names('q', Math.max(1, Math.floor(options.pods / 10)));
+    const outage = async (): Promise<void> => {
+      await sleep(outageAfterMs);
+      await restartComponent(stateDir, 'kube-apiserver', () => sleep(options.outageSeconds * 1000));
+      await waitFor(() => apiServerReady(world.core), 60_000);
+      // Changes the connector's broken watch never saw: the resumed watch is refused (compacted).
+      const victims = first.filter(() => random() < 0.1);
+      await Promise.all(victims.map((name) => forceDelete(world, name)));
+      forceDeleted.push(...victims);
+      await createPods(
+        world,
+        later.map((name) => chaosPod(world, name)),
+      );
+      revision = await compactEtcd(stateDir);
+    };
+    await Promise.all([
+      createPods(
+        world,
+        first.map((name) => chaosPod(world, name)),
+      ),
+      outage(),
+    ]);
+    const expected = first.length - forceDeleted.length + later.length;
+    const converged = await allRunning(world, expected, options.timeoutSeconds);
+    const counts = await podCounts(world);
+    // The groups of the force-deleted pods must go without any event the connector's watch delivered.
+    const missedDeletes = await waitFor(
+      async () => {
+        const groups = new Set((await namespaceGroups(world)).map((g) => g.name));
+        return forceDeleted.every((name) => !groups.has(containerGroupName(world.namespace, name, world.clusterId)));
+      },
+      options.timeoutSeconds * 1000,
+    );
+    const orphansBeforeDelete = (await orphanGroups(world)).length;
+    const end = await deleteAndMeasure(world, options);
+    return judge(
+      'apiserver-outage',
+      {
+        seed: options.seed,
+        podsCreated: first.length + later.length,
+        outageSeconds: options.outageSeconds,
+        outageAfterSeconds: outageAfterMs / 1000,
+        forceDeletedAfterOutage: forceDeleted.length,
+        compactedAtRevision: revision,
+        running: counts.running,
+        expectedRunning: expected,
+        failed: counts.failed,
+        convergeSeconds: converged === undefined ? undefined : (Date.now() - started) / 1000,
+        orphansBeforeDelete,
+        ...end,
+      },
+      {
+        allConverged: counts.running === expected,
+        noneFailed: counts.failed === 0,
+        noMissedDelete: missedDeletes !== undefined && end.deletesLost === 0,
+        noDuplicateCreates: end.duplicateCreates === 0,
+        noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
+      },
+    );
+  } finally {
+    await world.close();
+  }
+};
+
+async function apiServerReady(core: CoreV1Api): Promise<boolean> {
+  await core.readNamespace({ name: 'kube-system' });
+  return true;
+}
+
+async function forceDelete(world: ChaosWorld, name: string): Promise<void> {
+  await world.core
+    .deleteNamespacedPod({ namespace: world.namespace, name, gracePeriodSeconds: 0 })
+    .catch(() => undefined);
+}
+
+/** 10% of ARM calls throttled (Retry-After 1 s), 5% 5xx, 1% dropped after being applied, 10% slow. */
+export const AZURE_FAULTS = [
+  { fault: 'latency' as const, rate: 0.1, latencyMs: 1500 },
+  { fault: 'throttle' as const, rate: 0.1, retryAfterSeconds: 1 },
+  { fault: 'internal-error' as const, rate: 0.05 / 0.9 },
+  { fault: 'drop-after-apply' as const, rate: 0.01 / 0.85 },
+];
+
+export const azureFaults: Scenario = async (options) => {
+  const world = await startWorld({ cluster: options.cluster, seed: options.seed, pods: options.pods });
+  try {
+    await world.emulator.control.setFaults(AZURE_FAULTS, options.seed);
+    const started = Date.now();
+    await createPods(
+      world,
+      names('p', options.pods).map((name) => chaosPod(world, name)),
+    );
+    const converged = await allRunning(world, options.pods, options.timeoutSeconds);
+    const counts = await podCounts(world);
+    const orphansBeforeDelete = (await orphanGroups(world)).length;
+    const end = await deleteAndMeasure(world, options);
+    await world.emulator.control.clearFaults();
+    return judge(
+      'azure-faults',
+      {
+        seed: options.seed,
+        podsCreated: options.pods,
+        running: counts.running,
+        failed: counts.failed,
+        convergeSeconds: converged === undefined ? undefined : (Date.now() - started) / 1000,
+        orphansBeforeDelete,
+        ...end,
+      },
+      {
+        allRunning: counts.running === options.pods,
+        noneFailed: counts.failed === 0,
+        noDuplicateCreates: end.duplicateCreates === 0,
+        noUnhonouredRetryAfter: end.unhonouredRetryAfter === 0,
+        noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
+        noDeleteLost: end.deletesLost === 0,
+      },
+    );
+  } finally {
+    await world.close();
+  }
+};
+
+export const foreignHands: Scenario = () => Promise.reject(new Error('not yet'));
+export const slowAndStuck: Scenario = () => Promise.reject(new Error('not yet'));
