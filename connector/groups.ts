@@ -4,6 +4,7 @@
 // `maxReadsPerCycle` GETs.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import { TAGS } from '../contract/index.ts';
+import { isProvisioning } from './status.ts';
 
 export interface TrackedGroup {
   name: string;
@@ -16,6 +17,11 @@ export interface TrackedGroup {
   detailState: string | undefined;
   /** When this connector sent the create; a list that does not show it yet is not trusted before a grace. */
   createdAt: number | undefined;
+  /**
+   * Since when the group is known to be provisioning (from the create, or from the first read that
+   * showed it so after a restart); undefined once it is not.
+   */
+  provisioningSince: number | undefined;
 }
 
 export interface Ownership {
@@ -152,12 +158,17 @@ export class GroupTracker {
     tracked.detail = detail;
     tracked.detailReadAt = now;
     tracked.detailState = detail.provisioningState;
+    tracked.provisioningSince = isProvisioning(detail) ? (tracked.provisioningSince ?? now) : undefined;
     this.groups.set(name, tracked);
   }
 
   /** Records a create this connector sent, so the next lists do not call it vanished too early. */
   applyCreate(name: string, group: ContainerGroup, now: number): void {
-    this.groups.set(name, { ...blank(name, { ...group, provisioningState: 'Pending' }), createdAt: now });
+    this.groups.set(name, {
+      ...blank(name, { ...group, provisioningState: 'Pending' }),
+      createdAt: now,
+      provisioningSince: now,
+    });
   }
 
   forget(name: string): void {
@@ -173,6 +184,7 @@ function blank(name: string, listed: ContainerGroup): TrackedGroup {
     detailReadAt: undefined,
     detailState: undefined,
     createdAt: undefined,
+    provisioningSince: undefined,
   };
 }
 

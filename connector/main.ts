@@ -303,6 +303,7 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
       resyncIntervalMs: 60_000,
       backoff: { baseMs: 1000, maxMs: 300_000 },
       waitRetryMs: config.timing.waitRetryMs,
+      provisioningTimeoutMs: config.timing.provisioningTimeoutMs,
     },
   });
   controllerRef.current = controller;

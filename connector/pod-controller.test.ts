@@ -25,6 +25,7 @@ import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
 
 const NODE = 'aci-connector';
 const CLUSTER = 'cluster-1';
+const PROVISIONING_TIMEOUT_MS = 900_000;
 
 function nginxPod(
   name: string,
@@ -219,6 +220,7 @@ function setup(
       resyncIntervalMs: 600_000,
       backoff: { baseMs: 20, maxMs: 60_000 },
       waitRetryMs: 30_000,
+      provisioningTimeoutMs: PROVISIONING_TIMEOUT_MS,
     },
     random: () => 0.5,
   });
@@ -494,6 +496,32 @@ describe('PodController', () => {
       assert.equal(cluster.lastStatus('default/web')?.phase, c.phase);
     });
   }
+
+  it('deletes a group stuck provisioning past the timeout, says why on the pod, and creates it again', async (t) => {
+    const { groups, cluster, controller, settle, step, advance } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    groups.groups.set(name, ownedGroup(pod, 'Creating'));
+    advance(PROVISIONING_TIMEOUT_MS - 1000);
+    await settle();
+    assert.equal(groups.calls.filter((c) => c === `delete ${name}`).length, 0, 'not before the timeout');
+    advance(60_000);
+    await settle();
+    assert.equal(groups.calls.filter((c) => c === `delete ${name}`).length, 1);
+    const why = cluster.events.find((e) => e.event.reason === 'ProviderRetrying');
+    assert.match(why?.event.message ?? '', /did not finish provisioning it in \d+s \(still Creating\)/);
+    assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
+    const recreated = async (): Promise<boolean> => {
+      for (let i = 0; i < 250 && groups.calls.filter((c) => c === `create ${name}`).length < 2; i++)
+        await sleep(20);
+      return groups.calls.filter((c) => c === `create ${name}`).length === 2;
+    };
+    assert.ok(await recreated(), groups.calls.join(', '));
+  });
 
   it('leaves a completed Job pod alone when its group is gone', async (t) => {
     const { groups, cluster, controller, settle, step } = setup();

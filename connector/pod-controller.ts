@@ -65,6 +65,8 @@ export interface PodControllerTiming {
   backoff: BackoffPolicy;
   /** How long a pod waiting on quota or a missing reference waits before the next try. */
   waitRetryMs: number;
+  /** How long a group may stay provisioning before it is deleted and created again. */
+  provisioningTimeoutMs: number;
 }
 
 export interface PodControllerDeps {
@@ -520,6 +522,20 @@ export class PodController {
       this.forwardEvents(pod, tracked.name, group);
       await this.removeGroup(tracked.name, log, 'provisioning failed');
       throw provisioningFailure(group);
+    }
+    const since = tracked.provisioningSince;
+    const stuckForMs = since === undefined ? 0 : this.deps.clock.now() - since;
+    if (group !== undefined && stuckForMs >= this.deps.timing.provisioningTimeoutMs) {
+      // ACI accepted the create and never finished it: waiting longer helps nobody. A new create
+      // (after a backoff, shown on the pod as the reason it waits) usually lands elsewhere.
+      this.forwardEvents(pod, tracked.name, group);
+      await this.removeGroup(tracked.name, log, 'provisioning timed out');
+      throw new ClassifiedError(
+        'Transient',
+        `ACI accepted container group ${tracked.name} but did not finish provisioning it in ` +
+          `${Math.round(stuckForMs / 1000)}s (still ${group.provisioningState ?? 'Pending'}); deleted it, to create it again`,
+        { code: 'ProvisioningTimedOut' },
+      );
     }
     if (group === undefined) {
       await this.writeStatus(

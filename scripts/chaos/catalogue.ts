@@ -1,5 +1,12 @@
 // The scenarios by name, with the sizes the full run uses (issue 17) and the small seeded ones `npm test` runs.
-import { apiserverOutage, azureFaults, connectorKills, foreignHands, slowAndStuck, type Scenario } from './scenarios.ts';
+import {
+  apiserverOutage,
+  azureFaults,
+  connectorKills,
+  foreignHands,
+  slowAndStuck,
+  type Scenario,
+} from './scenarios.ts';
 
 export const SCENARIOS = {
   'connector-kills': connectorKills,

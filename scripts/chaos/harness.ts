@@ -196,7 +196,9 @@ export async function namespaceGroups(world: ChaosWorld): Promise<GroupSummary[]
 
 /** Groups of this namespace whose pod (by name and UID) no longer exists. */
 export async function orphanGroups(world: ChaosWorld): Promise<string[]> {
-  const live = new Set((await listPods(world)).map((p) => `${p.metadata?.name ?? ''}/${p.metadata?.uid ?? ''}`));
+  const live = new Set(
+    (await listPods(world)).map((p) => `${p.metadata?.name ?? ''}/${p.metadata?.uid ?? ''}`),
+  );
   return (await namespaceGroups(world))
     .filter((g) => !live.has(`${g.tags[TAGS.podName] ?? ''}/${g.tags[TAGS.podUid] ?? ''}`))
     .map((g) => g.name);
@@ -229,7 +231,8 @@ export async function waitAllGone(
   const podsLeft = new Set((await listPods(world)).map((p) => p.metadata?.name ?? ''));
   const groupsLeft = new Set((await namespaceGroups(world)).map((g) => g.name));
   const deletesLost = deleted.filter(
-    (name) => podsLeft.has(name) || groupsLeft.has(containerGroupName(world.namespace, name, world.clusterId)),
+    (name) =>
+      podsLeft.has(name) || groupsLeft.has(containerGroupName(world.namespace, name, world.clusterId)),
   ).length;
   return { seconds, deletesLost, orphans: (await orphanGroups(world)).length };
 }

@@ -64,7 +64,11 @@ for (const name of chosen as ScenarioName[]) {
         process.stderr.write(`[cluster] ${line}\n`);
       });
       try {
-        report = await SCENARIOS[name]({ ...base, cluster: clusterAccess(cluster.state), privateClusterDir: stateDir });
+        report = await SCENARIOS[name]({
+          ...base,
+          cluster: clusterAccess(cluster.state),
+          privateClusterDir: stateDir,
+        });
       } finally {
         await cluster.stop();
       }
@@ -72,7 +76,11 @@ for (const name of chosen as ScenarioName[]) {
       report = await SCENARIOS[name]({ ...base, cluster: clusterAccess(sharedCluster(sharedDir)) });
     }
   } catch (error) {
-    report = { scenario: name, goalsMet: false, error: error instanceof Error ? error.message : String(error) };
+    report = {
+      scenario: name,
+      goalsMet: false,
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
   failed ||= report['goalsMet'] !== true;
   console.log(JSON.stringify({ ...report, runSeconds: (Date.now() - started) / 1000 }));

@@ -65,7 +65,11 @@ async function killRepeatedly(world: ChaosWorld, random: () => number, count: nu
 }
 
 /** Seconds until every pod of `expected` is Running, or undefined at the bound. */
-function allRunning(world: ChaosWorld, expected: number, timeoutSeconds: number): Promise<number | undefined> {
+function allRunning(
+  world: ChaosWorld,
+  expected: number,
+  timeoutSeconds: number,
+): Promise<number | undefined> {
   return waitFor(async () => (await podCounts(world)).running >= expected, timeoutSeconds * 1000);
 }
 
@@ -188,13 +192,12 @@ export const apiserverOutage: Scenario = async (options) => {
     const converged = await allRunning(world, expected, options.timeoutSeconds);
     const counts = await podCounts(world);
     // The groups of the force-deleted pods must go without any event the connector's watch delivered.
-    const missedDeletes = await waitFor(
-      async () => {
-        const groups = new Set((await namespaceGroups(world)).map((g) => g.name));
-        return forceDeleted.every((name) => !groups.has(containerGroupName(world.namespace, name, world.clusterId)));
-      },
-      options.timeoutSeconds * 1000,
-    );
+    const missedDeletes = await waitFor(async () => {
+      const groups = new Set((await namespaceGroups(world)).map((g) => g.name));
+      return forceDeleted.every(
+        (name) => !groups.has(containerGroupName(world.namespace, name, world.clusterId)),
+      );
+    }, options.timeoutSeconds * 1000);
     const orphansBeforeDelete = (await orphanGroups(world)).length;
     const end = await deleteAndMeasure(world, options);
     return judge(

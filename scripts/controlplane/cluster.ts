@@ -326,7 +326,10 @@ export async function compactEtcd(stateDir: string): Promise<number> {
     if (!response.ok) throw new Error(`etcd ${path}: ${response.status} ${await response.text()}`);
     return response.json();
   };
-  const range = (await post('/v3/kv/range', { key: Buffer.from('/').toString('base64'), count_only: true })) as {
+  const range = (await post('/v3/kv/range', {
+    key: Buffer.from('/').toString('base64'),
+    count_only: true,
+  })) as {
     header?: { revision?: string };
   };
   const revision = Number(range.header?.revision);

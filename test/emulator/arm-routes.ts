@@ -123,6 +123,14 @@ function recordRequests(deps: ArmRoutesDependencies) {
     const started = deps.clock();
     const url = new URL(req.originalUrl, 'https://emulator');
     const body = ['PUT', 'PATCH', 'POST'].includes(req.method) ? safeJson(req.body) : undefined;
+    // The answer's time is when its head is written, not when 'finish' runs: on a busy event loop that
+    // comes later, and a Retry-After measured from it would blame the client for the server's lag.
+    let answeredAt: number | undefined;
+    const writeHead = res.writeHead.bind(res);
+    res.writeHead = ((...args: Parameters<Response['writeHead']>) => {
+      answeredAt ??= deps.clock();
+      return writeHead(...args);
+    }) as Response['writeHead'];
     const record = (status: number): void => {
       deps.logger.debug({ method: req.method, path: url.pathname, status }, 'ARM request');
       const { faults, appliedStatus } = res.locals as { faults?: string[]; appliedStatus?: number };
@@ -133,11 +141,13 @@ function recordRequests(deps: ArmRoutesDependencies) {
         query: url.search,
         status,
         time: new Date(started).toISOString(),
-        durationMs: deps.clock() - started,
+        durationMs: (answeredAt ?? deps.clock()) - started,
         ...(body !== undefined && { body }),
         ...(faults !== undefined && faults.length > 0 && { faults }),
         ...(appliedStatus !== undefined && { appliedStatus }),
-        ...(status !== 0 && Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfterSeconds: retryAfter }),
+        ...(status !== 0 &&
+          Number.isFinite(retryAfter) &&
+          retryAfter > 0 && { retryAfterSeconds: retryAfter }),
       });
       deps.onRequest?.({ method: req.method, status });
     };

@@ -7,13 +7,7 @@
  * container-group PUT whose provisioning then never finishes.
  */
 export type FaultKind =
-  | 'throttle'
-  | 'internal-error'
-  | 'unavailable'
-  | 'drop'
-  | 'drop-after-apply'
-  | 'stall'
-  | 'latency';
+  'throttle' | 'internal-error' | 'unavailable' | 'drop' | 'drop-after-apply' | 'stall' | 'latency';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'throttle',
