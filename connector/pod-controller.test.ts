@@ -523,6 +523,33 @@ describe('PodController', () => {
     assert.ok(await recreated(), groups.calls.join(', '));
   });
 
+  const stopped = [
+    { restartPolicy: 'Always', recreated: true, phase: 'Pending' },
+    { restartPolicy: 'OnFailure', recreated: true, phase: 'Pending' },
+    { restartPolicy: 'Never', recreated: false, phase: 'Failed' },
+  ];
+  for (const c of stopped) {
+    it(`a group stopped outside Kubernetes under restartPolicy ${c.restartPolicy}`, async (t) => {
+      const { groups, cluster, controller, settle, step, advance } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web', { restartPolicy: c.restartPolicy });
+      cluster.add(pod);
+      const name = containerGroupName('default', 'web', CLUSTER);
+      groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+      await settle();
+      await step(pod);
+      const killed = ownedGroup(pod, 'Succeeded', 'exited');
+      const container = killed.containers[0];
+      assert.ok(container?.instanceView?.currentState);
+      container.instanceView.currentState.exitCode = 137;
+      groups.groups.set(name, { ...killed, instanceView: { state: 'Stopped' } });
+      advance(60_000);
+      await settle();
+      assert.equal(groups.calls.includes(`delete ${name}`), c.recreated);
+      assert.equal(cluster.lastStatus('default/web')?.phase, c.phase);
+    });
+  }
+
   it('leaves a completed Job pod alone when its group is gone', async (t) => {
     const { groups, cluster, controller, settle, step } = setup();
     t.after(() => controller.shutdown());

@@ -523,6 +523,18 @@ export class PodController {
       await this.removeGroup(tracked.name, log, 'provisioning failed');
       throw provisioningFailure(group);
     }
+    if (group?.instanceView?.state === 'Stopped' && pod.spec?.restartPolicy !== 'Never') {
+      // Someone stopped the group in Azure: its containers were killed, and a kubelet would restart
+      // them under this restart policy. The group is created anew (a stop keeps nothing worth keeping).
+      this.forwardEvents(pod, tracked.name, group);
+      await this.removeGroup(tracked.name, log, 'stopped outside Kubernetes');
+      throw new ClassifiedError(
+        'Transient',
+        `container group ${tracked.name} was stopped outside Kubernetes; deleted it, to create it again ` +
+          `(restartPolicy ${pod.spec?.restartPolicy ?? 'Always'})`,
+        { code: 'ContainerGroupStopped' },
+      );
+    }
     const since = tracked.provisioningSince;
     const stuckForMs = since === undefined ? 0 : this.deps.clock.now() - since;
     if (group !== undefined && stuckForMs >= this.deps.timing.provisioningTimeoutMs) {
