@@ -539,10 +539,18 @@ describe('PodController', () => {
       await settle();
       await step(pod);
       const killed = ownedGroup(pod, 'Succeeded', 'exited');
-      const container = killed.containers[0];
-      assert.ok(container?.instanceView?.currentState);
-      container.instanceView.currentState.exitCode = 137;
-      groups.groups.set(name, { ...killed, instanceView: { state: 'Stopped' } });
+      const killedContainers = killed.containers.map((container) => ({
+        ...container,
+        instanceView: {
+          restartCount: 0,
+          currentState: { state: 'Terminated', exitCode: 137, detailStatus: 'Killed' },
+        },
+      }));
+      groups.groups.set(name, {
+        ...killed,
+        containers: killedContainers,
+        instanceView: { state: 'Stopped' },
+      });
       advance(60_000);
       await settle();
       assert.equal(groups.calls.includes(`delete ${name}`), c.recreated);

@@ -287,5 +287,198 @@ export const azureFaults: Scenario = async (options) => {
   }
 };
 
-export const foreignHands: Scenario = () => Promise.reject(new Error('not yet'));
-export const slowAndStuck: Scenario = () => Promise.reject(new Error('not yet'));
+/** `count` names drawn from `from` without replacement, seeded; they leave `from`. */
+function draw(from: string[], count: number, random: () => number): string[] {
+  const chosen: string[] = [];
+  for (let i = 0; i < count && from.length > 0; i++) {
+    chosen.push(...from.splice(Math.floor(random() * from.length), 1));
+  }
+  return chosen;
+}
+
+async function nodeReady(world: ChaosWorld): Promise<boolean> {
+  const node = await world.core.readNode({ name: world.nodeName });
+  return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+}
+
+/**
+ * Someone else's hands: groups deleted and stopped through ARM behind the connector's back (pods with
+ * restartPolicy Always and Never alike), the virtual node deleted, and a pod force-deleted while its
+ * group is being created. The restart policy decides: Always pods run again, Never pods whose group
+ * went away fail; the node returns within 30 s; no group is left behind.
+ */
+export const foreignHands: Scenario = async (options) => {
+  const random = seededRandom(options.seed);
+  const world = await startWorld({ cluster: options.cluster, seed: options.seed, pods: options.pods });
+  try {
+    const always = names('a', Math.ceil(options.pods / 2));
+    const never = names('n', Math.floor(options.pods / 2));
+    await createPods(world, [
+      ...always.map((name) => chaosPod(world, name, 'Always')),
+      ...never.map((name) => chaosPod(world, name, 'Never')),
+    ]);
+    const firstRun = await allRunning(world, options.pods, options.timeoutSeconds);
+    const { client } = createAzureClients(clientSettingsFor(world.emulator));
+    const group = (name: string): string => containerGroupName(world.namespace, name, world.clusterId);
+    const perKind = Math.max(1, Math.floor(options.pods / 10));
+    const [alwaysLeft, neverLeft] = [[...always], [...never]];
+    const hands = {
+      deletedAlways: draw(alwaysLeft, perKind, random),
+      stoppedAlways: draw(alwaysLeft, perKind, random),
+      deletedNever: draw(neverLeft, perKind, random),
+      stoppedNever: draw(neverLeft, perKind, random),
+    };
+    const rg = world.emulator.resourceGroup;
+    const started = Date.now();
+    await Promise.all([
+      ...[...hands.deletedAlways, ...hands.deletedNever].map((name) =>
+        client.containerGroups.beginDeleteAndWait(rg, group(name)),
+      ),
+      ...[...hands.stoppedAlways, ...hands.stoppedNever].map((name) =>
+        client.containerGroups.stop(rg, group(name)),
+      ),
+    ]);
+    await world.core.deleteNode({ name: world.nodeName });
+    const nodeReturnSeconds = await waitFor(() => nodeReady(world), 60_000);
+    // A pod force-deleted while ACI still provisions its group.
+    await createPods(world, [chaosPod(world, 'late')]);
+    const lateGroupSeen = await waitFor(
+      async () => (await namespaceGroups(world)).some((g) => g.name === group('late')),
+      options.timeoutSeconds * 1000,
+    );
+    await forceDelete(world, 'late');
+    const failedExpected = hands.deletedNever.length + hands.stoppedNever.length;
+    const runningExpected = options.pods - failedExpected;
+    // A pod's status may still say Running from before: the groups say whether Always pods run again.
+    const alwaysRunningInAzure = async (): Promise<number> => {
+      const running = new Set(
+        (await namespaceGroups(world)).filter((g) => g.state === 'Running').map((g) => g.name),
+      );
+      return always.filter((name) => running.has(group(name))).length;
+    };
+    const converged = await waitFor(async () => {
+      const counts = await podCounts(world);
+      return (
+        counts.running === runningExpected &&
+        counts.failed === failedExpected &&
+        (await alwaysRunningInAzure()) === always.length
+      );
+    }, options.timeoutSeconds * 1000);
+    const counts = await podCounts(world);
+    const alwaysRunning = await alwaysRunningInAzure();
+    const orphansBeforeDelete = (await orphanGroups(world)).length;
+    const end = await deleteAndMeasure(world, options);
+    return judge(
+      'foreign-hands',
+      {
+        seed: options.seed,
+        podsCreated: options.pods + 1,
+        groupsDeletedOutside: hands.deletedAlways.length + hands.deletedNever.length,
+        groupsStoppedOutside: hands.stoppedAlways.length + hands.stoppedNever.length,
+        running: counts.running,
+        runningExpected,
+        failed: counts.failed,
+        failedExpected,
+        alwaysGroupsRunning: alwaysRunning,
+        nodeReturnSeconds,
+        forceDeletedWhileCreating: lateGroupSeen !== undefined,
+        convergeSeconds: converged === undefined ? undefined : (Date.now() - started) / 1000,
+        orphansBeforeDelete,
+        ...end,
+      },
+      {
+        firstBurstRunning: firstRun !== undefined,
+        restartPolicyDecided:
+          counts.running === runningExpected &&
+          counts.failed === failedExpected &&
+          alwaysRunning === always.length,
+        nodeBackWithin30s: nodeReturnSeconds !== undefined && nodeReturnSeconds <= 30,
+        noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
+        noDuplicateCreates: end.duplicateCreates === 0,
+        noDeleteLost: end.deletesLost === 0,
+      },
+    );
+  } finally {
+    await world.close();
+  }
+};
+
+/**
+ * Slow and stuck: every create of the `stuck-` pods is accepted and never finishes, and 20% of ARM
+ * reads take 3 s. Goal: each stuck pod says why in an event (and its group is replaced, never piled
+ * up), every other pod runs, and the connector's queue and memory stay bounded.
+ */
+export const slowAndStuck: Scenario = async (options) => {
+  const provisioningTimeoutSeconds = 15;
+  const world = await startWorld({
+    cluster: options.cluster,
+    seed: options.seed,
+    pods: options.pods,
+    connectorEnv: { ACI_PROVISIONING_TIMEOUT_SECONDS: String(provisioningTimeoutSeconds) },
+  });
+  try {
+    const stuck = names('stuck', 2);
+    const others = names('p', options.pods);
+    await world.emulator.control.setFaults(
+      [
+        { fault: 'latency', method: 'GET', rate: 0.2, latencyMs: 3000 },
+        { fault: 'stall', method: 'PUT', pathContains: `/containerGroups/${world.namespace}-stuck-` },
+      ],
+      options.seed,
+    );
+    const started = Date.now();
+    await createPods(
+      world,
+      [...stuck, ...others].map((name) => chaosPod(world, name)),
+    );
+    const converged = await allRunning(world, others.length, options.timeoutSeconds);
+    // Two timeouts at least: the stuck groups were replaced once and their pods said so.
+    const explained = await waitFor(
+      async () => {
+        const events = await world.core.listNamespacedEvent({ namespace: world.namespace });
+        return stuck.every((name) =>
+          events.items.some(
+            (e) => e.involvedObject.name === name && /did not finish provisioning/.test(e.message ?? ''),
+          ),
+        );
+      },
+      (provisioningTimeoutSeconds * 3 + 30) * 1000,
+    );
+    const counts = await podCounts(world);
+    const groupsOfStuck = (await namespaceGroups(world)).filter((g) => g.name.includes('-stuck-')).length;
+    const metrics = await fetch(`${world.connector.opsUrl}/metrics`).then((r) => r.text());
+    const queueDepth = Number(/^aci_work_queue_depth\S* (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    const rssBytes = Number(/^process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    const orphansBeforeDelete = (await orphanGroups(world)).length;
+    const end = await deleteAndMeasure(world, options);
+    await world.emulator.control.clearFaults();
+    return judge(
+      'slow-and-stuck',
+      {
+        seed: options.seed,
+        podsCreated: stuck.length + others.length,
+        stuckPods: stuck.length,
+        running: counts.running,
+        failed: counts.failed,
+        convergeSeconds: converged === undefined ? undefined : (Date.now() - started) / 1000,
+        stuckPodsExplained: explained !== undefined,
+        groupsOfStuckPods: groupsOfStuck,
+        queueDepth,
+        connectorRssMiB: Math.round(rssBytes / 2 ** 20),
+        orphansBeforeDelete,
+        ...end,
+      },
+      {
+        othersRunning: counts.running >= others.length,
+        noneFailed: counts.failed === 0,
+        stuckPodsSayWhy: explained !== undefined,
+        stuckGroupsDoNotPileUp: groupsOfStuck <= stuck.length,
+        noOrphans: end.orphanGroups === 0,
+        noDeleteLost: end.deletesLost === 0,
+        noDuplicateCreates: end.duplicateCreates === 0,
+      },
+    );
+  } finally {
+    await world.close();
+  }
+};
