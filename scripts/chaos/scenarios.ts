@@ -448,7 +448,7 @@ export const slowAndStuck: Scenario = async (options) => {
     const groupsOfStuck = (await namespaceGroups(world)).filter((g) => g.name.includes('-stuck-')).length;
     const metrics = await fetch(`${world.connector.opsUrl}/metrics`).then((r) => r.text());
     const queueDepth = Number(/^aci_work_queue_depth\S* (\d+)/m.exec(metrics)?.[1] ?? NaN);
-    const rssBytes = Number(/^process_resident_memory_bytes (\d+)/m.exec(metrics)?.[1] ?? NaN);
+    const rssBytes = Number(/^process_resident_memory_bytes\S* (\d+)/m.exec(metrics)?.[1] ?? NaN);
     const orphansBeforeDelete = (await orphanGroups(world)).length;
     const end = await deleteAndMeasure(world, options);
     await world.emulator.control.clearFaults();
