@@ -420,9 +420,11 @@ describe('quotas, transitions, throttling and faults', () => {
       calls.map((c) => c.status),
       [429, 200],
     );
-    assert.deepEqual(calls[0]?.faults, ['throttle']);
-    assert.equal(calls[0]?.retryAfterSeconds, 1);
-    const waited = Date.parse(calls[1]?.time ?? '') - Date.parse(calls[0]?.time ?? '');
+    const [throttled, retried] = calls;
+    assert.ok(throttled && retried);
+    assert.deepEqual(throttled.faults, ['throttle']);
+    assert.equal(throttled.retryAfterSeconds, 1);
+    const waited = Date.parse(retried.time) - Date.parse(throttled.time);
     assert.ok(waited >= 950, `retried after ${waited} ms`);
     await emulator.control.clearFaults();
   });
