@@ -56,7 +56,7 @@ export async function readReferencedObjects(
 }
 
 /** Runs `work` on every item, at most `concurrency` at a time; rejects with the first failure. */
-async function eachConcurrently<T>(
+export async function eachConcurrently<T>(
   items: readonly T[],
   concurrency: number,
   work: (item: T) => Promise<void>,

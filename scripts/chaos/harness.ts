@@ -12,6 +12,7 @@ import {
   TAGS,
 } from '../../contract/index.ts';
 import { classifyKubernetesError, isNotFound } from '../../runtime/errors.ts';
+import { eachConcurrently } from '../../runtime/references.ts';
 import type { GroupSummary } from '../../test/emulator/control.ts';
 import { nextRandom } from '../../test/emulator/faults.ts';
 import { compressTimeline, TIMELINES } from '../../test/emulator/lifecycle.ts';
@@ -128,25 +129,9 @@ export function chaosPod(
   };
 }
 
-/** Runs `work` over `items`, `concurrency` at a time. */
-export async function inBatches<T>(
-  items: readonly T[],
-  concurrency: number,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-}
-
 /** Creates the pods, retrying each a bounded number of times (the API server may be away). */
 export async function createPods(world: ChaosWorld, pods: readonly V1Pod[]): Promise<void> {
-  await inBatches(pods, 20, async (pod) => {
+  await eachConcurrently(pods, 20, async (pod) => {
     for (let attempt = 0; ; attempt++) {
       try {
         await world.core.createNamespacedPod({ namespace: world.namespace, body: pod });
@@ -206,7 +191,7 @@ export async function orphanGroups(world: ChaosWorld): Promise<string[]> {
 
 /** Deletes every pod of the namespace (gracefully: the connector removes them once their groups are gone). */
 export async function deleteAllPods(world: ChaosWorld, names: readonly string[]): Promise<void> {
-  await inBatches(names, 20, async (name) => {
+  await eachConcurrently(names, 20, async (name) => {
     try {
       await world.core.deleteNamespacedPod({ namespace: world.namespace, name });
     } catch (error) {

@@ -85,16 +85,32 @@ function judge(
   return { scenario, ...figures, goalsMet: missed.length === 0, missed };
 }
 
+/** The goals every burst shares: all it expects Running, none Failed, nothing created twice or left behind. */
+function burstGoals(
+  expectedRunning: number,
+  counts: { running: number; failed: number },
+  orphansBeforeDelete: number,
+  end: EndFigures,
+): Record<string, boolean> {
+  return {
+    allRunning: counts.running === expectedRunning,
+    noneFailed: counts.failed === 0,
+    noDuplicateCreates: end.duplicateCreates === 0,
+    noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
+    noDeleteLost: end.deletesLost === 0,
+  };
+}
+
+type EndFigures = { deleteSeconds: number | undefined; deletesLost: number; orphanGroups: number } & Awaited<
+  ReturnType<typeof logFigures>
+>;
+
 /** The common end: delete every remaining pod, wait until pods and groups are gone, read the log. */
 async function deleteAndMeasure(
   world: ChaosWorld,
   options: ScenarioOptions,
   during: () => Promise<unknown> = () => Promise.resolve(),
-): Promise<
-  { deleteSeconds: number | undefined; deletesLost: number; orphanGroups: number } & Awaited<
-    ReturnType<typeof logFigures>
-  >
-> {
+): Promise<EndFigures> {
   const remaining = (await listPods(world)).map((p) => p.metadata?.name ?? '');
   await Promise.all([deleteAllPods(world, remaining), during()]);
   const gone = await waitAllGone(world, remaining, options.timeoutSeconds * 1000);
@@ -138,13 +154,7 @@ export const connectorKills: Scenario = async (options) => {
         orphansBeforeDelete,
         ...end,
       },
-      {
-        allRunning: counts.running === options.pods,
-        noneFailed: counts.failed === 0,
-        noDuplicateCreates: end.duplicateCreates === 0,
-        noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
-        noDeleteLost: end.deletesLost === 0,
-      },
+      burstGoals(options.pods, counts, orphansBeforeDelete, end),
     );
   } finally {
     await world.close();
@@ -217,11 +227,8 @@ export const apiserverOutage: Scenario = async (options) => {
         ...end,
       },
       {
-        allConverged: counts.running === expected,
-        noneFailed: counts.failed === 0,
-        noMissedDelete: missedDeletes !== undefined && end.deletesLost === 0,
-        noDuplicateCreates: end.duplicateCreates === 0,
-        noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
+        ...burstGoals(expected, counts, orphansBeforeDelete, end),
+        noMissedDelete: missedDeletes !== undefined,
       },
     );
   } finally {
@@ -274,12 +281,8 @@ export const azureFaults: Scenario = async (options) => {
         ...end,
       },
       {
-        allRunning: counts.running === options.pods,
-        noneFailed: counts.failed === 0,
-        noDuplicateCreates: end.duplicateCreates === 0,
+        ...burstGoals(options.pods, counts, orphansBeforeDelete, end),
         noUnhonouredRetryAfter: end.unhonouredRetryAfter === 0,
-        noOrphans: orphansBeforeDelete === 0 && end.orphanGroups === 0,
-        noDeleteLost: end.deletesLost === 0,
       },
     );
   } finally {
