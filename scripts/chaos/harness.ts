@@ -129,32 +129,66 @@ export function chaosPod(
   };
 }
 
-/** Creates the pods, retrying each a bounded number of times (the API server may be away). */
-export async function createPods(world: ChaosWorld, pods: readonly V1Pod[]): Promise<void> {
-  await eachConcurrently(pods, 20, async (pod) => {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await world.core.createNamespacedPod({ namespace: world.namespace, body: pod });
-        return;
-      } catch (error) {
-        const classified = classifyKubernetesError(error);
-        if (classified.kind === 'Conflict' || /AlreadyExists/i.test(classified.message)) return;
-        if (attempt >= 60) throw classified;
-        await sleep(1000);
-      }
+/**
+ * One API call, tried again (at most 60 times, a second apart) until it succeeds or fails in a way
+ * `settled` accepts: the API server may be away for a while.
+ */
+async function persist(
+  what: string,
+  call: () => Promise<unknown>,
+  settled: (error: Error) => boolean,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await withTimeout(call(), CALL_TIMEOUT_MS, what);
+      return;
+    } catch (error) {
+      const classified = classifyKubernetesError(error);
+      if (settled(classified)) return;
+      if (attempt >= 60) throw classified;
+      await sleep(1000);
     }
-  });
+  }
+}
+
+/** Creates the pods, 20 at a time (one that already exists counts as created). */
+export async function createPods(world: ChaosWorld, pods: readonly V1Pod[]): Promise<void> {
+  await eachConcurrently(pods, 20, (pod) =>
+    persist(
+      'a pod create',
+      () => world.core.createNamespacedPod({ namespace: world.namespace, body: pod }),
+      (error) => /AlreadyExists|already exists/i.test(error.message),
+    ),
+  );
 }
 
 export async function listPods(world: ChaosWorld): Promise<V1Pod[]> {
   return (await world.core.listNamespacedPod({ namespace: world.namespace })).items;
 }
 
+/** No single request may hold a scenario: a call to a server that went away could wait for ever. */
+export const CALL_TIMEOUT_MS = 30_000;
+
+/** `work`, or a rejection naming `what` once `ms` have passed. */
+export async function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`${what} took longer than ${ms / 1000}s`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls `probe` once a second until it returns true or `timeoutMs` passes; the seconds it took, or undefined. */
 export async function waitFor(probe: () => Promise<boolean>, timeoutMs: number): Promise<number | undefined> {
   const started = Date.now();
   while (Date.now() - started < timeoutMs) {
-    const done = await probe().catch(() => false);
+    const done = await withTimeout(probe(), CALL_TIMEOUT_MS, 'a probe').catch(() => false);
     if (done) return (Date.now() - started) / 1000;
     await sleep(1000);
   }
@@ -189,15 +223,24 @@ export async function orphanGroups(world: ChaosWorld): Promise<string[]> {
     .map((g) => g.name);
 }
 
-/** Deletes every pod of the namespace (gracefully: the connector removes them once their groups are gone). */
-export async function deleteAllPods(world: ChaosWorld, names: readonly string[]): Promise<void> {
-  await eachConcurrently(names, 20, async (name) => {
-    try {
-      await world.core.deleteNamespacedPod({ namespace: world.namespace, name });
-    } catch (error) {
-      if (!isNotFound(classifyKubernetesError(error))) throw classifyKubernetesError(error);
-    }
-  });
+/** Deletes pods (gracefully: the connector removes them once their groups are gone; gone already is fine). */
+export async function deleteAllPods(
+  world: ChaosWorld,
+  names: readonly string[],
+  gracePeriodSeconds?: number,
+): Promise<void> {
+  await eachConcurrently(names, 20, (name) =>
+    persist(
+      'a pod delete',
+      () =>
+        world.core.deleteNamespacedPod({
+          namespace: world.namespace,
+          name,
+          ...(gracePeriodSeconds !== undefined && { gracePeriodSeconds }),
+        }),
+      (error) => isNotFound(error),
+    ),
+  );
 }
 
 /**

@@ -8,6 +8,7 @@ import { createAzureClients } from '../../connector/azure-client.ts';
 import { clientSettingsFor } from '../../test/emulator/testing.ts';
 import { compactEtcd, restartComponent } from '../controlplane/cluster.ts';
 import {
+  CALL_TIMEOUT_MS,
   chaosPod,
   type ChaosCluster,
   type ChaosWorld,
@@ -22,6 +23,7 @@ import {
   startWorld,
   waitAllGone,
   waitFor,
+  withTimeout,
 } from './harness.ts';
 
 export interface ScenarioOptions {
@@ -183,13 +185,13 @@ export const apiserverOutage: Scenario = async (options) => {
       await waitFor(() => apiServerReady(world.core), 60_000);
       // Changes the connector's broken watch never saw: the resumed watch is refused (compacted).
       const victims = first.filter(() => random() < 0.1);
-      await Promise.all(victims.map((name) => forceDelete(world, name)));
+      await deleteAllPods(world, victims, 0);
       forceDeleted.push(...victims);
       await createPods(
         world,
         later.map((name) => chaosPod(world, name)),
       );
-      revision = await compactEtcd(stateDir);
+      revision = await withTimeout(compactEtcd(stateDir), CALL_TIMEOUT_MS, 'compacting etcd');
     };
     await Promise.all([
       createPods(
@@ -241,10 +243,8 @@ async function apiServerReady(core: CoreV1Api): Promise<boolean> {
   return true;
 }
 
-async function forceDelete(world: ChaosWorld, name: string): Promise<void> {
-  await world.core
-    .deleteNamespacedPod({ namespace: world.namespace, name, gracePeriodSeconds: 0 })
-    .catch(() => undefined);
+function forceDelete(world: ChaosWorld, name: string): Promise<void> {
+  return deleteAllPods(world, [name], 0);
 }
 
 /** 10% of ARM calls throttled (Retry-After 1 s), 5% 5xx, 1% dropped after being applied, 10% slow. */
