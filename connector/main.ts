@@ -211,12 +211,15 @@ async function run(config: ConnectorConfig, logger: Logger): Promise<void> {
   // Every client below acts as system:node:<NODE_NAME>, except the namespace reads.
   const kubeConfig = identity.kubeConfig;
   const azureCaPem = readOptional(config.azure.caFile);
-  const { client, monitor, endpoint } = createAzureClients(azureClientSettings(config, azureCaPem));
+  const { client, createClient, monitor, endpoint } = createAzureClients(
+    azureClientSettings(config, azureCaPem),
+  );
   const health = new AzureHealth();
   // One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike.
   const gate = new ThrottleGate(clock);
   const aci = new AciContainerGroups({
     client,
+    createClient,
     resourceGroup: config.azure.resourceGroup,
     region: config.azure.region,
     metrics,
