@@ -35,7 +35,9 @@ export interface ChaosCluster {
 export interface ChaosWorld {
   emulator: RunningEmulator;
   connector: RunningConnector;
+  /** Replaced by reconnect(): after an API server restart, connections the old client kept may never answer. */
   core: CoreV1Api;
+  kubeconfigPath: string;
   namespace: string;
   nodeName: string;
   clusterId: string;
@@ -79,9 +81,7 @@ export async function startWorld(options: {
       ...options.emulator,
     });
     cleanups.push(() => emulator.close());
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromFile(options.cluster.kubeconfigPath);
-    const core = kubeConfig.makeApiClient(CoreV1Api);
+    const core = coreClient(options.cluster.kubeconfigPath);
     const namespace = await options.cluster.createNamespace('chaos', OPTED_IN);
     cleanups.push(() => options.cluster.deleteNamespace(namespace));
     const nodeName = `aci-chaos-${randomBytes(3).toString('hex')}`;
@@ -106,11 +106,23 @@ export async function startWorld(options: {
     });
     cleanups.push(() => connector.stop());
     const clusterId = (await core.readNamespace({ name: 'kube-system' })).metadata?.uid ?? '';
-    return { emulator, connector, core, namespace, nodeName, clusterId, close };
+    const { kubeconfigPath } = options.cluster;
+    return { emulator, connector, core, kubeconfigPath, namespace, nodeName, clusterId, close };
   } catch (error) {
     await close();
     throw error;
   }
+}
+
+function coreClient(kubeconfigPath: string): CoreV1Api {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  return kubeConfig.makeApiClient(CoreV1Api);
+}
+
+/** A fresh client for the scenario's own calls (see ChaosWorld.core). */
+export function reconnect(world: ChaosWorld): void {
+  world.core = coreClient(world.kubeconfigPath);
 }
 
 export function chaosPod(

@@ -19,6 +19,7 @@ import {
   namespaceGroups,
   orphanGroups,
   podCounts,
+  reconnect,
   seededRandom,
   startWorld,
   waitAllGone,
@@ -182,6 +183,7 @@ export const apiserverOutage: Scenario = async (options) => {
     const outage = async (): Promise<void> => {
       await sleep(outageAfterMs);
       await restartComponent(stateDir, 'kube-apiserver', () => sleep(options.outageSeconds * 1000));
+      reconnect(world);
       await waitFor(() => apiServerReady(world.core), 60_000);
       // Changes the connector's broken watch never saw: the resumed watch is refused (compacted).
       const victims = first.filter(() => random() < 0.1);
