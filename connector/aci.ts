@@ -52,6 +52,7 @@ const CORE_USAGE_NAMES = new Set(['StandardCores', 'Cores', 'StandardCoresPerReg
 
 export class AciContainerGroups implements ContainerGroupApi, QuotaApi, ContainerLogsApi, ContainerTerminals {
   private readonly client: ContainerInstanceManagementClient;
+  private readonly createClient: ContainerInstanceManagementClient;
   private readonly resourceGroup: string;
   private readonly region: string;
   private readonly metrics: ConnectorMetrics;
@@ -61,6 +62,8 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
 
   constructor(options: {
     client: ContainerInstanceManagementClient;
+    /** For creates: without the SDK's retries (azure-client.ts says why); `client` when omitted. */
+    createClient?: ContainerInstanceManagementClient;
     resourceGroup: string;
     region: string;
     metrics: ConnectorMetrics;
@@ -70,6 +73,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     health: AzureHealth;
   }) {
     this.client = options.client;
+    this.createClient = options.createClient ?? options.client;
     this.resourceGroup = options.resourceGroup;
     this.region = options.region;
     this.metrics = options.metrics;
@@ -101,7 +105,7 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     // begin* returns after ACI accepted the PUT (and one status poll); provisioning is then followed
     // through the resource-group list, not by polling each operation every 2 s.
     return this.call('create', async () => {
-      await this.client.containerGroups.beginCreateOrUpdate(this.resourceGroup, name, group);
+      await this.createClient.containerGroups.beginCreateOrUpdate(this.resourceGroup, name, group);
     });
   }
 

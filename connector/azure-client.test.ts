@@ -8,7 +8,7 @@ import {
   createAzureClients,
   type AzureClientSettings,
 } from './azure-client.ts';
-import { clientSettingsFor } from '../test/emulator/testing.ts';
+import { clientSettingsFor, containerGroup } from '../test/emulator/testing.ts';
 
 describe('azureSettingsProblems', () => {
   const cases: { name: string; settings: AzureClientSettings; problems: string[] }[] = [
@@ -92,6 +92,27 @@ describe('createAzureClients against the emulator', () => {
   it('fails on a wrong client secret', async () => {
     const { credential } = createAzureClients(settings({ clientSecret: 'wrong' }));
     await assert.rejects(credential.getToken(ARM_SCOPE), /AADSTS7000215/);
+  });
+
+  it('sends a create once: the create client does not retry a PUT whose connection dropped after it was applied', async () => {
+    const retrying = { ...clientSettingsFor(emulator), retry: { maxRetries: 2, retryDelayInMs: 10 } };
+    const { client, createClient } = createAzureClients(retrying);
+    const puts = async (name: string): Promise<number> =>
+      (await emulator.control.requests()).filter((r) => r.method === 'PUT' && r.path.endsWith(`/${name}`))
+        .length;
+    const group = containerGroup(emulator.region);
+    await emulator.control.setFaults([{ fault: 'drop-after-apply', times: 1, method: 'PUT' }]);
+    await assert.rejects(
+      createClient.containerGroups.beginCreateOrUpdate(emulator.resourceGroup, 'once', group),
+    );
+    assert.equal(await puts('once'), 1);
+    // What it guards against: the SDK's own retry sends the PUT again to the group it already made.
+    await emulator.control.setFaults([{ fault: 'drop-after-apply', times: 1, method: 'PUT' }]);
+    await client.containerGroups
+      .beginCreateOrUpdate(emulator.resourceGroup, 'twice', group)
+      .catch(() => undefined);
+    assert.ok((await puts('twice')) >= 2);
+    await emulator.control.clearFaults();
   });
 
   it('does not trust the emulator without its CA', async () => {

@@ -41,6 +41,12 @@ export interface AzureClientSettings {
 export interface AzureClients {
   credential: TokenCredential;
   client: ContainerInstanceManagementClient;
+  /**
+   * The same client without the SDK's own retries, for creates: a PUT retried after its connection
+   * dropped may land on the group it already created and re-provision it (a duplicate create). The
+   * caller reads the name again before it sends another PUT, and honours Retry-After itself.
+   */
+  createClient: ContainerInstanceManagementClient;
   /** Azure Monitor metrics through Resource Manager: same credential, endpoint and trust as `client`. */
   monitor: MonitorClient;
   /** The Resource Manager base URL both use (for requests no generated client covers). */
@@ -86,13 +92,16 @@ export function createAzureClients(settings: AzureClientSettings): AzureClients 
   const endpoint = settings.resourceManagerEndpoint ?? AZURE_RESOURCE_MANAGER;
   const userAgentOptions = { userAgentPrefix: `${PROJECT_NAME}/${PROJECT_VERSION}` };
   const retry = settings.retry && { retryOptions: settings.retry };
-  const client = new ContainerInstanceManagementClient(credential, settings.subscriptionId, {
-    endpoint,
-    credentialScopes: [ARM_SCOPE],
-    userAgentOptions,
-    ...retry,
-    ...tlsOptions,
-  });
+  const aciClient = (retryOptions: AzureRetrySettings | undefined): ContainerInstanceManagementClient =>
+    new ContainerInstanceManagementClient(credential, settings.subscriptionId, {
+      endpoint,
+      credentialScopes: [ARM_SCOPE],
+      userAgentOptions,
+      ...(retryOptions && { retryOptions }),
+      ...tlsOptions,
+    });
+  const client = aciClient(settings.retry);
+  const createClient = aciClient({ ...settings.retry, maxRetries: 0 });
   // @azure/arm-monitor is a newer generated client: the token scope is `credentials.scopes`.
   const monitor = new MonitorClient(credential, settings.subscriptionId, {
     endpoint,
@@ -101,7 +110,7 @@ export function createAzureClients(settings: AzureClientSettings): AzureClients 
     ...retry,
     ...tlsOptions,
   });
-  return { credential, client, monitor, endpoint };
+  return { credential, client, createClient, monitor, endpoint };
 }
 
 function createCredential(

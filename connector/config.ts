@@ -73,6 +73,7 @@ export interface ConnectorConfig {
     quotaIntervalMs: number;
     /** How long a pod waiting on quota or on a missing reference waits before the next try. */
     waitRetryMs: number;
+    provisioningTimeoutMs: number;
   };
   createLimits: { limit: number; windowMs: number }[];
   /** CPU and memory from Azure Monitor for the kubelet's resource-metrics routes. */
@@ -160,6 +161,8 @@ export const ENVIRONMENT = {
     'Log reads per minute, apart from other ARM calls; a followed container costs one per 2 s (default 60).',
   ACI_WAIT_RETRY_SECONDS:
     'How long a pod waiting for quota or for a missing ConfigMap, Secret or ServiceAccount waits between tries (default 30).',
+  ACI_PROVISIONING_TIMEOUT_SECONDS:
+    'How long a container group may stay Pending or Creating before it is deleted and created again, with a Warning event on the pod saying so (default 900).',
   ACI_QUOTA_INTERVAL_SECONDS:
     'How often the regional ACI quota is read to bound the node’s capacity (default 300).',
   NODE_STATUS_INTERVAL_SECONDS:
@@ -369,6 +372,7 @@ export function readConfig(env: Environment): ConfigResult<ConnectorConfig> {
       nodeStatusIntervalMs: read.integer('NODE_STATUS_INTERVAL_SECONDS', 30) * 1000,
       quotaIntervalMs: read.integer('ACI_QUOTA_INTERVAL_SECONDS', 300) * 1000,
       waitRetryMs: read.integer('ACI_WAIT_RETRY_SECONDS', 30) * 1000,
+      provisioningTimeoutMs: read.integer('ACI_PROVISIONING_TIMEOUT_SECONDS', 900) * 1000,
     },
     createLimits: [
       { limit: read.integer('ACI_CREATES_PER_5_MINUTES', 100), windowMs: 300_000 },

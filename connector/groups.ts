@@ -3,6 +3,7 @@
 // module only says which groups a list showed changed.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import { TAGS } from '../contract/index.ts';
+import { isProvisioning } from './status.ts';
 
 export interface TrackedGroup {
   name: string;
@@ -15,6 +16,11 @@ export interface TrackedGroup {
   detailState: string | undefined;
   /** When this connector sent the create; a list that does not show it yet is not trusted before a grace. */
   createdAt: number | undefined;
+  /**
+   * Since when the group is known to be provisioning (from the create, or from the first read that
+   * showed it so after a restart); undefined once it is not.
+   */
+  provisioningSince: number | undefined;
 }
 
 export interface Ownership {
@@ -178,12 +184,17 @@ export class GroupTracker {
     tracked.detail = detail;
     tracked.detailReadAt = now;
     tracked.detailState = detail.provisioningState;
+    tracked.provisioningSince = isProvisioning(detail) ? (tracked.provisioningSince ?? now) : undefined;
     this.put(tracked);
   }
 
   /** Records a create this connector sent, so the next lists do not call it vanished too early. */
   applyCreate(name: string, group: ContainerGroup, now: number): void {
-    this.put({ ...blank(name, listEntry({ ...group, provisioningState: 'Pending' })), createdAt: now });
+    this.put({
+      ...blank(name, listEntry({ ...group, provisioningState: 'Pending' })),
+      createdAt: now,
+      provisioningSince: now,
+    });
   }
 
   forget(name: string): void {
@@ -213,5 +224,6 @@ function blank(name: string, listed: ContainerGroup): TrackedGroup {
     detailReadAt: undefined,
     detailState: undefined,
     createdAt: undefined,
+    provisioningSince: undefined,
   };
 }

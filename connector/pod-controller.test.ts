@@ -26,6 +26,7 @@ import { CallLog, FakeArm, FakeKube } from './testing/call-log.ts';
 
 const NODE = 'aci-connector';
 const CLUSTER = 'cluster-1';
+const PROVISIONING_TIMEOUT_MS = 900_000;
 
 function nginxPod(
   name: string,
@@ -161,6 +162,7 @@ function setup(
       resyncIntervalMs: 600_000,
       backoff: { baseMs: 20, maxMs: 60_000 },
       waitRetryMs: 30_000,
+      provisioningTimeoutMs: PROVISIONING_TIMEOUT_MS,
     },
     random: () => 0.5,
   });
@@ -623,6 +625,73 @@ describe('PodController', () => {
       await advance(60_000);
       await settle();
       assert.equal(groups.groups.has(name), c.expectCreate);
+      assert.equal(cluster.lastStatus('default/web')?.phase, c.phase);
+    });
+  }
+
+  it('deletes a group stuck provisioning past the timeout, says why on the pod, and creates it again', async (t) => {
+    const { groups, cluster, controller, settle, step, advance } = setup();
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    await step(pod);
+    const name = containerGroupName('default', 'web', CLUSTER);
+    groups.groups.set(name, ownedGroup(pod, 'Creating'));
+    // A resync (or a list that changed) reconciles the pod; step stands for it at each moment.
+    await advance(PROVISIONING_TIMEOUT_MS - 1000);
+    await step(pod);
+    assert.equal(groups.calls.filter((c) => c === `delete ${name}`).length, 0, 'not before the timeout');
+    await advance(60_000);
+    await step(pod);
+    assert.equal(
+      groups.calls.filter((c) => c === `delete ${name}`).length,
+      1,
+      groups.calls.slice(0, 12).join(', '),
+    );
+    const why = cluster.events.find((e) => e.event.reason === 'ProviderRetrying');
+    assert.match(why?.event.message ?? '', /did not finish provisioning it in \d+s \(still Creating\)/);
+    assert.notEqual(cluster.lastStatus('default/web')?.phase, 'Failed');
+    const recreated = async (): Promise<boolean> => {
+      // The next create follows the retry backoff: up to 5 minutes of fake time, a second at a time.
+      for (let i = 0; i < 300 && groups.calls.filter((c) => c === `create ${name}`).length < 2; i++)
+        await advance(1000);
+      return groups.calls.filter((c) => c === `create ${name}`).length === 2;
+    };
+    assert.ok(await recreated(), groups.calls.join(', '));
+  });
+
+  const stopped = [
+    { restartPolicy: 'Always', recreated: true, phase: 'Pending' },
+    { restartPolicy: 'OnFailure', recreated: true, phase: 'Pending' },
+    { restartPolicy: 'Never', recreated: false, phase: 'Failed' },
+  ];
+  for (const c of stopped) {
+    it(`a group stopped outside Kubernetes under restartPolicy ${c.restartPolicy}`, async (t) => {
+      const { groups, cluster, controller, settle, step, advance } = setup();
+      t.after(() => controller.shutdown());
+      const pod = nginxPod('web', { restartPolicy: c.restartPolicy });
+      cluster.add(pod);
+      const name = containerGroupName('default', 'web', CLUSTER);
+      groups.groups.set(name, ownedGroup(pod, 'Succeeded', 'running'));
+      await settle();
+      await step(pod);
+      const killed = ownedGroup(pod, 'Succeeded', 'exited');
+      const killedContainers = killed.containers.map((container) => ({
+        ...container,
+        instanceView: {
+          restartCount: 0,
+          currentState: { state: 'Terminated', exitCode: 137, detailStatus: 'Killed' },
+        },
+      }));
+      groups.groups.set(name, {
+        ...killed,
+        containers: killedContainers,
+        instanceView: { state: 'Stopped' },
+      });
+      await advance(60_000);
+      await settle();
+      assert.equal(groups.calls.includes(`delete ${name}`), c.recreated);
       assert.equal(cluster.lastStatus('default/web')?.phase, c.phase);
     });
   }

@@ -30,7 +30,7 @@ import {
   usesWorkloadIdentity,
 } from '../contract/index.ts';
 import {
-  type ClassifiedError,
+  ClassifiedError,
   classifyAzureError,
   classifyProvisioningFailure,
   IDENTITY_REFUSAL_FIX,
@@ -57,7 +57,7 @@ import type {
 } from './ports.ts';
 import { REGISTRY_UNAVAILABLE } from './registry/resolver.ts';
 import { describeOwner, GroupTracker, isOwnedBy, podKeyOf, podUidOf, type TrackedGroup } from './groups.ts';
-import { failedPodStatus, pendingPodStatus, podStatusFromGroup } from './status.ts';
+import { failedPodStatus, isProvisioning, pendingPodStatus, podStatusFromGroup } from './status.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export interface PodControllerTiming {
@@ -77,6 +77,8 @@ export interface PodControllerTiming {
   backoff: BackoffPolicy;
   /** How long a pod waiting on quota or a missing reference waits before the next try. */
   waitRetryMs: number;
+  /** How long a group may stay provisioning before it is deleted and created again. */
+  provisioningTimeoutMs: number;
 }
 
 /** connector/hooks.ts LifecycleHooks, as the controller calls it. */
@@ -96,6 +98,7 @@ export function podControllerTiming(timing: ConnectorConfig['timing']): PodContr
     resyncIntervalMs: 60_000,
     backoff: { baseMs: 1000, maxMs: 300_000 },
     waitRetryMs: timing.waitRetryMs,
+    provisioningTimeoutMs: timing.provisioningTimeoutMs,
   };
 }
 
@@ -666,12 +669,11 @@ export class PodController {
 
   private async reportStatus(pod: V1Pod, tracked: TrackedGroup, log: Logger): Promise<void> {
     const group = tracked.detail;
-    if (group?.provisioningState === 'Failed' && pod.spec?.restartPolicy !== 'Never') {
-      // A kubelet never gives up on a pod that restarts: a failed provisioning (no capacity, an image
-      // not pulled) is deleted and created again after a backoff.
+    const replacement = group && this.replacementCause(pod, tracked, group);
+    if (group !== undefined && replacement !== undefined) {
       this.forwardEvents(pod, tracked.name, group);
-      await this.removeGroup(tracked.name, log, 'provisioning failed');
-      throw provisioningFailure(group);
+      await this.removeGroup(tracked.name, log, replacement.why);
+      throw replacement.error;
     }
     if (group === undefined) {
       await this.writeStatus(
@@ -687,6 +689,46 @@ export class PodController {
     this.forwardEvents(pod, tracked.name, group);
     await this.writeStatus(pod, podStatusFromGroup(pod, group, this.context()));
     this.deps.hooks?.postStart(pod, tracked.name, group);
+  }
+
+  /**
+   * Why the pod's group must be deleted and created again (after a backoff, the error shown on the pod),
+   * if it must: as a kubelet restarts what its restart policy says, and never waits for ever.
+   */
+  private replacementCause(
+    pod: V1Pod,
+    tracked: TrackedGroup,
+    group: ContainerGroup,
+  ): { why: string; error: ClassifiedError } | undefined {
+    const restarts = pod.spec?.restartPolicy !== 'Never';
+    if (group.provisioningState === 'Failed' && restarts) {
+      // A failed provisioning (no capacity, an image not pulled).
+      return { why: 'provisioning failed', error: provisioningFailure(group) };
+    }
+    if (group.instanceView?.state === 'Stopped' && restarts) {
+      // Someone stopped the group in Azure: its containers were killed (a stop keeps nothing worth keeping).
+      const message =
+        `container group ${tracked.name} was stopped outside Kubernetes; deleted it, to create it again ` +
+        `(restartPolicy ${pod.spec?.restartPolicy ?? 'Always'})`;
+      return {
+        why: 'stopped outside Kubernetes',
+        error: new ClassifiedError('Transient', message, { code: 'ContainerGroupStopped' }),
+      };
+    }
+    // The latest list may be newer than the latest read: both must still show the group provisioning.
+    const since = isProvisioning(tracked.listed) ? tracked.provisioningSince : undefined;
+    const stuckForMs = since === undefined ? 0 : this.deps.clock.now() - since;
+    if (stuckForMs >= this.deps.timing.provisioningTimeoutMs) {
+      // ACI accepted the create and never finished it: waiting longer helps nobody.
+      const message =
+        `ACI accepted container group ${tracked.name} but did not finish provisioning it in ` +
+        `${Math.round(stuckForMs / 1000)}s (still ${group.provisioningState ?? 'Pending'}); deleted it, to create it again`;
+      return {
+        why: 'provisioning timed out',
+        error: new ClassifiedError('Transient', message, { code: 'ProvisioningTimedOut' }),
+      };
+    }
+    return undefined;
   }
 
   private forwardEvents(pod: V1Pod, groupName: string, group: ContainerGroup): void {

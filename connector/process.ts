@@ -278,12 +278,13 @@ interface AzureParts {
 
 function azureParts(config: ConnectorConfig, metrics: ConnectorMetrics, timers: Timers): AzureParts {
   const caPem = readOptional(config.azure.caFile);
-  const { client, monitor, endpoint } = createAzureClients(azureClientSettings(config, caPem));
+  const { client, createClient, monitor, endpoint } = createAzureClients(azureClientSettings(config, caPem));
   const health = new AzureHealth();
   const readBudget = watchReadBudget([client, monitor], timers, config.timing.readBudgetShare);
   const gate = new ThrottleGate(timers);
   const aci = new AciContainerGroups({
     client,
+    createClient,
     resourceGroup: config.azure.resourceGroup,
     region: config.azure.region,
     metrics,

@@ -38,6 +38,7 @@ function tracked(
     detail,
     detailReadAt: read?.at,
     detailState: detail?.provisioningState,
+    provisioningSince: undefined,
     createdAt: undefined,
   };
 }

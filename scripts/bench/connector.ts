@@ -100,6 +100,7 @@ const controller = new PodController({
     resyncIntervalMs: 600_000,
     backoff: { baseMs: 200, maxMs: 5000 },
     waitRetryMs: 1000,
+    provisioningTimeoutMs: 900_000,
   },
 });
 

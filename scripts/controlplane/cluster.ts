@@ -275,3 +275,65 @@ export function extraSchedulerProcesses(stateDir: string): ManagedProcess[] {
     .filter((path) => existsSync(path))
     .map((path) => JSON.parse(readFileSync(path, 'utf8')) as ManagedProcess);
 }
+
+function runningComponent(stateDir: string, name: string): { state: ClusterState; process: ManagedProcess } {
+  const state = readClusterState(stateDir);
+  const found = state?.processes.find((p) => p.name === name);
+  if (state === undefined || found === undefined || !isRunning(found)) {
+    throw new StartupError(`no running ${name} in the cluster of ${stateDir}`);
+  }
+  return { state, process: found };
+}
+
+/** The arguments a running process was started with (from /proc), to start it again the same way. */
+function commandLine(process: ManagedProcess): string[] {
+  return readFileSync(`/proc/${process.pid}/cmdline`, 'utf8').split('\0').slice(1, -1);
+}
+
+/**
+ * Stops one component of a running cluster (SIGTERM by its recorded pid), runs `whileDown`, then starts
+ * it again with the same command line and records its new pid, so `down` stops it. For outage tests
+ * on a private cluster; returns once it is started (not necessarily ready).
+ */
+export async function restartComponent(
+  stateDir: string,
+  name: string,
+  whileDown: () => Promise<void>,
+): Promise<void> {
+  const { state, process } = runningComponent(stateDir, name);
+  const args = commandLine(process);
+  await stopProcesses([process]);
+  try {
+    await whileDown();
+  } finally {
+    const launched = launch(name, process.binary, args, process.logPath);
+    state.processes = state.processes.map((p) => (p.name === name ? launched.process : p));
+    writeClusterState(state);
+  }
+}
+
+/**
+ * Compacts etcd's history up to its current revision: a watch that resumes from an older
+ * resourceVersion is then answered 410 Gone, as after a long disconnection. Returns that revision.
+ */
+export async function compactEtcd(stateDir: string): Promise<number> {
+  const { process } = runningComponent(stateDir, 'etcd');
+  const flag = commandLine(process).find((arg) => arg.startsWith('--listen-client-urls='));
+  const url = flag?.slice('--listen-client-urls='.length).split(',')[0];
+  if (url === undefined) throw new StartupError('etcd runs without --listen-client-urls');
+  const post = async (path: string, body: object): Promise<unknown> => {
+    const response = await fetch(`${url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`etcd ${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  const range = (await post('/v3/kv/range', {
+    key: Buffer.from('/').toString('base64'),
+    count_only: true,
+  })) as {
+    header?: { revision?: string };
+  };
+  const revision = Number(range.header?.revision);
+  if (!Number.isInteger(revision) || revision < 1) throw new Error('etcd reported no revision');
+  await post('/v3/kv/compaction', { revision: String(revision), physical: true });
+  return revision;
+}

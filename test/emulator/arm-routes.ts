@@ -123,16 +123,31 @@ function recordRequests(deps: ArmRoutesDependencies) {
     const started = deps.clock();
     const url = new URL(req.originalUrl, 'https://emulator');
     const body = ['PUT', 'PATCH', 'POST'].includes(req.method) ? safeJson(req.body) : undefined;
+    // The answer's time is when its head is written, not when 'finish' runs: on a busy event loop that
+    // comes later, and a Retry-After measured from it would blame the client for the server's lag.
+    let answeredAt: number | undefined;
+    const writeHead = res.writeHead.bind(res);
+    res.writeHead = ((...args: Parameters<Response['writeHead']>) => {
+      answeredAt ??= deps.clock();
+      return writeHead(...args);
+    }) as Response['writeHead'];
     const record = (status: number): void => {
       deps.logger.debug({ method: req.method, path: url.pathname, status }, 'ARM request');
+      const { faults, appliedStatus } = res.locals as { faults?: string[]; appliedStatus?: number };
+      const retryAfter = Number(res.getHeader('retry-after'));
       deps.requestLog.add({
         method: req.method,
         path: url.pathname,
         query: url.search,
         status,
         time: new Date(started).toISOString(),
-        durationMs: deps.clock() - started,
+        durationMs: (answeredAt ?? deps.clock()) - started,
         ...(body !== undefined && { body }),
+        ...(faults !== undefined && faults.length > 0 && { faults }),
+        ...(appliedStatus !== undefined && { appliedStatus }),
+        ...(status !== 0 &&
+          Number.isFinite(retryAfter) &&
+          retryAfter > 0 && { retryAfterSeconds: retryAfter }),
       });
       deps.onRequest?.({ method: req.method, status });
     };
@@ -144,6 +159,18 @@ function recordRequests(deps: ArmRoutesDependencies) {
     });
     next();
   };
+}
+
+/**
+ * The request is handled in full, then the connection closes where the answer would have gone: the
+ * client sees a reset and cannot tell whether its create happened. The log keeps the handled status.
+ */
+function dropBeforeAnswer(req: Request, res: Response): void {
+  res.end = ((..._ignored: unknown[]) => {
+    res.locals['appliedStatus'] = res.statusCode;
+    req.socket.destroy();
+    return res;
+  }) as Response['end'];
 }
 
 function safeJson(raw: unknown): unknown {
@@ -158,6 +185,7 @@ function safeJson(raw: unknown): unknown {
 function injectFaults(deps: ArmRoutesDependencies) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const faults = deps.state.faultsFor({ method: req.method, path: req.originalUrl.split('?')[0] ?? '' });
+    res.locals['faults'] = faults.map((fault) => fault.kind);
     for (const fault of faults) {
       switch (fault.kind) {
         case 'latency':
@@ -166,6 +194,13 @@ function injectFaults(deps: ArmRoutesDependencies) {
         case 'drop':
           req.socket.destroy();
           return;
+        case 'drop-after-apply':
+          dropBeforeAnswer(req, res);
+          break;
+        case 'stall':
+          // Read by the container-group PUT: only a create or update can get stuck.
+          res.locals['stall'] = true;
+          break;
         case 'throttle': {
           const seconds = fault.retryAfterSeconds ?? 1;
           throw new ArmError(
@@ -328,6 +363,7 @@ function groupRoutes(router: Router, deps: ArmRoutesDependencies): void {
   router.put(GROUP, async (req, res) => {
     const now = clock();
     const result = state.putGroup(...target(req), jsonBody(req), now);
+    if (res.locals['stall'] === true) state.stallProvisioning(...target(req), now, result.operationId);
     let { record } = result;
     const { ipAddress } = record.spec;
     if (ipAddress && record.address === undefined) {

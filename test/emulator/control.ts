@@ -2,7 +2,7 @@
 // faults, container kill/restart, quotas, resource groups, reset, and the request log.
 import express, { type Request, type Router } from 'express';
 import { ArmError } from './arm-error.ts';
-import type { FaultRule } from './faults.ts';
+import { FAULT_KINDS, type FaultRule } from './faults.ts';
 import type { FederatedCredential, Federation } from './federation.ts';
 import type { ManagedIdentityFixture } from './identities.ts';
 import type { Quotas } from './limits.ts';
@@ -10,6 +10,8 @@ import { parseUsageRules, type UsageRule, type UsageScript } from './monitor.ts'
 import { requestJson } from './https-json.ts';
 import type { RequestLog, RequestLogEntry } from './request-log.ts';
 import type { EmulatorState } from './state.ts';
+import type { GroupRecord } from './views.ts';
+import { groupStateAt, provisioningStateAt } from './lifecycle.ts';
 import type { VirtualNetworkFixture } from './virtual-networks.ts';
 
 /** A virtual network as a test describes it. */
@@ -20,18 +22,18 @@ export type VirtualNetworkInput = Pick<VirtualNetworkFixture, 'name'> &
 
 export const CONTROL_PREFIX = '/control';
 
-const FAULT_KINDS = new Set(['throttle', 'internal-error', 'unavailable', 'drop', 'latency']);
+const KNOWN_FAULTS: ReadonlySet<string> = new Set(FAULT_KINDS);
 
 function faultRules(body: unknown): FaultRule[] {
   const rules = typeof body === 'object' && body !== null ? (body as { rules?: unknown }).rules : undefined;
   if (
     !Array.isArray(rules) ||
-    rules.some((rule) => !FAULT_KINDS.has((rule as { fault?: string } | null)?.fault ?? ''))
+    rules.some((rule) => !KNOWN_FAULTS.has((rule as { fault?: string } | null)?.fault ?? ''))
   ) {
     throw new ArmError(
       400,
       'InvalidFaults',
-      `Expected {"rules":[{"fault":one of ${[...FAULT_KINDS].join(', ')}, ...}]}.`,
+      `Expected {"rules":[{"fault":one of ${FAULT_KINDS.join(', ')}, ...}]}.`,
     );
   }
   return rules as FaultRule[];
@@ -52,6 +54,25 @@ function quotas(body: unknown): Partial<Quotas> {
   return Object.fromEntries(entries);
 }
 
+/** A container group as a test checks it, read without going through ARM (no faults, no throttling, no log entry). */
+export interface GroupSummary {
+  resourceGroup: string;
+  name: string;
+  tags: Record<string, string>;
+  provisioningState: string;
+  state: string;
+}
+
+function groupSummary(record: GroupRecord, now: number): GroupSummary {
+  return {
+    resourceGroup: record.resourceGroup,
+    name: record.name,
+    tags: record.tags,
+    provisioningState: provisioningStateAt(record.runtime.provisioning, now),
+    state: groupStateAt(record.runtime, now),
+  };
+}
+
 export function controlRouter(deps: {
   state: EmulatorState;
   requestLog: RequestLog;
@@ -66,6 +87,10 @@ export function controlRouter(deps: {
   router.use(express.json());
   router.get('/requests', (_req, res) => {
     res.json({ requests: requestLog.list() });
+  });
+  router.get('/groups', (_req, res) => {
+    const now = clock();
+    res.json({ groups: state.listGroups(undefined, now).map((record) => groupSummary(record, now)) });
   });
   router.delete('/requests', (_req, res) => {
     requestLog.clear();
@@ -152,6 +177,8 @@ export function controlRouter(deps: {
 /** A typed client of the control API (works against an in-process or a standalone emulator). */
 export interface EmulatorControl {
   requests(): Promise<RequestLogEntry[]>;
+  /** Every container group in every resource group, read beside ARM (see GroupSummary). */
+  groups(): Promise<GroupSummary[]>;
   clearRequests(): Promise<void>;
   /** Replaces the fault rules; `seed` restarts the random sequence (default: the emulator's seed). */
   setFaults(rules: FaultRule[], seed?: number): Promise<void>;
@@ -204,6 +231,7 @@ export function createControlClient(endpoint: string, caPem: string): EmulatorCo
   };
   return {
     requests: async () => ((await call('GET', '/requests')) as { requests: RequestLogEntry[] }).requests,
+    groups: async () => ((await call('GET', '/groups')) as { groups: GroupSummary[] }).groups,
     clearRequests: async () => {
       await call('DELETE', '/requests');
     },

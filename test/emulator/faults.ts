@@ -1,7 +1,23 @@
 // Injected faults, seeded so a run repeats: the same seed and the same request sequence give the
 // same faults. Pure: the decision takes the injector state and returns the next one.
 
-export type FaultKind = 'throttle' | 'internal-error' | 'unavailable' | 'drop' | 'latency';
+/**
+ * `drop` closes the connection before the request is handled; `drop-after-apply` handles it (a create
+ * happens) and closes the connection before the answer, so the client cannot know; `stall` accepts a
+ * container-group PUT whose provisioning then never finishes.
+ */
+export type FaultKind =
+  'throttle' | 'internal-error' | 'unavailable' | 'drop' | 'drop-after-apply' | 'stall' | 'latency';
+
+export const FAULT_KINDS: readonly FaultKind[] = [
+  'throttle',
+  'internal-error',
+  'unavailable',
+  'drop',
+  'drop-after-apply',
+  'stall',
+  'latency',
+];
 
 export interface FaultRule {
   fault: FaultKind;
@@ -51,7 +67,7 @@ function matches(rule: FaultRule, request: { method: string; path: string }): bo
   );
 }
 
-/** The faults for one request (latency may combine with one failing fault), in rule order. */
+/** The faults for one request (latency may combine with one other fault), in rule order. */
 export function decideFaults(
   injector: FaultInjector,
   request: { method: string; path: string },

@@ -5,6 +5,7 @@ import {
   advanceGroup,
   backoffMs,
   beginProvisioning,
+  compressTimeline,
   groupStateAt,
   isTransitioning,
   killContainer,
@@ -13,6 +14,7 @@ import {
   recordEvent,
   restartContainer,
   stopGroup,
+  TIMELINES,
   type GroupRuntime,
   type Timeline,
 } from './lifecycle.ts';
@@ -216,5 +218,17 @@ describe('logs and events', () => {
         lastTimestamp: '2026-01-01T00:00:01.000Z',
       },
     ]);
+  });
+});
+
+describe('compressTimeline', () => {
+  it('divides every duration by the factor, never below 1 ms', () => {
+    assert.deepEqual(compressTimeline(TIMELINES.realistic, 10), {
+      pendingMs: 500,
+      creatingMs: 2500,
+      backoffBaseMs: 1000,
+      backoffMaxMs: 30_000,
+    });
+    assert.equal(compressTimeline(TIMELINES.fast, 1000).pendingMs, 1);
   });
 });

@@ -22,6 +22,17 @@ export const TIMELINES = {
   realistic: { pendingMs: 5000, creatingMs: 25_000, backoffBaseMs: 10_000, backoffMaxMs: 300_000 },
 } as const satisfies Record<string, Timeline>;
 
+/** A timeline `factor` times faster (a factor of 10 turns realistic's ~30 s create into ~3 s). */
+export function compressTimeline(timeline: Timeline, factor: number): Timeline {
+  const scale = (ms: number): number => Math.max(1, Math.round(ms / factor));
+  return {
+    pendingMs: scale(timeline.pendingMs),
+    creatingMs: scale(timeline.creatingMs),
+    backoffBaseMs: scale(timeline.backoffBaseMs),
+    backoffMaxMs: scale(timeline.backoffMaxMs),
+  };
+}
+
 export type ProvisioningKind = 'Create' | 'Update' | 'Start' | 'Restart';
 
 export interface Provisioning {
@@ -30,6 +41,16 @@ export interface Provisioning {
   creatingAt: number;
   finishedAt: number;
   failure?: { code: string; message: string };
+  /** A stuck operation (fault `stall`): it never finishes. */
+  stalled?: boolean;
+}
+
+/** The last instant a Date can hold: "never", yet still printable as ISO 8601. */
+const NEVER = 8.64e15;
+
+/** The operation in flight never finishes: the group stays Pending or Creating. */
+export function stallProvisioning(runtime: GroupRuntime): GroupRuntime {
+  return { ...runtime, provisioning: { ...runtime.provisioning, finishedAt: NEVER, stalled: true } };
 }
 
 export interface ContainerState {

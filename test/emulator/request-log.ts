@@ -12,6 +12,12 @@ export interface RequestLogEntry {
   durationMs: number;
   /** PUT, PATCH and POST bodies as sent (secrets included: this is what proves how they were sent; exec's command and terminal size). */
   body?: unknown;
+  /** The Retry-After the answer carried (seconds), so a test can check the client waited it out. */
+  retryAfterSeconds?: number;
+  /** The injected faults this request met (faults.ts), latency included. */
+  faults?: string[];
+  /** With fault `drop-after-apply`: the status the request was handled with before the connection was dropped. */
+  appliedStatus?: number;
   /** Method LISTEN: a group address or port the emulator could not bind, and why. Method EXEC (the
    * exec log): what a client typed into an exec session, in `body.input`, with the session's command. */
   error?: string;

@@ -42,6 +42,8 @@ export interface EmulatorOptions {
   quotas?: Partial<Quotas>;
   rateLimits?: Partial<RateLimits>;
   limits?: Partial<AciLimits>;
+  /** Entries the request log keeps (default 10 000): a long chaos run reads the whole of it. */
+  requestLogCapacity?: number;
   /** Seeds the fault injector so a run repeats. */
   seed?: number;
   /** Groups per list page (Azure's is larger; small values exercise nextLink). */
@@ -168,7 +170,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
       ),
   });
   const federation = new Federation();
-  const requestLog = new RequestLog();
+  const requestLog = new RequestLog(options.requestLogCapacity);
   const usage = new UsageScript();
   const monitorTiming =
     options.monitor ??

@@ -14,6 +14,7 @@ import {
   killContainer,
   logLinesAt,
   restartContainer,
+  stallProvisioning,
   stopGroup,
   type ProvisioningKind,
   type Timeline,
@@ -522,7 +523,10 @@ export class EmulatorState {
     const rg = this.requireResourceGroup(resourceGroup);
     const existing = this.groups.get(key(rg, name));
     if (!existing) return { record: undefined, headers: {} };
-    if (isTransitioning(existing.runtime, now)) throw this.transitioningError(name);
+    // A stuck operation can be deleted (unconfirmed: how Azure treats a group stuck in Creating;
+    // deleting it is what its troubleshooting guide advises).
+    if (isTransitioning(existing.runtime, now) && existing.runtime.provisioning.stalled !== true)
+      throw this.transitioningError(name);
     const headers = this.countAciRequest('delete', existing.spec.location, now);
     const record = this.advance(existing, now);
     this.groups.delete(key(rg, name));
@@ -558,6 +562,15 @@ export class EmulatorState {
       operationId: this.startOperation(record, kind, now).operationId,
       location: record.spec.location,
     };
+  }
+
+  /** Fault `stall`: the group's operation in flight never finishes. */
+  stallProvisioning(resourceGroup: string, name: string, now: number, operationId: string): void {
+    const record = this.getGroup(resourceGroup, name, now);
+    const runtime = stallProvisioning(record.runtime);
+    this.groups.set(key(record.resourceGroup, name), { ...record, runtime });
+    const operation = this.operations.get(operationId);
+    if (operation) this.operations.set(operationId, { ...operation, provisioning: runtime.provisioning });
   }
 
   stopGroup(resourceGroup: string, name: string, now: number): void {

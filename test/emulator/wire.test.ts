@@ -8,6 +8,22 @@ import { API_VERSION, containerGroup, FAST_POLL, startHarness, type EmulatorHarn
 
 const SECRETS = ['hunter2-secure-env', 'c2VjcmV0LWZpbGU=', 'storage-key-value', 'registry-password'];
 
+/** A minimal container group as it travels in a raw PUT. */
+function wireGroup(region: string): object {
+  return {
+    location: region,
+    properties: {
+      osType: 'Linux',
+      containers: [
+        {
+          name: 'app',
+          properties: { image: 'nginx', resources: { requests: { cpu: 0.1, memoryInGB: 0.1 } } },
+        },
+      ],
+    },
+  };
+}
+
 function errorCode(body: unknown): string | undefined {
   return (body as { error?: { code?: string } } | undefined)?.error?.code;
 }
@@ -163,6 +179,45 @@ describe('emulator on the wire', () => {
       body: { pad: 'x'.repeat(5_000_000) },
     });
     assert.deepEqual([huge.status, errorCode(huge.body)], [413, 'RequestEntityTooLarge']);
+  });
+
+  it('drops the connection after applying a create: the group exists, the log shows the fault and the 201', async () => {
+    const { emulator, client } = harness;
+    await emulator.control.clearRequests();
+    await emulator.control.setFaults([{ fault: 'drop-after-apply', times: 1, method: 'PUT' }]);
+    const put = await harness
+      .raw('PUT', harness.groupPath(emulator.resourceGroup, 'dropped-1'), {
+        body: wireGroup(emulator.region),
+      })
+      .then(
+        () => 'answered',
+        (error: unknown) => (error as { code?: string }).code,
+      );
+    assert.equal(put, 'ECONNRESET');
+    assert.equal((await client.containerGroups.get(emulator.resourceGroup, 'dropped-1')).name, 'dropped-1');
+    const [logged] = await emulator.control.requests();
+    assert.deepEqual(
+      [logged?.method, logged?.status, logged?.appliedStatus, logged?.faults],
+      ['PUT', 0, 201, ['drop-after-apply']],
+    );
+    const summary = (await emulator.control.groups()).find((g) => g.name === 'dropped-1');
+    assert.equal(summary?.resourceGroup, emulator.resourceGroup);
+    await emulator.control.clearFaults();
+  });
+
+  it('stalls a create: it stays Creating, answers 409 to a PUT, and can still be deleted', async () => {
+    const { emulator, client } = harness;
+    await emulator.control.setFaults([{ fault: 'stall', times: 1, method: 'PUT' }]);
+    const path = harness.groupPath(emulator.resourceGroup, 'stalled-1');
+    assert.equal((await harness.raw('PUT', path, { body: wireGroup(emulator.region) })).status, 201);
+    await emulator.control.clearFaults();
+    // Past the fast timeline's 150 ms to Succeeded.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const group = await client.containerGroups.get(emulator.resourceGroup, 'stalled-1');
+    assert.equal(group.provisioningState, 'Creating');
+    const again = await harness.raw('PUT', path, { body: wireGroup(emulator.region) });
+    assert.equal(errorCode(again.body), 'ContainerGroupTransitioning');
+    assert.equal((await harness.raw('DELETE', path)).status, 200);
   });
 });
 
@@ -365,7 +420,11 @@ describe('quotas, transitions, throttling and faults', () => {
       calls.map((c) => c.status),
       [429, 200],
     );
-    const waited = Date.parse(calls[1]?.time ?? '') - Date.parse(calls[0]?.time ?? '');
+    const [throttled, retried] = calls;
+    assert.ok(throttled && retried);
+    assert.deepEqual(throttled.faults, ['throttle']);
+    assert.equal(throttled.retryAfterSeconds, 1);
+    const waited = Date.parse(retried.time) - Date.parse(throttled.time);
     assert.ok(waited >= 950, `retried after ${waited} ms`);
     await emulator.control.clearFaults();
   });

@@ -163,7 +163,7 @@ function connect(): TestCluster {
   };
 }
 
-async function waitForDefaultServiceAccount(core: CoreV1Api, namespace: string): Promise<void> {
+export async function waitForDefaultServiceAccount(core: CoreV1Api, namespace: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
