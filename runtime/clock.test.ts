@@ -50,6 +50,18 @@ describe('FakeClock', () => {
     await assert.rejects(clock.sleep(1, controller.signal), { name: 'AbortError' });
   });
 
+  it('fires one timer at a time with fireNext, never one due after the limit', () => {
+    const clock = new FakeClock(0);
+    const fired: number[] = [];
+    clock.after(30, () => fired.push(30));
+    clock.after(10, () => fired.push(10));
+    assert.equal(clock.fireNext(20), true);
+    assert.deepEqual(fired, [10]);
+    assert.equal(clock.now(), 10);
+    assert.equal(clock.fireNext(20), false, 'the next timer is due after the limit');
+    assert.equal(clock.now(), 10, 'time stays where the last timer fired');
+  });
+
   it('stops a runaway loop of timers instead of hanging the test', async () => {
     const clock = new FakeClock(0);
     clock.every(1, () => {});

@@ -21,18 +21,11 @@ import { PodController, podControllerTiming } from '../../../connector/pod-contr
 import { ArmReadBudget, watchReadBudget } from '../../../connector/read-budget.ts';
 import type { ConnectorMetrics } from '../../../connector/metrics.ts';
 import type { ContainerGroupApi } from '../../../connector/ports.ts';
-import type { Cancel, Timers } from '../../../runtime/clock.ts';
+import { FakeClock } from '../../../runtime/clock.ts';
 import { silentLogger } from '../../../runtime/logger.ts';
 import { createRegistry } from '../../../runtime/metrics.ts';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../../test/emulator/server.ts';
 import { clientSettingsFor } from '../../../test/emulator/testing.ts';
-
-interface VirtualTimer {
-  due: number;
-  order: number;
-  fn: () => void;
-  repeatMs: number | undefined;
-}
 
 /**
  * Virtual time for the whole world: it stands still while anything is being done (an ARM request in
@@ -40,57 +33,20 @@ interface VirtualTimer {
  * are the connector's own decisions (list intervals, budgets, create turns), free of this machine's
  * CPU; ARM calls take no virtual time.
  */
-export class VirtualTimers implements Timers {
+export class VirtualTimers extends FakeClock {
   /** ARM requests in flight (counted by ArmTally's policy). */
   inFlight = 0;
-  private current = Date.UTC(2026, 0, 1);
-  private readonly pending = new Set<VirtualTimer>();
-  private nextOrder = 0;
-
-  now(): number {
-    return this.current;
-  }
-
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const cancel = this.after(ms, resolve);
-      signal?.addEventListener(
-        'abort',
-        () => {
-          cancel();
-          reject(new Error('aborted'));
-        },
-        { once: true },
-      );
-    });
-  }
-
-  after(ms: number, fn: () => void): Cancel {
-    return this.schedule(ms, fn, undefined);
-  }
-
-  every(ms: number, fn: () => void): Cancel {
-    return this.schedule(ms, fn, Math.max(1, ms));
-  }
 
   /** Runs the world until `condition` holds (checked whenever all is quiet) or `forMs` pass. */
   async run(condition: () => boolean, forMs: number): Promise<boolean> {
-    const deadline = this.current + forMs;
+    const deadline = this.now() + forMs;
     for (;;) {
       await this.quiet();
       if (condition()) return true;
-      const next = this.earliest();
-      if (next === undefined || next.due > deadline) {
-        this.current = deadline;
+      if (!this.fireNext(deadline)) {
+        await this.advance(deadline - this.now());
         return condition();
       }
-      this.current = Math.max(this.current, next.due);
-      if (next.repeatMs === undefined) this.pending.delete(next);
-      else {
-        next.due += next.repeatMs;
-        next.order = this.nextOrder++;
-      }
-      next.fn();
     }
   }
 
@@ -100,23 +56,6 @@ export class VirtualTimers implements Timers {
       await new Promise((resolve) => setTimeout(resolve, 1));
       calm = this.inFlight === 0 ? calm + 1 : 0;
     }
-  }
-
-  private schedule(ms: number, fn: () => void, repeatMs: number | undefined): Cancel {
-    const timer = { due: this.current + Math.max(0, ms), order: this.nextOrder++, fn, repeatMs };
-    this.pending.add(timer);
-    return () => {
-      this.pending.delete(timer);
-    };
-  }
-
-  private earliest(): VirtualTimer | undefined {
-    let best: VirtualTimer | undefined;
-    for (const timer of this.pending) {
-      if (best === undefined || timer.due < best.due || (timer.due === best.due && timer.order < best.order))
-        best = timer;
-    }
-    return best;
   }
 }
 
