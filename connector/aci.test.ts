@@ -84,8 +84,6 @@ function setup(answers: Parameters<typeof fakeClient>[0] = {}) {
     resourceGroup: 'rg',
     region: 'westus',
     metrics: createConnectorMetrics(createRegistry({ component: 'test', processMetrics: false })),
-    gate: new ThrottleGate(clock),
-    logGate: new ThrottleGate(clock),
     health,
   });
   return { aci, calls, clock, health };
@@ -134,24 +132,6 @@ describe('AciContainerGroups', () => {
     const { aci, health } = setup({ get: () => Promise.reject(armError(403, 'AuthorizationFailed')) });
     await assert.rejects(aci.get('web'), { kind: 'Unauthorized', code: 'AuthorizationFailed' });
     assert.equal(health.condition.ok, false);
-  });
-
-  it('holds every later call after a 429 until its Retry-After, then sends it', async () => {
-    let throttle = true;
-    const { aci, calls, clock } = setup({
-      get: () =>
-        throttle
-          ? Promise.reject(armError(429, 'SubscriptionRequestsThrottled', { 'retry-after': '30' }))
-          : Promise.resolve({ name: 'web', containers: [], osType: 'Linux' }),
-    });
-    await assert.rejects(aci.get('web'), { kind: 'Throttled', retryAfterMs: 30_000 });
-    throttle = false;
-    const created = aci.create('next', { containers: [], osType: 'Linux' });
-    await clock.advance(29_999);
-    assert.deepEqual(calls, ['get rg/web'], 'nothing sent before Retry-After');
-    await clock.advance(1);
-    await created;
-    assert.deepEqual(calls, ['get rg/web', 'create rg/next']);
   });
 
   it('reads logs with timestamps, the tail when asked, and an empty log as ""', async () => {

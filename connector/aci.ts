@@ -1,10 +1,12 @@
 // The Azure edge: the container-group operations the controllers need, over the real
-// @azure/arm-containerinstance client. Every call is timed and counted, every error classified, and a
-// 429's Retry-After holds back all calls (ARM throttles per subscription, not per request), except
-// that a 429 on a log read holds back log reads only: following logs must never stall creates and
-// deletes (log reads have their own budget too, log-followers.ts).
+// @azure/arm-containerinstance client. Every call is timed, counted and its error classified. Throttling
+// is honoured below the SDK, on every attempt it sends (its own retries and long-running-operation polls
+// included): a 429's Retry-After holds back all calls (ARM throttles per subscription, not per request),
+// except that a 429 on a log read holds back log reads only: following logs must never stall creates
+// and deletes (log reads have their own budget too, log-followers.ts).
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
-import { classifyAzureError } from '../runtime/errors.ts';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { classifyAzureError, retryAfterFromHeaders } from '../runtime/errors.ts';
 import type { AzureHealth } from './health.ts';
 import type { TerminalEndpoint } from './streaming/aci-terminal.ts';
 import type { ContainerTerminals } from './streaming/terminal-session.ts';
@@ -29,6 +31,54 @@ export class ThrottleGate {
     const wait = this.until - this.clock.now();
     if (wait > 0) await this.clock.sleep(wait);
   }
+}
+
+/** The gates of one identity's ARM calls: every request passes `all`; log reads pass `logReads` too. */
+export interface ThrottleGates {
+  all: ThrottleGate;
+  logReads: ThrottleGate;
+}
+
+/** A container's log read: `…/containerGroups/{group}/containers/{container}/logs`. */
+function isLogRead(url: string): boolean {
+  return new URL(url).pathname.endsWith('/logs');
+}
+
+/**
+ * Waits out the gates before each attempt, and blocks them on every 429 that carries a Retry-After,
+ * the ones the SDK then retries by itself included: those never reach the caller, yet ARM asked the
+ * whole identity to slow down.
+ */
+export function throttlePolicy(gates: ThrottleGates): PipelinePolicy {
+  return {
+    name: 'aciBurstThrottle',
+    async sendRequest(request, next) {
+      const logRead = isLogRead(request.url);
+      await gates.all.pass();
+      if (logRead) await gates.logReads.pass();
+      const response = await next(request);
+      if (response.status === 429) {
+        const retryAfterMs = retryAfterFromHeaders((name) => response.headers.get(name));
+        if (retryAfterMs !== undefined) (logRead ? gates.logReads : gates.all).block(retryAfterMs);
+      }
+      return response;
+    },
+  };
+}
+
+/**
+ * Installs one set of gates on every client of the connector's identity, below the SDK's retry policy
+ * so that each attempt passes them.
+ */
+export function throttleArmCalls(
+  clients: readonly {
+    pipeline: { addPolicy(policy: PipelinePolicy, options?: { afterPhase?: 'Retry' }): void };
+  }[],
+  timers: Timers,
+): ThrottleGates {
+  const gates = { all: new ThrottleGate(timers), logReads: new ThrottleGate(timers) };
+  for (const client of clients) client.pipeline.addPolicy(throttlePolicy(gates), { afterPhase: 'Retry' });
+  return gates;
 }
 
 export interface QuotaUsage {
@@ -56,9 +106,9 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
   private readonly resourceGroup: string;
   private readonly region: string;
   private readonly metrics: ConnectorMetrics;
-  private readonly gate: ThrottleGate;
-  private readonly logGate: ThrottleGate;
   private readonly health: AzureHealth;
+  /** Reads of a group in flight: a second reader of the same name shares the first one's answer. */
+  private readonly reading = new Map<string, Promise<ContainerGroup | undefined>>();
 
   constructor(options: {
     client: ContainerInstanceManagementClient;
@@ -67,9 +117,6 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     resourceGroup: string;
     region: string;
     metrics: ConnectorMetrics;
-    gate: ThrottleGate;
-    /** Held by a 429 on a log read, and passed by log reads only. */
-    logGate: ThrottleGate;
     health: AzureHealth;
   }) {
     this.client = options.client;
@@ -77,8 +124,6 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     this.resourceGroup = options.resourceGroup;
     this.region = options.region;
     this.metrics = options.metrics;
-    this.gate = options.gate;
-    this.logGate = options.logGate;
     this.health = options.health;
   }
 
@@ -92,7 +137,19 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     });
   }
 
-  async get(name: string): Promise<ContainerGroup | undefined> {
+  /**
+   * One read per name at a time: the status reads and a reconcile may want the same group at once, and
+   * two requests where one answers both would spend the read budget twice.
+   */
+  get(name: string): Promise<ContainerGroup | undefined> {
+    const inFlight = this.reading.get(name);
+    if (inFlight) return inFlight;
+    const read = this.readGroup(name).finally(() => this.reading.delete(name));
+    this.reading.set(name, read);
+    return read;
+  }
+
+  private async readGroup(name: string): Promise<ContainerGroup | undefined> {
     try {
       return await this.call('get', () => this.client.containerGroups.get(this.resourceGroup, name));
     } catch (error) {
@@ -172,37 +229,24 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
   }
 
   private call<T>(operation: string, run: () => Promise<T>): Promise<T> {
-    const ownGate = operation === 'logs' ? this.logGate : undefined;
-    return armCall(
-      { gate: this.gate, ...(ownGate && { ownGate }), metrics: this.metrics, health: this.health },
-      operation,
-      run,
-    );
+    return armCall({ metrics: this.metrics, health: this.health }, operation, run);
   }
 }
 
-/** What every ARM call goes through: the shared throttle gate, the call metrics and Azure's health. */
+/** What every ARM call reports to: the call metrics and Azure's health. */
 export interface ArmCallContext {
-  gate: ThrottleGate;
-  /** A budget of the call's own (log reads): it waits for this gate too, and its 429s hold back only it. */
-  ownGate?: ThrottleGate;
   metrics: ConnectorMetrics;
   /** Left out by callers whose failures say nothing about serving pods. */
   health?: AzureHealth;
 }
 
-/**
- * Times, counts and classifies one ARM call; a 429 holds back every later call until Retry-After.
- * Throws the ClassifiedError.
- */
+/** Times, counts and classifies one ARM call (throttlePolicy holds it back). Throws the ClassifiedError. */
 export async function armCall<T>(
   context: ArmCallContext,
   operation: string,
   run: () => Promise<T>,
 ): Promise<T> {
-  const { gate, ownGate, metrics, health } = context;
-  await gate.pass();
-  if (ownGate) await ownGate.pass();
+  const { metrics, health } = context;
   const timer = metrics.armSeconds.startTimer({ operation });
   try {
     const result = await run();
@@ -215,9 +259,6 @@ export async function armCall<T>(
     // The usages API is subscription-scoped: a role on the resource group alone may not read it,
     // and the quota is only a bound on capacity, so its failures say nothing about serving pods.
     if (operation !== 'usage' && classified.reaction !== 'absent') health?.failed(classified);
-    if (classified.reaction === 'slow-down' && classified.retryAfterMs !== undefined) {
-      (ownGate ?? gate).block(classified.retryAfterMs);
-    }
     throw classified;
   } finally {
     timer();

@@ -21,7 +21,7 @@ import { createRegistry } from '../runtime/metrics.ts';
 import { opsRouter } from '../runtime/ops.ts';
 import type { ProcessContext } from '../runtime/process.ts';
 import type { V1Namespace } from '@kubernetes/client-node';
-import { AciContainerGroups, ThrottleGate } from './aci.ts';
+import { AciContainerGroups, throttleArmCalls } from './aci.ts';
 import { createAzureClients } from './azure-client.ts';
 import type { ConnectorConfig } from './config.ts';
 import { allOf, AzureHealth } from './health.ts';
@@ -145,7 +145,7 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
             monitor: azure.monitor,
             subscriptionId: config.azure.subscriptionId,
             resourceGroup: config.azure.resourceGroup,
-            context: { gate: azure.gate, metrics },
+            context: { metrics },
           }),
           targets: () => usageTargets(pods.list(), (pod) => controller.ownedGroupFor(pod)),
           clock: timers,
@@ -269,8 +269,6 @@ interface AzureParts {
   endpoint: string;
   caPem: string | undefined;
   aci: AciContainerGroups;
-  /** One gate: a 429 from Resource Manager holds back container-group and Monitor calls alike. */
-  gate: ThrottleGate;
   health: AzureHealth;
   /** What ARM reports left of its read bucket, seen on every answer to either client. */
   readBudget: ArmReadBudget;
@@ -281,18 +279,17 @@ function azureParts(config: ConnectorConfig, metrics: ConnectorMetrics, timers: 
   const { client, createClient, monitor, endpoint } = createAzureClients(azureClientSettings(config, caPem));
   const health = new AzureHealth();
   const readBudget = watchReadBudget([client, monitor], timers, config.timing.readBudgetShare);
-  const gate = new ThrottleGate(timers);
+  // One set of gates: a 429 from Resource Manager holds back container-group and Monitor calls alike.
+  throttleArmCalls([client, createClient, monitor], timers);
   const aci = new AciContainerGroups({
     client,
     createClient,
     resourceGroup: config.azure.resourceGroup,
     region: config.azure.region,
     metrics,
-    gate,
-    logGate: new ThrottleGate(timers),
     health,
   });
-  return { client, monitor, endpoint, caPem, aci, gate, health, readBudget };
+  return { client, monitor, endpoint, caPem, aci, health, readBudget };
 }
 
 function podController(parts: {

@@ -84,12 +84,15 @@ export function readBudgetPolicy(budget: ArmReadBudget): PipelinePolicy {
 
 /** One budget for every client of the connector's identity: each counts its reads into it. */
 export function watchReadBudget(
-  clients: readonly { pipeline: { addPolicy(policy: PipelinePolicy): void } }[],
+  clients: readonly {
+    pipeline: { addPolicy(policy: PipelinePolicy, options?: { afterPhase?: 'Retry' }): void };
+  }[],
   clock: Clock,
   share: number,
 ): ArmReadBudget {
   const budget = new ArmReadBudget({ clock, share });
-  for (const client of clients) client.pipeline.addPolicy(readBudgetPolicy(budget));
+  // Below the SDK's retry policy: each attempt spends a read.
+  for (const client of clients) client.pipeline.addPolicy(readBudgetPolicy(budget), { afterPhase: 'Retry' });
   return budget;
 }
 

@@ -67,6 +67,14 @@ export const MUTANTS: readonly Mutant[] = [
     tests: ['connector/aci.test.ts', 'connector/aci-throttling.test.ts'],
   },
   {
+    name: 'throttle-above-sdk-retries',
+    breaks: "the SDK's own retries, and the 429s it retries, pass by the gates",
+    file: 'connector/aci.ts',
+    from: "client.pipeline.addPolicy(throttlePolicy(gates), { afterPhase: 'Retry' });",
+    to: 'client.pipeline.addPolicy(throttlePolicy(gates));',
+    tests: ['connector/aci-throttling.test.ts'],
+  },
+  {
     name: 'events-not-deduplicated',
     breaks: 'the event recorder writes the same event for the same pod every time it is reported',
     file: 'connector/kube.ts',
@@ -109,7 +117,7 @@ export const MUTANTS: readonly Mutant[] = [
 ];
 
 /** The source the unit tests load; node_modules is linked, not copied. */
-const SOURCE_DIRECTORIES = ['contract', 'runtime', 'connector', 'webhook', 'extender', 'test/fixtures'];
+const SOURCE_DIRECTORIES = ['contract', 'runtime', 'connector', 'webhook', 'extender', 'test/fixtures', 'test/emulator'];
 /** One test run may take this long; a mutant that makes a test hang counts as killed. */
 const RUN_TIMEOUT_MS = 60_000;
 

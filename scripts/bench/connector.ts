@@ -11,7 +11,7 @@ import {
   DEFAULT_NETWORK_SETTINGS,
   type ReferencedObjects,
 } from '../../contract/index.ts';
-import { AciContainerGroups, ThrottleGate } from '../../connector/aci.ts';
+import { AciContainerGroups, throttleArmCalls } from '../../connector/aci.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
 import { AzureHealth } from '../../connector/health.ts';
 import { createConnectorMetrics } from '../../connector/metrics.ts';
@@ -39,6 +39,7 @@ const emulator = await startEmulator({
 });
 const { client } = createAzureClients(clientSettingsFor(emulator));
 const clock = systemTimers;
+throttleArmCalls([client], clock);
 const metrics = createConnectorMetrics(createRegistry({ component: 'bench', processMetrics: false }));
 const pods = new Map<string, V1Pod>();
 const runningAt = new Map<string, number>();
@@ -54,8 +55,6 @@ const controller = new PodController({
     resourceGroup: emulator.resourceGroup,
     region: emulator.region,
     metrics,
-    gate: new ThrottleGate(clock),
-    logGate: new ThrottleGate(clock),
     health: new AzureHealth(),
   }),
   pods: {

@@ -5,7 +5,7 @@
 //
 //   npm run bench -- metrics [pods=1000] [maxReadsPerMinute=300] [refreshSeconds=60]
 import { performance } from 'node:perf_hooks';
-import { ThrottleGate } from '../../connector/aci.ts';
+import { throttleArmCalls } from '../../connector/aci.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
 import { createConnectorMetrics } from '../../connector/metrics.ts';
 import { AzureMonitorMetrics, type GroupMetricsApi } from '../../connector/monitor.ts';
@@ -37,6 +37,7 @@ const emulator = await startEmulator({
   tokenLifetimeSeconds: 7 * 24 * 3600,
 });
 const { client, monitor } = createAzureClients(clientSettingsFor(emulator));
+throttleArmCalls([monitor], clock);
 
 const targets: UsageTarget[] = Array.from({ length: podCount }, (_, i) => ({
   uid: `uid-${i}`,
@@ -65,7 +66,7 @@ const azure = new AzureMonitorMetrics({
   monitor,
   subscriptionId: emulator.subscriptionId,
   resourceGroup: emulator.resourceGroup,
-  context: { gate: new ThrottleGate(clock), metrics },
+  context: { metrics },
 });
 const readsOf = new Map<string, number[]>();
 const failures = new Map<string, number>();

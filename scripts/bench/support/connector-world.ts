@@ -11,7 +11,7 @@ import {
   DEFAULT_NETWORK_SETTINGS,
   type ReferencedObjects,
 } from '../../../contract/index.ts';
-import { AciContainerGroups, ThrottleGate } from '../../../connector/aci.ts';
+import { AciContainerGroups, throttleArmCalls } from '../../../connector/aci.ts';
 import { createAzureClients } from '../../../connector/azure-client.ts';
 import { readConfig, type ConnectorConfig } from '../../../connector/config.ts';
 import { AzureHealth } from '../../../connector/health.ts';
@@ -176,6 +176,7 @@ export async function startWorld(options: {
   const tally = new ArmTally(clock);
   client.pipeline.addPolicy(tally.policy());
   const readBudget = watchReadBudget([client, monitor], clock, config.timing.readBudgetShare);
+  throttleArmCalls([client, monitor], clock);
   const metrics = createConnectorMetrics(createRegistry({ component: 'bench', processMetrics: false }));
   const pods = new Map<string, PodRecord>();
   const controller = benchController({
@@ -184,8 +185,6 @@ export async function startWorld(options: {
       resourceGroup: emulator.resourceGroup,
       region: emulator.region,
       metrics,
-      gate: new ThrottleGate(clock),
-      logGate: new ThrottleGate(clock),
       health: new AzureHealth(),
     }),
     metrics,
