@@ -54,6 +54,9 @@ for (const name of chosen as ScenarioName[]) {
     deleteKills: numbers.deleteKills ?? size.deleteKills,
     outageSeconds: numbers.outageSeconds ?? size.outageSeconds,
     timeoutSeconds: numbers.timeoutSeconds ?? 600,
+    progress: (step: string) => {
+      process.stderr.write(`[${name}] ${new Date().toISOString()} ${step}\n`);
+    },
   };
   const started = Date.now();
   let report: Record<string, unknown>;

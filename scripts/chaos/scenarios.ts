@@ -41,6 +41,8 @@ export interface ScenarioOptions {
   cluster: ChaosCluster;
   /** The state directory of a private cluster whose API server this run may stop (apiserver-outage). */
   privateClusterDir?: string;
+  /** Told each step as it starts, so a long run shows where it is. */
+  progress?: (step: string) => void;
 }
 
 export type ScenarioReport = Record<string, unknown> & {
@@ -115,7 +117,9 @@ async function deleteAndMeasure(
   during: () => Promise<unknown> = () => Promise.resolve(),
 ): Promise<EndFigures> {
   const remaining = (await listPods(world)).map((p) => p.metadata?.name ?? '');
+  options.progress?.(`deleting ${remaining.length} pods`);
   await Promise.all([deleteAllPods(world, remaining), during()]);
+  options.progress?.('waiting until every pod and group is gone');
   const gone = await waitAllGone(world, remaining, options.timeoutSeconds * 1000);
   return {
     deleteSeconds: gone.seconds,
@@ -180,32 +184,41 @@ export const apiserverOutage: Scenario = async (options) => {
     let revision = 0;
     const forceDeleted: string[] = [];
     const later = names('q', Math.max(1, Math.floor(options.pods / 10)));
+    const progress = options.progress ?? (() => undefined);
+    progress(`creating ${first.length} pods`);
+    const creatingFirst = createPods(
+      world,
+      first.map((name) => chaosPod(world, name)),
+    );
     const outage = async (): Promise<void> => {
       await sleep(outageAfterMs);
+      progress(`stopping kube-apiserver for ${options.outageSeconds} s`);
       await restartComponent(stateDir, 'kube-apiserver', () => sleep(options.outageSeconds * 1000));
       reconnect(world);
+      progress('kube-apiserver restarted; waiting until it answers');
       await waitFor(() => apiServerReady(world.core), 60_000);
+      // Only pods whose create has settled: a create still being retried after the outage would bring
+      // a force-deleted pod back, and its group with it.
+      await creatingFirst;
       // Changes the connector's broken watch never saw: the resumed watch is refused (compacted).
       const victims = first.filter(() => random() < 0.1);
+      progress(`force-deleting ${victims.length} pods, creating ${later.length}`);
       await deleteAllPods(world, victims, 0);
       forceDeleted.push(...victims);
       await createPods(
         world,
         later.map((name) => chaosPod(world, name)),
       );
+      progress('compacting etcd');
       revision = await withTimeout(compactEtcd(stateDir), CALL_TIMEOUT_MS, 'compacting etcd');
     };
-    await Promise.all([
-      createPods(
-        world,
-        first.map((name) => chaosPod(world, name)),
-      ),
-      outage(),
-    ]);
+    await Promise.all([creatingFirst, outage()]);
     const expected = first.length - forceDeleted.length + later.length;
+    progress(`waiting for ${expected} pods Running`);
     const converged = await allRunning(world, expected, options.timeoutSeconds);
     const counts = await podCounts(world);
     // The groups of the force-deleted pods must go without any event the connector's watch delivered.
+    progress(`waiting for the groups of ${forceDeleted.length} force-deleted pods to go`);
     const missedDeletes = await waitFor(async () => {
       const groups = new Set((await namespaceGroups(world)).map((g) => g.name));
       return forceDeleted.every(
