@@ -11,11 +11,15 @@ import { createKubeletApi } from './kubelet-api.ts';
 import { LogFollowers, LogReadBudget } from './log-followers.ts';
 import { FakeClock } from '../runtime/clock.ts';
 
-const ca = createCertificateAuthority({ commonName: 'kubelet-test-ca' });
-const serving = issueCertificate(ca, { commonName: 'aci-connector', hosts: ['127.0.0.1'] }, 'server');
+const ca = createCertificateAuthority({ commonName: 'kubelet-test-ca', now: new Date() });
+const serving = issueCertificate(
+  ca,
+  { commonName: 'aci-connector', hosts: ['127.0.0.1'], now: new Date() },
+  'server',
+);
 const apiServer = issueCertificate(
   ca,
-  { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubelet-api-admin'] },
+  { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubelet-api-admin'], now: new Date() },
   'client',
 );
 const pod: V1Pod = {

@@ -21,14 +21,18 @@ import { PodSessions } from './streaming/pod-sessions.ts';
 import { spdyTunnel, upgradeToSpdy } from './streaming/spdy-session.ts';
 import { FakeClock } from '../runtime/clock.ts';
 
-const ca = createCertificateAuthority({ commonName: 'cluster-ca' });
-const serving = issueCertificate(ca, { commonName: 'aci-connector', hosts: ['127.0.0.1'] }, 'server');
+const ca = createCertificateAuthority({ commonName: 'cluster-ca', now: new Date() });
+const serving = issueCertificate(
+  ca,
+  { commonName: 'aci-connector', hosts: ['127.0.0.1'], now: new Date() },
+  'server',
+);
 const apiServer = issueCertificate(
   ca,
-  { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'] },
+  { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], now: new Date() },
   'client',
 );
-const viewer = issueCertificate(ca, { commonName: 'viewer' }, 'client');
+const viewer = issueCertificate(ca, { commonName: 'viewer', now: new Date() }, 'client');
 
 const LOG_LINES: LogLine[] = [
   { time: new Date('2026-01-01T00:00:00Z'), raw: '2026-01-01T00:00:00Z hello', text: 'hello' },

@@ -148,10 +148,22 @@ describe('summaryStats', () => {
 });
 
 describe('the kubelet API’s stats routes over TLS', () => {
-  const ca = createCertificateAuthority({ commonName: 'test client CA' });
-  const serving = issueCertificate(ca, { commonName: 'node', hosts: ['127.0.0.1'] }, 'server');
-  const metricsServer = issueCertificate(ca, { commonName: 'system:metrics-server' }, 'client');
-  const stranger = issueCertificate(ca, { commonName: 'someone', organizations: ['devs'] }, 'client');
+  const ca = createCertificateAuthority({ commonName: 'test client CA', now: new Date() });
+  const serving = issueCertificate(
+    ca,
+    { commonName: 'node', hosts: ['127.0.0.1'], now: new Date() },
+    'server',
+  );
+  const metricsServer = issueCertificate(
+    ca,
+    { commonName: 'system:metrics-server', now: new Date() },
+    'client',
+  );
+  const stranger = issueCertificate(
+    ca,
+    { commonName: 'someone', organizations: ['devs'], now: new Date() },
+    'client',
+  );
   const asked: { user: string; groups: string[]; verb: string; subresource: string }[] = [];
   const authorizer: KubeletAuthorizer = {
     allowed: (caller, attributes) => {
@@ -244,7 +256,7 @@ describe('the kubelet API’s stats routes over TLS', () => {
   });
 
   it('answers 503 when the API server cannot be asked', async () => {
-    const broken = issueCertificate(ca, { commonName: 'broken' }, 'client');
+    const broken = issueCertificate(ca, { commonName: 'broken', now: new Date() }, 'client');
     assert.equal((await get('/metrics/resource', broken)).status, 503);
   });
 });

@@ -17,7 +17,7 @@ import {
 } from './node-identity.ts';
 
 const logger = createLogger({ component: 'test', level: 'silent' });
-const ca = createCertificateAuthority({ commonName: 'test-cluster-ca' });
+const ca = createCertificateAuthority({ commonName: 'test-cluster-ca', now: new Date() });
 const HOUR = 3_600_000;
 
 /** What kube-controller-manager's csrsigning controller does: the requested key and subject, signed by the CA. */

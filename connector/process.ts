@@ -410,7 +410,7 @@ function kubeletServer(parts: {
     authorizer: new SubjectAccessReviewAuthorizer({ kubeConfig, nodeName: config.nodeName, clock: timers }),
     logger: log,
     clock: timers,
-    tls: kubeletTls(config),
+    tls: kubeletTls(config, new Date(timers.now())),
     shutdown: signal,
     streaming: {
       sessions,

@@ -66,7 +66,10 @@ export async function networkSettings(
   return { ...settings, clusterDnsIP: undefined };
 }
 
-export function kubeletTls(config: ConnectorConfig): {
+export function kubeletTls(
+  config: ConnectorConfig,
+  now: Date,
+): {
   certPem: string;
   keyPem: string;
   clientCaPem: string;
@@ -86,10 +89,10 @@ export function kubeletTls(config: ConnectorConfig): {
     };
   }
   // The API server does not verify kubelet serving certificates unless told to, so a self-signed one serves.
-  const ca = createCertificateAuthority({ commonName: `${config.nodeName}-kubelet-ca` });
+  const ca = createCertificateAuthority({ commonName: `${config.nodeName}-kubelet-ca`, now });
   const serving = issueCertificate(
     ca,
-    { commonName: config.nodeName, hosts: [config.node.internalIP, config.nodeName] },
+    { commonName: config.nodeName, hosts: [config.node.internalIP, config.nodeName], now },
     'server',
   );
   return { ...serving, clientCaPem };

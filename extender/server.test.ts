@@ -400,11 +400,15 @@ describe('ops routes', () => {
 });
 
 describe('callers must present a client certificate when required', () => {
-  const callerCa = createCertificateAuthority({ commonName: 'scheduler-ca' });
-  const scheduler = issueCertificate(callerCa, { commonName: 'aci-burst-scheduler' }, 'client');
+  const callerCa = createCertificateAuthority({ commonName: 'scheduler-ca', now: new Date() });
+  const scheduler = issueCertificate(
+    callerCa,
+    { commonName: 'aci-burst-scheduler', now: new Date() },
+    'client',
+  );
   const stranger = issueCertificate(
-    createCertificateAuthority({ commonName: 'other-ca' }),
-    { commonName: 'x' },
+    createCertificateAuthority({ commonName: 'other-ca', now: new Date() }),
+    { commonName: 'x', now: new Date() },
     'client',
   );
   let guarded: Server;

@@ -17,7 +17,8 @@ export interface CertificateRequest {
   /** DNS names and IP addresses for the subjectAltName of a serving certificate. */
   hosts?: string[];
   validDays?: number;
-  now?: Date;
+  /** From the caller's clock: validity starts five minutes before it. */
+  now: Date;
 }
 
 const DEFAULT_VALID_DAYS = 365;
@@ -42,7 +43,9 @@ export function serialNumber(random: Buffer = randomBytes(16)): string {
   return bytes.toString('hex');
 }
 
-function subject(request: CertificateRequest): forge.pki.CertificateField[] {
+function subject(
+  request: Pick<CertificateRequest, 'commonName' | 'organizations'>,
+): forge.pki.CertificateField[] {
   return [
     ...(request.organizations ?? []).map((value) => ({ shortName: 'O', value })),
     { shortName: 'CN', value: request.commonName },
@@ -53,7 +56,7 @@ function baseCertificate(request: CertificateRequest, publicKey: forge.pki.Publi
   const cert = forge.pki.createCertificate();
   cert.publicKey = publicKey;
   cert.serialNumber = serialNumber();
-  const now = request.now ?? new Date();
+  const { now } = request;
   cert.validity.notBefore = new Date(now.getTime() - 5 * 60_000);
   cert.validity.notAfter = new Date(now.getTime() + (request.validDays ?? DEFAULT_VALID_DAYS) * 86_400_000);
   cert.setSubject(subject(request));

@@ -19,8 +19,12 @@ import type { ReferenceReader } from '../runtime/references.ts';
 import type { AdmissionReviewAnswer } from './review.ts';
 import { WebhookServer } from './server.ts';
 
-const ca = createCertificateAuthority({ commonName: 'test-ca' });
-const serving = issueCertificate(ca, { commonName: 'webhook', hosts: ['127.0.0.1'] }, 'server');
+const ca = createCertificateAuthority({ commonName: 'test-ca', now: new Date() });
+const serving = issueCertificate(
+  ca,
+  { commonName: 'webhook', hosts: ['127.0.0.1'], now: new Date() },
+  'server',
+);
 
 interface Reply {
   status: number;
@@ -423,7 +427,11 @@ describe('WebhookServer over HTTPS', () => {
 
   it('serves a renewed certificate to new connections without a restart', async () => {
     const before = await send(port, { path: '/healthz', method: 'GET' });
-    const renewed = issueCertificate(ca, { commonName: 'webhook', hosts: ['127.0.0.1'] }, 'server');
+    const renewed = issueCertificate(
+      ca,
+      { commonName: 'webhook', hosts: ['127.0.0.1'], now: new Date() },
+      'server',
+    );
     https.setIdentity({ certPem: renewed.certPem, keyPem: renewed.keyPem, caPem: ca.certPem });
     const afterRenewal = await send(port, { path: '/healthz', method: 'GET' });
     assert.notEqual(afterRenewal.certificateSerial, before.certificateSerial);
@@ -463,8 +471,12 @@ describe('stopping the webhook', () => {
 });
 
 describe('with CLIENT_CA_FILE, reviews only for callers presenting a certificate that CA signed', () => {
-  const apiServerCa = createCertificateAuthority({ commonName: 'cluster-ca' });
-  const apiServer = issueCertificate(apiServerCa, { commonName: 'kube-apiserver-webhook-client' }, 'client');
+  const apiServerCa = createCertificateAuthority({ commonName: 'cluster-ca', now: new Date() });
+  const apiServer = issueCertificate(
+    apiServerCa,
+    { commonName: 'kube-apiserver-webhook-client', now: new Date() },
+    'client',
+  );
   const server = new WebhookServer({
     logger: silentLogger(),
     registry: createRegistry({ component: 'webhook-test', processMetrics: false }),

@@ -6,8 +6,12 @@ import { ClassifiedError } from '../../runtime/errors.ts';
 import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.ts';
 import { httpsTransport } from './transport.ts';
 
-const ca = createCertificateAuthority({ commonName: 'transport test CA' });
-const serving = issueCertificate(ca, { commonName: 'registry', hosts: ['127.0.0.1'] }, 'server');
+const ca = createCertificateAuthority({ commonName: 'transport test CA', now: new Date() });
+const serving = issueCertificate(
+  ca,
+  { commonName: 'registry', hosts: ['127.0.0.1'], now: new Date() },
+  'server',
+);
 
 describe('httpsTransport', () => {
   let server: Server;
@@ -54,7 +58,7 @@ describe('httpsTransport', () => {
   });
 
   it('does not trust a server whose CA it was not given', async () => {
-    const other = createCertificateAuthority({ commonName: 'another CA' });
+    const other = createCertificateAuthority({ commonName: 'another CA', now: new Date() });
     await assert.rejects(get('/any', { caPem: other.certPem }), /self-signed|unable to verify|certificate/);
   });
 

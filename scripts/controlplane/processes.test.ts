@@ -93,8 +93,12 @@ describe('waitUntilReady', () => {
 
 describe('httpsStatus', () => {
   it('reports the status over verified TLS, and undefined when nothing listens', async () => {
-    const ca = createCertificateAuthority({ commonName: 'test-ca' });
-    const serving = issueCertificate(ca, { commonName: 'server', hosts: ['127.0.0.1'] }, 'server');
+    const ca = createCertificateAuthority({ commonName: 'test-ca', now: new Date() });
+    const serving = issueCertificate(
+      ca,
+      { commonName: 'server', hosts: ['127.0.0.1'], now: new Date() },
+      'server',
+    );
     const server = createServer({ cert: serving.certPem, key: serving.keyPem }, (_req, res) => {
       res.writeHead(204).end();
     });
@@ -102,7 +106,7 @@ describe('httpsStatus', () => {
     const { port } = server.address() as AddressInfo;
     try {
       assert.equal(await httpsStatus(`https://127.0.0.1:${port}/readyz`, { ca: ca.certPem }), 204);
-      const other = createCertificateAuthority({ commonName: 'other-ca' });
+      const other = createCertificateAuthority({ commonName: 'other-ca', now: new Date() });
       assert.equal(await httpsStatus(`https://127.0.0.1:${port}/readyz`, { ca: other.certPem }), undefined);
     } finally {
       await new Promise((resolve) => server.close(resolve));

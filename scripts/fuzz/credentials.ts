@@ -10,13 +10,17 @@ export interface ServingCredentials {
 }
 
 export function fuzzCredentials(): ServingCredentials {
-  const ca = createCertificateAuthority({ commonName: 'aci-burst-fuzz-ca' });
+  const ca = createCertificateAuthority({ commonName: 'aci-burst-fuzz-ca', now: new Date() });
   return {
     caPem: ca.certPem,
-    serving: issueCertificate(ca, { commonName: 'fuzz', hosts: ['127.0.0.1', 'localhost'] }, 'server'),
+    serving: issueCertificate(
+      ca,
+      { commonName: 'fuzz', hosts: ['127.0.0.1', 'localhost'], now: new Date() },
+      'server',
+    ),
     client: issueCertificate(
       ca,
-      { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubelet-api-admin'] },
+      { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubelet-api-admin'], now: new Date() },
       'client',
     ),
   };

@@ -90,8 +90,12 @@ async function startRecordingExtender(): Promise<{
   filterCalls: { pod: string | undefined; nodeNames: string[] }[];
   close: () => Promise<void>;
 }> {
-  const ca = createCertificateAuthority({ commonName: 'e2e-extender-ca' });
-  const serving = issueCertificate(ca, { commonName: 'extender', hosts: ['127.0.0.1'] }, 'server');
+  const ca = createCertificateAuthority({ commonName: 'e2e-extender-ca', now: new Date() });
+  const serving = issueCertificate(
+    ca,
+    { commonName: 'extender', hosts: ['127.0.0.1'], now: new Date() },
+    'server',
+  );
   const filterCalls: { pod: string | undefined; nodeNames: string[] }[] = [];
   const server = createServer({ cert: serving.certPem, key: serving.keyPem }, (req, res) => {
     let body = '';

@@ -39,8 +39,12 @@ const REFRESH_SECONDS = 2;
 
 /** The node's serving certificate, from a CA metrics-server is given instead of skipping verification. */
 function kubeletServingFiles(dir: string): { cert: string; key: string; ca: string } {
-  const ca = createCertificateAuthority({ commonName: `${nodeName}-kubelet-ca` });
-  const serving = issueCertificate(ca, { commonName: nodeName, hosts: ['127.0.0.1', nodeName] }, 'server');
+  const ca = createCertificateAuthority({ commonName: `${nodeName}-kubelet-ca`, now: new Date() });
+  const serving = issueCertificate(
+    ca,
+    { commonName: nodeName, hosts: ['127.0.0.1', nodeName], now: new Date() },
+    'server',
+  );
   const files = {
     cert: join(dir, 'kubelet.crt'),
     key: join(dir, 'kubelet.key'),

@@ -283,8 +283,8 @@ describe('exec, attach and port-forward', () => {
     const connector = connectors[0];
     assert.ok(connector);
     const stranger = issueCertificate(
-      createCertificateAuthority({ commonName: 'not-the-cluster' }),
-      { commonName: 'system:admin', organizations: ['system:masters'] },
+      createCertificateAuthority({ commonName: 'not-the-cluster', now: new Date() }),
+      { commonName: 'system:admin', organizations: ['system:masters'], now: new Date() },
       'client',
     );
     const outcome = await new Promise<string>((resolve) => {

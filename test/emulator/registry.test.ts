@@ -12,8 +12,12 @@ import { createCertificateAuthority, issueCertificate } from '../../runtime/tls.
 import { type RegistryAuth, type RunningRegistry, startRegistry } from './registry.ts';
 import { containerGroup, FAST_POLL, startHarness, type EmulatorHarness } from './testing.ts';
 
-const ca = createCertificateAuthority({ commonName: 'registry test CA' });
-const tls = issueCertificate(ca, { commonName: 'registry', hosts: ['127.0.0.1', 'localhost'] }, 'server');
+const ca = createCertificateAuthority({ commonName: 'registry test CA', now: new Date() });
+const tls = issueCertificate(
+  ca,
+  { commonName: 'registry', hosts: ['127.0.0.1', 'localhost'], now: new Date() },
+  'server',
+);
 
 function reader(registry: RunningRegistry) {
   const client = new RegistryClient({

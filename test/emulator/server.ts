@@ -147,10 +147,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   const logger = options.logger ?? silentLogger();
   const host = options.host ?? '127.0.0.1';
   const { identity, resourceGroup, region, config } = resolveConfig(options);
-  const ca = createCertificateAuthority({ commonName: 'aci-burst emulator CA' });
+  const ca = createCertificateAuthority({ commonName: 'aci-burst emulator CA', now: new Date() });
   const serving = issueCertificate(
     ca,
-    { commonName: 'aci-emulator', hosts: [...new Set([host, '127.0.0.1', 'localhost'])] },
+    { commonName: 'aci-emulator', hosts: [...new Set([host, '127.0.0.1', 'localhost'])], now: new Date() },
     'server',
   );
   const ociRegistry = await startRegistry({

@@ -198,10 +198,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const kubeconfig = join(dir, 'kubeconfig.json');
   writeFileSync(kubeconfig, kubeconfigFor(cluster, user, client));
   // The API server dials https://localhost:<port> with ServerName <service>.<namespace>.svc.
-  const servingCa = createCertificateAuthority({ commonName: `${user}-serving-ca` });
+  const servingCa = createCertificateAuthority({ commonName: `${user}-serving-ca`, now: new Date() });
   const serving = issueCertificate(
     servingCa,
-    { commonName: user, hosts: [`${user}.${NAMESPACE}.svc`, 'localhost', '127.0.0.1'] },
+    { commonName: user, hosts: [`${user}.${NAMESPACE}.svc`, 'localhost', '127.0.0.1'], now: new Date() },
     'server',
   );
   writeFileSync(join(dir, 'tls.crt'), serving.certPem);
