@@ -208,6 +208,32 @@ describe('classifyKubernetesError', () => {
   it('reads a 422 as invalid input', () => {
     assert.equal(classifyKubernetesError(new ApiException(422, 'invalid', '', {})).kind, 'InvalidInput');
   });
+  const forbidden = (message: string): ApiException<string> =>
+    new ApiException(
+      403,
+      'forbidden',
+      JSON.stringify({ kind: 'Status', reason: 'Forbidden', message, code: 403 }),
+      {},
+    );
+  const refusals: { name: string; message: string; reaction: string }[] = [
+    {
+      name: "the Node authorizer's graph not yet linking the node to a pod's object: retry",
+      message:
+        'configmaps "kube-root-ca.crt" is forbidden: User "system:node:aci-east" cannot get resource "configmaps" in API group "" in the namespace "shop": no relationship found between node \'aci-east\' and this object',
+      reaction: 'retry',
+    },
+    {
+      name: 'any other refusal: the operator fixes the grant',
+      message:
+        'secrets is forbidden: User "system:node:aci-east" cannot list resource "secrets" in API group "" at the cluster scope',
+      reaction: 'fix-credentials',
+    },
+  ];
+  for (const { name, message, reaction } of refusals) {
+    it(`403: ${name}`, () => {
+      assert.equal(classifyKubernetesError(forbidden(message)).reaction, reaction);
+    });
+  }
 });
 
 describe('retryAfterFromHeaders', () => {

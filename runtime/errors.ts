@@ -291,6 +291,14 @@ export function classifyRegistryError(error: unknown): ClassifiedError {
 }
 
 /** Maps anything thrown by @kubernetes/client-node to a ClassifiedError. */
+/**
+ * The Node authorizer's refusal while its graph does not yet link the node to the object: it follows
+ * pods through an informer, so a pod just bound, or any pod after an API server restart, is refused
+ * for a moment (plugin/pkg/auth/authorizer/node/node_authorizer.go). Nothing the operator does helps;
+ * the graph catches up.
+ */
+const NODE_GRAPH_LAG = /no relationship found between node '[^']*' and this object/;
+
 export function classifyKubernetesError(error: unknown): ClassifiedError {
   if (error instanceof ClassifiedError) return error;
   if (error instanceof ApiException) {
@@ -298,7 +306,9 @@ export function classifyKubernetesError(error: unknown): ClassifiedError {
     const headers = error.headers as Record<string, string | undefined>;
     const retryAfterMs = retryAfterFromHeaders((name) => headers[name]);
     const reason = kubernetesStatusReason(error.body);
-    return new ClassifiedError(kindForStatus(status), reason?.message ?? error.message, {
+    const message = reason?.message ?? error.message;
+    const kind = status === 403 && NODE_GRAPH_LAG.test(message) ? 'Transient' : kindForStatus(status);
+    return new ClassifiedError(kind, message, {
       statusCode: status,
       ...(reason?.reason !== undefined && { code: reason.reason }),
       ...(retryAfterMs !== undefined && { retryAfterMs }),
