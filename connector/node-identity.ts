@@ -18,6 +18,7 @@ import { unlessKind } from '../runtime/kubernetes-calls.ts';
 import type { Logger } from '../runtime/logger.ts';
 import { createCertificateSigningRequest } from '../runtime/tls.ts';
 import type { Clock } from '../runtime/clock.ts';
+import type { Lifecycle } from '../runtime/lifecycle.ts';
 
 /** The signer whose certificates the Node authorizer recognises as a kubelet's client certificate. */
 export const KUBELET_CLIENT_SIGNER = 'kubernetes.io/kube-apiserver-client-kubelet';
@@ -176,11 +177,12 @@ export interface NodeIdentityOptions extends Omit<RequestOptions, 'signal'> {
  * The node's credential, kept current: `kubeConfig` is handed to every client that acts as the node,
  * and a renewal swaps the certificate inside it, so those clients use the new one from their next request.
  */
-export class NodeIdentity {
+export class NodeIdentity implements Lifecycle {
   readonly kubeConfig = new KubeConfig();
   private readonly options: NodeIdentityOptions;
   private credential: NodeCredential | undefined;
   private renewals = 0;
+  private renewing: Promise<void> = Promise.resolve();
 
   constructor(options: NodeIdentityOptions) {
     this.options = options;
@@ -191,13 +193,22 @@ export class NodeIdentity {
     return this.credential;
   }
 
-  /** Obtains the first certificate; the connector cannot act as its node before it has one. */
+  /**
+   * Obtains the first certificate (the connector cannot act as its node before it has one), then
+   * renews it in the background until `signal` aborts.
+   */
   async start(signal: AbortSignal): Promise<void> {
     this.use(await requestNodeCredential({ ...this.options, signal }));
+    this.renewing = this.keepRenewed(signal);
+  }
+
+  /** Settles once renewing stopped. */
+  get done(): Promise<void> {
+    return this.renewing;
   }
 
   /** Renews before each expiry until `signal` aborts; a failed renewal is retried while the current one lasts. */
-  async keepRenewed(signal: AbortSignal): Promise<void> {
+  private async keepRenewed(signal: AbortSignal): Promise<void> {
     const { clock, sleep } = this.options;
     for (
       let current = this.credential;

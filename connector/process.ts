@@ -99,7 +99,6 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
     await opsServer.done;
     return;
   }
-  const renewing = identity.keepRenewed(signal);
   // Every client below acts as system:node:<NODE_NAME>, except the namespace reads.
   const kubeConfig = identity.kubeConfig;
   const azure = azureParts(config, metrics, timers);
@@ -233,7 +232,7 @@ export async function runConnector(config: ConnectorConfig, context: ProcessCont
   const started: Lifecycle[] = [...parts, ...(subnet ? [subnet] : []), kubelet, opsServer];
   await Promise.all(started.map((part) => part.done));
   await leadership.stop();
-  await renewing;
+  await identity.done;
   log.info('connector stopped; container groups keep running');
 }
 
