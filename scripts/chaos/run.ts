@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultStateDir } from '../controlplane/layout.ts';
-import { clusterAccess, sharedCluster, startPrivateCluster } from './clusters.ts';
+import { clusterAccess, sharedCluster, startPrivateCluster, type PrivateCluster } from './clusters.ts';
 import { SCENARIOS, FULL_SIZES, type ScenarioName } from './catalogue.ts';
 
 const { values, positionals } = parseArgs({
@@ -44,6 +44,18 @@ if (unknown.length > 0 || Object.values(numbers).some((n) => Number.isNaN(n))) {
 }
 
 const sharedDir = defaultStateDir(process.env, userInfo().uid);
+// Stopped by a signal: the private control plane goes by its pids, and exiting kills the connector
+// children (scripts/local/node-process.ts); the emulator lives in this process.
+let privateCluster: PrivateCluster | undefined;
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`${signal}: stopping what this run started\n`);
+    void (privateCluster?.stop() ?? Promise.resolve()).finally(() => process.exit(code));
+  });
+}
 let failed = false;
 for (const name of chosen as ScenarioName[]) {
   const size = FULL_SIZES[name];
@@ -66,6 +78,7 @@ for (const name of chosen as ScenarioName[]) {
       const cluster = await startPrivateCluster(stateDir, process.env, (line) => {
         process.stderr.write(`[cluster] ${line}\n`);
       });
+      privateCluster = cluster;
       try {
         report = await SCENARIOS[name]({
           ...base,
@@ -74,6 +87,7 @@ for (const name of chosen as ScenarioName[]) {
         });
       } finally {
         await cluster.stop();
+        privateCluster = undefined;
       }
     } else {
       report = await SCENARIOS[name]({ ...base, cluster: clusterAccess(sharedCluster(sharedDir)) });

@@ -1,7 +1,7 @@
 // A long-running Node process of this repository (the webhook, the extender, the connector) started
 // outside the cluster: `node <entry>` with an explicit environment, stdout and stderr appended to a log
 // file, its JSON log lines kept for whoever waits on them, and stopped by its pid.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +39,15 @@ export interface NodeProcessOptions {
 }
 
 /**
+ * Children still running: killed when this process exits, so a harness that is itself killed (and
+ * exits through process.exit) leaves none behind. A detached child would outlive it otherwise.
+ */
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+/**
  * Starts the process in its own process group, so a terminal's Ctrl-C reaches only the parent, which
  * then stops its children in order instead of all of them dying at once.
  */
@@ -52,6 +61,7 @@ export function startNodeProcess(options: NodeProcessOptions): NodeProcess {
   });
   if (child.pid === undefined) throw new Error(`${options.name} could not be started`);
   const pid = child.pid;
+  running.add(child);
   child.stdout.pipe(log, { end: false });
   child.stderr.pipe(log, { end: false });
   const entries: LogEntry[] = [];
@@ -65,6 +75,7 @@ export function startNodeProcess(options: NodeProcessOptions): NodeProcess {
   let exitCode: number | null | undefined;
   const exited = new Promise<number | null>((resolve) => {
     child.once('close', (code) => {
+      running.delete(child);
       exitCode = code;
       log.end();
       resolve(code);
