@@ -35,11 +35,13 @@ interface Outgoing {
   method?: 'GET' | 'POST';
   /** A client certificate to present. */
   client?: { certPem: string; keyPem: string } | undefined;
+  /** Sent in 1 MiB writes without a Content-Length (Transfer-Encoding: chunked). */
+  chunked?: boolean;
 }
 
 function send(
   port: number,
-  { path, body = '', contentType = 'application/json', method = 'POST', client }: Outgoing,
+  { path, body = '', contentType = 'application/json', method = 'POST', client, chunked = false }: Outgoing,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -64,7 +66,9 @@ function send(
       },
     );
     outgoing.on('error', reject);
-    outgoing.end(body);
+    if (chunked)
+      for (let at = 0; at < body.length; at += 1024 * 1024) outgoing.write(body.slice(at, at + 1024 * 1024));
+    outgoing.end(chunked ? undefined : body);
   });
 }
 
@@ -120,7 +124,7 @@ async function serve(
   clientCaPem?: string,
 ): Promise<HttpsService> {
   const https: HttpsService = new HttpsService({
-    handler: server.app({ notReadyReasons: () => https.notReadyReasons() }),
+    handler: server.handler({ notReadyReasons: () => https.notReadyReasons() }),
     port: 0,
     host: '127.0.0.1',
     certificates: { source: () => Promise.resolve(identity), refreshMs: undefined },
@@ -326,13 +330,36 @@ describe('WebhookServer over HTTPS', () => {
     assert.equal((await send(port, { path: '/healthz', method: 'GET' })).text, 'ok');
   });
 
+  it('reviews at the configured path with the query the API server appends, in JSON with a charset', async () => {
+    const body = admissionReview('deployment-pod-create');
+    const reply = await send(port, {
+      path: '/mutate/burst?timeout=10s',
+      body: JSON.stringify(body),
+      contentType: 'application/json; charset=utf-8',
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal((JSON.parse(reply.text) as AdmissionReviewAnswer).response.uid, body.request.uid);
+  });
+
+  it('answers other methods and paths as not found, reading no review', async () => {
+    assert.equal((await send(port, { path: '/mutate/burst', method: 'GET' })).status, 404);
+    assert.equal((await send(port, { path: '/mutate/elsewhere', body: '{}' })).status, 404);
+  });
+
   it('allows what it does not handle (a status update) untouched', async () => {
     const body = admissionReview('pod-status-update');
     const answer = await review(port, '/mutate/burst', body);
     assert.deepEqual(answer.response, { uid: body.request.uid, allowed: true });
   });
 
-  const malformed: { name: string; body: string; contentType?: string; status: number; message: RegExp }[] = [
+  const malformed: {
+    name: string;
+    body: string;
+    contentType?: string;
+    chunked?: boolean;
+    status: number;
+    message: RegExp;
+  }[] = [
     {
       name: 'malformed JSON',
       body: '{"apiVersion": "admission.k8s.io/v1", "request": {',
@@ -359,6 +386,13 @@ describe('WebhookServer over HTTPS', () => {
       status: 413,
       message: /larger than 3145728 bytes/,
     },
+    {
+      name: 'a chunked body growing past 3 MiB',
+      body: JSON.stringify({ padding: 'x'.repeat(3.5 * 1024 * 1024) }),
+      chunked: true,
+      status: 413,
+      message: /larger than 3145728 bytes/,
+    },
   ];
   for (const c of malformed) {
     it(`answers ${c.name} with ${c.status} and a JSON message`, async () => {
@@ -366,6 +400,7 @@ describe('WebhookServer over HTTPS', () => {
         path: '/mutate/burst',
         body: c.body,
         ...(c.contentType && { contentType: c.contentType }),
+        chunked: c.chunked === true,
       });
       assert.equal(reply.status, c.status);
       assert.match((JSON.parse(reply.text) as { message: string }).message, c.message);

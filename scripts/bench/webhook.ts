@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const credentials = selfSignedCredentials(['127.0.0.1'], new Date());
   const webhook = benchWebhook();
   const { server: webhookServer, port: webhookPort } = await listenHttps(
-    webhook.app({ notReadyReasons: () => [] }),
+    webhook.handler({ notReadyReasons: () => [] }),
     { port: 0, host: '127.0.0.1', credentials: credentials.serving },
   );
   const bare = await startBareServer(credentials.serving);
