@@ -12,6 +12,7 @@ import type { ServingIdentity } from '../runtime/certificates.ts';
 import { systemTimers } from '../runtime/clock.ts';
 import { HttpsService } from '../runtime/https-service.ts';
 import { silentLogger } from '../runtime/logger.ts';
+import { capturingLogger } from '../runtime/testing/capturing-logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 import { admissionReview } from '../test/fixtures/admission/load.ts';
@@ -618,6 +619,68 @@ describe('a pod its namespace steers, with claims: judged by what they are bound
   for (const row of table) {
     it(`${row.outcome === 'steered' ? 'steers' : 'does not steer'} a pod whose claim is ${row.claim}`, async () => {
       assert.equal(await reviewClaim(row.claim), row.outcome);
+    });
+  }
+});
+
+describe('the review log', () => {
+  const absent = () => Promise.resolve(undefined);
+  const logged = (level: string) => {
+    const { logger, lines } = capturingLogger(level);
+    const server = new WebhookServer({
+      logger,
+      registry: createRegistry({ component: 'webhook-test', processMetrics: false }),
+      check: checkPod,
+      references: podReferences,
+      reader: {
+        configMap: absent,
+        secret: absent,
+        serviceAccount: (_namespace, name) => Promise.resolve({ metadata: { name } }),
+        claim: absent,
+        persistentVolume: absent,
+      },
+      schedulerName: undefined,
+    });
+    return { server, lines };
+  };
+  const unlabelledHostPath = () => {
+    const body = admissionReview('required-hostpath-pod-create');
+    delete body.request.object.metadata?.labels?.['azure.com/aci'];
+    return body;
+  };
+  const table: { name: string; entry: 'burst' | 'required'; body: () => unknown; info: string[] }[] = [
+    {
+      name: 'a steered pod: at debug only',
+      entry: 'burst',
+      body: () => admissionReview('deployment-pod-create'),
+      info: [],
+    },
+    {
+      name: 'a pod kept off ACI, with the warning why',
+      entry: 'burst',
+      body: unlabelledHostPath,
+      info: ['not-steered'],
+    },
+    {
+      name: 'a denied pod, with the reason',
+      entry: 'required',
+      body: () => admissionReview('required-hostpath-pod-create'),
+      info: ['denied'],
+    },
+  ];
+  for (const row of table) {
+    it(`logs ${row.name}`, async () => {
+      const atInfo = logged('info');
+      await atInfo.server.review(row.entry, row.body());
+      const reviewed = atInfo.lines.filter((line) => line.msg === 'pod reviewed');
+      assert.deepEqual(
+        reviewed.map((line) => line.outcome),
+        row.info,
+      );
+      for (const line of reviewed) assert.ok(line.reason ?? (line.warnings as string[]).length > 0);
+      const atDebug = logged('debug');
+      await atDebug.server.review(row.entry, row.body());
+      assert.equal(atDebug.lines.filter((line) => line.msg === 'pod reviewed').length, 1);
     });
   }
 });
