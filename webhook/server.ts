@@ -221,15 +221,21 @@ export class WebhookServer {
     } catch (error) {
       return malformed(error);
     }
-    const details = verdict.allowed ? { warnings: verdict.warnings } : { reason: verdict.message };
-    // Pods denied or warned about at info; routine ones (steered or ignored, no warning) at debug: in a
-    // burst a line each would cost about a sixth of the review's CPU (docs/benchmarks.md).
-    const level = verdict.allowed && verdict.warnings.length === 0 ? 'debug' : 'info';
-    log[level]({ ...about, outcome: verdict.outcome, ...details }, 'pod reviewed');
+    this.#logVerdict(about, verdict);
     const answer = verdict.allowed
       ? allowReview(uid, verdict.patch, verdict.warnings)
       : denyReview(uid, 403, verdict.message);
     return { status: 200, body: answer, outcome: verdict.outcome };
+  }
+
+  /**
+   * Pods denied or warned about at info; routine ones (steered or ignored, no warning) at debug: in a
+   * burst a line each would cost about a sixth of the review's CPU (docs/benchmarks.md).
+   */
+  #logVerdict(about: object, verdict: Verdict): void {
+    const details = verdict.allowed ? { warnings: verdict.warnings } : { reason: verdict.message };
+    const level = verdict.allowed && verdict.warnings.length === 0 ? 'debug' : 'info';
+    this.#dependencies.logger[level]({ ...about, outcome: verdict.outcome, ...details }, 'pod reviewed');
   }
 
   /**
