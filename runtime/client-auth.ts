@@ -28,22 +28,26 @@ export function secureContext(
 }
 
 /**
- * Lets a request through only when its connection presented a certificate the trusted CA signed
- * (when `required`); otherwise 403, naming what is missing.
+ * Why a caller may not be served when a client certificate is required: undefined when its connection
+ * presented one the trusted CA signed, otherwise a message naming what is missing.
  */
+export function clientCertificateRefusal(socket: TLSSocket): string | undefined {
+  if (socket.authorized) return undefined;
+  // Node types it as an Error; at run time it is the OpenSSL code, or undefined when none was presented.
+  const reason = socket.authorizationError as unknown;
+  const why =
+    reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'none presented';
+  return `a client certificate signed by the CA this server trusts is required (${why})\n`;
+}
+
+/** Lets a request through only when its connection presented a verified certificate (when `required`); otherwise 403. */
 export function requireClientCertificate(required: boolean): RequestHandler {
   return (request: Request, response: Response, next: NextFunction): void => {
-    if (!required || (request.socket as TLSSocket).authorized) {
+    const refusal = required ? clientCertificateRefusal(request.socket as TLSSocket) : undefined;
+    if (refusal === undefined) {
       next();
       return;
     }
-    // Node types it as an Error; at run time it is the OpenSSL code, or undefined when none was presented.
-    const reason = (request.socket as TLSSocket).authorizationError as unknown;
-    const why =
-      reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'none presented';
-    response
-      .status(403)
-      .type('text/plain')
-      .send(`a client certificate signed by the CA this server trusts is required (${why})\n`);
+    response.status(403).type('text/plain').send(refusal);
   };
 }

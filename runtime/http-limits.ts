@@ -4,6 +4,7 @@
 // give a connection that never sends a byte no limit at all. Responses may take longer: a followed
 // log streams for as long as the caller reads it.
 import type { IncomingMessage, ServerOptions as HttpServerOptions, Server as HttpServer } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { ServerOptions as HttpsServerOptions, Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
@@ -42,6 +43,43 @@ export const BODY_LIMITS = {
    */
   schedulerCall: 5 * 1024 * 1024,
 } as const;
+
+/**
+ * A request's body, or 'too large' as soon as it is declared or grows past `limitBytes`: nothing beyond
+ * the limit is kept (Node discards the rest once the response is sent, within REQUEST_TIMEOUT_MS).
+ * Rejects when the caller cuts the request off.
+ */
+export function readBody(
+  request: Readable & Pick<IncomingMessage, 'headers'>,
+  limitBytes: number,
+): Promise<Buffer | 'too large'> {
+  return new Promise((resolve, reject) => {
+    if (Number(request.headers['content-length']) > limitBytes) {
+      resolve('too large');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= limitBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      // Still flowing, so the rest is read and dropped rather than left to fill the socket.
+      request.off('data', onData);
+      request.off('end', onEnd);
+      chunks.length = 0;
+      resolve('too large');
+    };
+    const onEnd = (): void => {
+      resolve(Buffer.concat(chunks, size));
+    };
+    request.on('data', onData);
+    request.on('end', onEnd);
+    request.on('error', reject);
+  });
+}
 
 /**
  * Closes connections that send no request within CONNECTION_SETUP_TIMEOUT_MS of being opened (or of

@@ -1,19 +1,7 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { createLogger, REDACTED, redactSecrets, TRUNCATED } from './logger.ts';
-
-/** A logger whose lines are collected, parsed. */
-function capturingLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { logger: createLogger({ component: 'test', destination }), lines };
-}
+import { REDACTED, redactSecrets, TRUNCATED } from './logger.ts';
+import { capturingLogger } from './testing/capturing-logger.ts';
 
 describe('createLogger', () => {
   it('redacts the secure values of a container group logged whole (five levels down and more)', () => {

@@ -114,6 +114,14 @@ export const MUTANTS: readonly Mutant[] = [
     to: POD_REMOVAL + GROUP_REMOVAL,
     tests: POD_CONTROLLER_TESTS,
   },
+  {
+    name: 'request-body-grows-unbounded',
+    breaks: 'a body sent without a Content-Length (chunked) is kept and parsed however large it grows',
+    file: 'runtime/http-limits.ts',
+    from: 'if (size <= limitBytes) {',
+    to: 'if (size >= 0) {',
+    tests: ['runtime/http-limits.test.ts', 'webhook/server.test.ts'],
+  },
 ];
 
 /** The source the unit tests load; node_modules is linked, not copied. */

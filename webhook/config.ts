@@ -56,7 +56,8 @@ export const ENVIRONMENT = {
   CERT_REFRESH_SECONDS: 'How often the certificate is re-read and renewed if due (default 3600).',
   CERT_RENEW_BEFORE_DAYS: 'Renew the serving certificate this many days before it expires (default 30).',
   SHUTDOWN_GRACE_SECONDS: 'How long in-flight reviews may finish after SIGTERM (default 10).',
-  LOG_LEVEL: 'pino level: debug, info, warn, error (default info).',
+  LOG_LEVEL:
+    'pino level: debug, info, warn, error (default info); info logs each pod denied or warned about, debug every pod reviewed.',
   KUBECONFIG:
     'Kubeconfig for runs outside the cluster (read by @kubernetes/client-node; in-cluster otherwise).',
 } as const;

@@ -47,7 +47,7 @@ async function run(config: WebhookConfig, { logger, signal, timers }: ProcessCon
   // Without a certificate or a published CA the API server cannot call us: start() throws, the
   // process exits and the Deployment restarts the pod, the reason in its last log line.
   const https: HttpsService = new HttpsService({
-    handler: reviews.app({ notReadyReasons: () => https.notReadyReasons() }),
+    handler: reviews.handler({ notReadyReasons: () => https.notReadyReasons() }),
     port: config.port,
     host: config.host,
     certificates: {

@@ -12,6 +12,7 @@ import type { ServingIdentity } from '../runtime/certificates.ts';
 import { systemTimers } from '../runtime/clock.ts';
 import { HttpsService } from '../runtime/https-service.ts';
 import { silentLogger } from '../runtime/logger.ts';
+import { capturingLogger } from '../runtime/testing/capturing-logger.ts';
 import { createRegistry } from '../runtime/metrics.ts';
 import { createCertificateAuthority, issueCertificate } from '../runtime/tls.ts';
 import { admissionReview } from '../test/fixtures/admission/load.ts';
@@ -39,11 +40,13 @@ interface Outgoing {
   method?: 'GET' | 'POST';
   /** A client certificate to present. */
   client?: { certPem: string; keyPem: string } | undefined;
+  /** Sent in 1 MiB writes without a Content-Length (Transfer-Encoding: chunked). */
+  chunked?: boolean;
 }
 
 function send(
   port: number,
-  { path, body = '', contentType = 'application/json', method = 'POST', client }: Outgoing,
+  { path, body = '', contentType = 'application/json', method = 'POST', client, chunked = false }: Outgoing,
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
@@ -68,7 +71,9 @@ function send(
       },
     );
     outgoing.on('error', reject);
-    outgoing.end(body);
+    if (chunked)
+      for (let at = 0; at < body.length; at += 1024 * 1024) outgoing.write(body.slice(at, at + 1024 * 1024));
+    outgoing.end(chunked ? undefined : body);
   });
 }
 
@@ -124,7 +129,7 @@ async function serve(
   clientCaPem?: string,
 ): Promise<HttpsService> {
   const https: HttpsService = new HttpsService({
-    handler: server.app({ notReadyReasons: () => https.notReadyReasons() }),
+    handler: server.handler({ notReadyReasons: () => https.notReadyReasons() }),
     port: 0,
     host: '127.0.0.1',
     certificates: { source: () => Promise.resolve(identity), refreshMs: undefined },
@@ -330,13 +335,36 @@ describe('WebhookServer over HTTPS', () => {
     assert.equal((await send(port, { path: '/healthz', method: 'GET' })).text, 'ok');
   });
 
+  it('reviews at the configured path with the query the API server appends, in JSON with a charset', async () => {
+    const body = admissionReview('deployment-pod-create');
+    const reply = await send(port, {
+      path: '/mutate/burst?timeout=10s',
+      body: JSON.stringify(body),
+      contentType: 'application/json; charset=utf-8',
+    });
+    assert.equal(reply.status, 200, reply.text);
+    assert.equal((JSON.parse(reply.text) as AdmissionReviewAnswer).response.uid, body.request.uid);
+  });
+
+  it('answers other methods and paths as not found, reading no review', async () => {
+    assert.equal((await send(port, { path: '/mutate/burst', method: 'GET' })).status, 404);
+    assert.equal((await send(port, { path: '/mutate/elsewhere', body: '{}' })).status, 404);
+  });
+
   it('allows what it does not handle (a status update) untouched', async () => {
     const body = admissionReview('pod-status-update');
     const answer = await review(port, '/mutate/burst', body);
     assert.deepEqual(answer.response, { uid: body.request.uid, allowed: true });
   });
 
-  const malformed: { name: string; body: string; contentType?: string; status: number; message: RegExp }[] = [
+  const malformed: {
+    name: string;
+    body: string;
+    contentType?: string;
+    chunked?: boolean;
+    status: number;
+    message: RegExp;
+  }[] = [
     {
       name: 'malformed JSON',
       body: '{"apiVersion": "admission.k8s.io/v1", "request": {',
@@ -363,6 +391,13 @@ describe('WebhookServer over HTTPS', () => {
       status: 413,
       message: /larger than 3145728 bytes/,
     },
+    {
+      name: 'a chunked body growing past 3 MiB',
+      body: JSON.stringify({ padding: 'x'.repeat(3.5 * 1024 * 1024) }),
+      chunked: true,
+      status: 413,
+      message: /larger than 3145728 bytes/,
+    },
   ];
   for (const c of malformed) {
     it(`answers ${c.name} with ${c.status} and a JSON message`, async () => {
@@ -370,6 +405,7 @@ describe('WebhookServer over HTTPS', () => {
         path: '/mutate/burst',
         body: c.body,
         ...(c.contentType && { contentType: c.contentType }),
+        chunked: c.chunked === true,
       });
       assert.equal(reply.status, c.status);
       assert.match((JSON.parse(reply.text) as { message: string }).message, c.message);
@@ -595,6 +631,68 @@ describe('a pod its namespace steers, with claims: judged by what they are bound
   for (const row of table) {
     it(`${row.outcome === 'steered' ? 'steers' : 'does not steer'} a pod whose claim is ${row.claim}`, async () => {
       assert.equal(await reviewClaim(row.claim), row.outcome);
+    });
+  }
+});
+
+describe('the review log', () => {
+  const absent = () => Promise.resolve(undefined);
+  const logged = (level: string) => {
+    const { logger, lines } = capturingLogger(level);
+    const server = new WebhookServer({
+      logger,
+      registry: createRegistry({ component: 'webhook-test', processMetrics: false }),
+      check: checkPod,
+      references: podReferences,
+      reader: {
+        configMap: absent,
+        secret: absent,
+        serviceAccount: (_namespace, name) => Promise.resolve({ metadata: { name } }),
+        claim: absent,
+        persistentVolume: absent,
+      },
+      schedulerName: undefined,
+    });
+    return { server, lines };
+  };
+  const unlabelledHostPath = () => {
+    const body = admissionReview('required-hostpath-pod-create');
+    delete body.request.object.metadata?.labels?.['azure.com/aci'];
+    return body;
+  };
+  const table: { name: string; entry: 'burst' | 'required'; body: () => unknown; info: string[] }[] = [
+    {
+      name: 'a steered pod: at debug only',
+      entry: 'burst',
+      body: () => admissionReview('deployment-pod-create'),
+      info: [],
+    },
+    {
+      name: 'a pod kept off ACI, with the warning why',
+      entry: 'burst',
+      body: unlabelledHostPath,
+      info: ['not-steered'],
+    },
+    {
+      name: 'a denied pod, with the reason',
+      entry: 'required',
+      body: () => admissionReview('required-hostpath-pod-create'),
+      info: ['denied'],
+    },
+  ];
+  for (const row of table) {
+    it(`logs ${row.name}`, async () => {
+      const atInfo = logged('info');
+      await atInfo.server.review(row.entry, row.body());
+      const reviewed = atInfo.lines.filter((line) => line.msg === 'pod reviewed');
+      assert.deepEqual(
+        reviewed.map((line) => line.outcome),
+        row.info,
+      );
+      for (const line of reviewed) assert.ok(line.reason ?? (line.warnings as string[]).length > 0);
+      const atDebug = logged('debug');
+      await atDebug.server.review(row.entry, row.body());
+      assert.equal(atDebug.lines.filter((line) => line.msg === 'pod reviewed').length, 1);
     });
   }
 });

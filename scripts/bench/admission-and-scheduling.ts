@@ -21,7 +21,7 @@ const credentials = selfSignedCredentials(hosts, new Date());
 
 const webhook = benchWebhook();
 const { server: webhookServer, port: webhookPort } = await listenHttps(
-  webhook.app({ notReadyReasons: () => [] }),
+  webhook.handler({ notReadyReasons: () => [] }),
   { port: 0, host: '127.0.0.1', credentials: credentials.serving },
 );
 

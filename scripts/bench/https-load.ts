@@ -1,7 +1,10 @@
 // A bounded HTTPS load on loopback: `requests` POSTs of one body at `concurrency` over keep-alive
-// connections, with rate and latency percentiles. Shared by the benchmarks that compare servers.
+// connections, with rate and latency percentiles, in the caller's thread or one of its own (LoadThread).
+// Shared by the benchmarks that compare servers.
 import { Agent, request } from 'node:https';
+import { once } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { parentPort, Worker, workerData } from 'node:worker_threads';
 
 export interface LoadResult {
   name: string;
@@ -35,7 +38,7 @@ function post(agent: Agent, port: number, path: string, body: string): Promise<n
   });
 }
 
-export async function measureLoad(options: {
+export interface LoadOptions {
   name: string;
   port: number;
   path: string;
@@ -43,7 +46,9 @@ export async function measureLoad(options: {
   requests: number;
   concurrency: number;
   caPem: string;
-}): Promise<LoadResult> {
+}
+
+export async function measureLoad(options: LoadOptions): Promise<LoadResult> {
   const { requests, concurrency } = options;
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, ca: options.caPem });
   const latencies: number[] = [];
@@ -72,4 +77,34 @@ export async function measureLoad(options: {
     p50Ms: at(0.5),
     p99Ms: at(0.99),
   };
+}
+
+/**
+ * A load client on a thread of its own, so its TLS and HTTP work is not counted as the server's (as the
+ * API server's is not: another process, usually another machine). The servers under test stay on the
+ * caller's thread, whose CPU time (process.threadCpuUsage) is then theirs alone.
+ */
+const LOAD_THREAD = 'https-load';
+
+export class LoadThread {
+  readonly #worker = new Worker(new URL(import.meta.url), { workerData: LOAD_THREAD });
+
+  async measure(options: LoadOptions): Promise<LoadResult> {
+    this.#worker.postMessage(options);
+    const [result] = (await once(this.#worker, 'message')) as [LoadResult];
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
+
+if (workerData === LOAD_THREAD && parentPort !== null) {
+  const caller = parentPort;
+  caller.on('message', (options: LoadOptions) => {
+    void measureLoad(options).then((result) => {
+      caller.postMessage(result);
+    });
+  });
 }

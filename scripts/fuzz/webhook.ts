@@ -226,7 +226,7 @@ export function webhookTargets(credentials: ServingCredentials): {
   return {
     targets: [inProcess, overHttps],
     start: async () => {
-      listening = await listenHttps(server.app({ notReadyReasons: () => [] }), {
+      listening = await listenHttps(server.handler({ notReadyReasons: () => [] }), {
         port: 0,
         host: '127.0.0.1',
         credentials: credentials.serving,
