@@ -125,7 +125,15 @@ export const MUTANTS: readonly Mutant[] = [
 ];
 
 /** The source the unit tests load; node_modules is linked, not copied. */
-const SOURCE_DIRECTORIES = ['contract', 'runtime', 'connector', 'webhook', 'extender', 'test/fixtures', 'test/emulator'];
+const SOURCE_DIRECTORIES = [
+  'contract',
+  'runtime',
+  'connector',
+  'webhook',
+  'extender',
+  'test/fixtures',
+  'test/emulator',
+];
 /** One test run may take this long; a mutant that makes a test hang counts as killed. */
 const RUN_TIMEOUT_MS = 60_000;
 
