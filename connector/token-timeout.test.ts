@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { describe, it } from 'node:test';
 import { createPipelineRequest, type PipelinePolicy } from '@azure/core-rest-pipeline';
-import { ClientSecretCredential } from '@azure/identity';
-import { classifyAzureError, TOKEN_UNAVAILABLE } from '../runtime/errors.ts';
+import { AuthenticationRequiredError, ClientSecretCredential } from '@azure/identity';
+import { ClassifiedError, classifyAzureError, TOKEN_UNAVAILABLE } from '../runtime/errors.ts';
 import { startEmulator, type RunningEmulator } from '../test/emulator/server.ts';
 import { ARM_SCOPE } from './azure-client.ts';
-import { TOKEN_REQUEST_TIMEOUT_MS, tokenRequestTimeout } from './token-timeout.ts';
+import { isAbandonedTokenRefresh, TOKEN_REQUEST_TIMEOUT_MS, tokenRequestTimeout } from './token-timeout.ts';
 
 function credential(emulator: RunningEmulator, policies: PipelinePolicy[]): ClientSecretCredential {
   return new ClientSecretCredential(emulator.tenantId, emulator.clientId, emulator.clientSecret, {
@@ -78,4 +80,46 @@ describe('tokenRequestTimeout', () => {
       );
     },
   );
+});
+
+describe('isAbandonedTokenRefresh', () => {
+  const noAnswer = Object.assign(new Error('network_error'), {
+    name: 'ClientAuthError',
+    errorCode: 'network_error',
+  });
+  const cases: { name: string; reason: unknown; harmless: boolean }[] = [
+    {
+      name: 'a token request that got no answer',
+      reason: new AuthenticationRequiredError({ scopes: [], message: 'network_error', cause: noAnswer }),
+      harmless: true,
+    },
+    {
+      name: "the cycler's own give-up",
+      reason: new Error('Failed to refresh access token.'),
+      harmless: true,
+    },
+    { name: 'any other error', reason: new Error('boom'), harmless: false },
+    { name: 'a throttled ARM call', reason: new ClassifiedError('Throttled', 'slow down'), harmless: false },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.equal(isAbandonedTokenRefresh(c.reason), c.harmless);
+    });
+  }
+
+  it("the SDK's background token refresh, failing with nobody waiting, ends the process unless the connector's handler is installed", async () => {
+    const script = join(import.meta.dirname, 'testing', 'abandoned-token-refresh.ts');
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [script, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+          resolve({ code: error ? (error.code as number | null) : 0, stdout, stderr });
+        });
+      });
+    const [bare, handled] = await Promise.all([run([]), run(['--handled'])]);
+    assert.notEqual(bare.code, 0, 'Node ends the process on the unhandled rejection');
+    assert.match(bare.stderr, /network_error/);
+    assert.doesNotMatch(bare.stdout, /alive/);
+    assert.equal(handled.code, 0, handled.stderr);
+    assert.match(handled.stdout, /^alive$/m);
+  });
 });
