@@ -42,4 +42,4 @@ await policy.sendRequest(createPipelineRequest({ url: 'https://management.azure.
 await policy.sendRequest(createPipelineRequest({ url: 'https://management.azure.com/b' }), next);
 for (let waited = 0; calls < 3 && waited < 100; waited++) await new Promise((r) => setTimeout(r, 100));
 await new Promise((r) => setTimeout(r, 100));
-console.log(calls >= 3 ? 'alive' : 'the last refresh never came');
+process.stdout.write(calls >= 3 ? 'alive\n' : 'the last refresh never came\n');
