@@ -506,6 +506,7 @@ export const slowAndStuck: Scenario = async (options) => {
       [...stuck, ...others].map((name) => chaosPod(world, name)),
     );
     const converged = await allRunning(world, others.length, options.timeoutSeconds);
+    const convergeSeconds = converged === undefined ? undefined : (Date.now() - started) / 1000;
     const outage = await tokenOutage(world, { base, seed: options.seed }, others);
     // Every pod not deleted runs again, and the deletes asked during the outage are done.
     const expected = new Set([...others, ...outage.latePods].filter((n) => !outage.deletedPods.includes(n)));
@@ -552,7 +553,7 @@ export const slowAndStuck: Scenario = async (options) => {
         stuckPods: stuck.length,
         running: counts.running,
         failed: counts.failed,
-        convergeSeconds: converged === undefined ? undefined : (Date.now() - started) / 1000,
+        convergeSeconds,
         stuckPodsExplained: explained !== undefined,
         groupsOfStuckPods: groupsOfStuck,
         tokenOutageSeconds: outage.outageSeconds,
