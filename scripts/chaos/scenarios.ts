@@ -422,7 +422,11 @@ interface TokenOutage {
   latePodsExplained: boolean;
   /** Of the running pods not deleted, how many were still Running at the end of the outage. */
   runningThroughOutage: number;
-  nodeReadyThroughOutage: boolean;
+  /**
+   * The node's Ready condition at the end of the outage, `status/reason`: a run of failed ARM calls
+   * makes it False, AzureUnreachable (connector/health.ts), as for any Azure outage.
+   */
+  nodeReadyAtOutageEnd: string;
 }
 
 /**
@@ -463,14 +467,14 @@ async function tokenOutage(
       CALL_TIMEOUT_MS,
       'a node read',
     );
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
     return {
       outageSeconds: (Date.now() - started) / 1000,
       latePods,
       deletedPods,
       latePodsExplained: explained !== undefined,
       runningThroughOutage: stillRunning,
-      nodeReadyThroughOutage:
-        node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+      nodeReadyAtOutageEnd: `${ready?.status ?? 'Unknown'}/${ready?.reason ?? ''}`,
     };
   });
 }
@@ -559,7 +563,7 @@ export const slowAndStuck: Scenario = async (options) => {
         tokenOutageSeconds: outage.outageSeconds,
         latePodsExplained: outage.latePodsExplained,
         runningThroughOutage: outage.runningThroughOutage,
-        nodeReadyThroughOutage: outage.nodeReadyThroughOutage,
+        nodeReadyAtOutageEnd: outage.nodeReadyAtOutageEnd,
         recoverySeconds,
         queueDepth,
         connectorRssMiB: Math.round(rssBytes / 2 ** 20),
@@ -574,7 +578,6 @@ export const slowAndStuck: Scenario = async (options) => {
         podsWaitingForTokensSayWhy: outage.latePodsExplained,
         runningPodsKeptThroughOutage:
           outage.runningThroughOutage === others.length - outage.deletedPods.length,
-        nodeReadyThroughOutage: outage.nodeReadyThroughOutage,
         // One refresh at a time per SDK client (containers, creates, Monitor), however many calls wait.
         tokenRequestsBounded: end.tokenRequests.peakOpen <= 3,
         recoveredAfterOutage: recoverySeconds !== undefined,
