@@ -40,7 +40,7 @@ describe('tokenRequestTimeout', () => {
 
   it(
     'ends a token request Entra ID never answers: the credential fails as a retry, and gets a token once Entra answers',
-    { timeout: 30_000 },
+    { timeout: 20_000 },
     async (t) => {
       const emulator = await startEmulator();
       t.after(() => emulator.close());
