@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ClientSecretCredential, DefaultAzureCredential } from '@azure/identity';
+import { classifyAzureError } from '../runtime/errors.ts';
 import { startEmulator, type RunningEmulator } from '../test/emulator/server.ts';
 import {
   ARM_SCOPE,
@@ -88,6 +89,24 @@ describe('createAzureClients against the emulator', () => {
     for await (const usage of client.location.listUsage(emulator.region)) usages.push(usage.name?.value);
     assert.deepEqual(usages, ['ContainerGroups', 'StandardCores']);
   });
+
+  // Without the bound the token request never settles: the test's own timeout fails it.
+  it(
+    'bounds each token request: an Entra ID that never answers fails the token as a retry',
+    { timeout: 10_000 },
+    async (t) => {
+      await emulator.control.setFaults([
+        { service: 'entra', fault: 'hang', pathContains: '/oauth2/v2.0/token' },
+      ]);
+      t.after(() => emulator.control.clearFaults());
+      const { credential } = createAzureClients(settings({ tokenRequestTimeoutMs: 200 }));
+      const error: unknown = await credential.getToken(ARM_SCOPE).then(
+        () => undefined,
+        (rejection: unknown) => rejection,
+      );
+      assert.equal(classifyAzureError(error).reaction, 'retry');
+    },
+  );
 
   it('fails on a wrong client secret', async () => {
     const { credential } = createAzureClients(settings({ clientSecret: 'wrong' }));

@@ -6,6 +6,7 @@ import { ContainerInstanceManagementClient } from '@azure/arm-containerinstance'
 import { MonitorClient } from '@azure/arm-monitor';
 import { ClientSecretCredential, DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import { PROJECT_NAME, PROJECT_VERSION } from '../contract/index.ts';
+import { tokenRequestTimeout } from './token-timeout.ts';
 
 export const AZURE_RESOURCE_MANAGER = 'https://management.azure.com';
 /** The token audience stays Azure's even when requests go elsewhere (the SDK would derive it from the endpoint). */
@@ -36,6 +37,8 @@ export interface AzureClientSettings {
    */
   trustPublicRoots?: boolean;
   retry?: AzureRetrySettings;
+  /** How long one token request may take (token-timeout.ts); TOKEN_REQUEST_TIMEOUT_MS when omitted. */
+  tokenRequestTimeoutMs?: number;
 }
 
 export interface AzureClients {
@@ -123,6 +126,10 @@ function createCredential(
       // MSAL would otherwise ask the public cloud whether an unknown authority host is valid.
       disableInstanceDiscovery: true,
     }),
+    // A token endpoint that never answers must not hold every ARM call for ever (token-timeout.ts).
+    additionalPolicies: [
+      { policy: tokenRequestTimeout(settings.tokenRequestTimeoutMs), position: 'perRetry' as const },
+    ],
     ...tlsOptions,
   };
   const { tenantId, clientId, clientSecret } = settings;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import { RestError } from '@azure/core-rest-pipeline';
+import { AuthenticationRequiredError } from '@azure/identity';
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import {
   containerGroupName,
@@ -452,6 +453,31 @@ describe('PodController', () => {
     await advance(1);
     assert.equal(groups.groups.size, 1);
     assert.ok(!cluster.reasons('default/web').includes('CreatePaced'));
+  });
+
+  it('says on the pod that Azure credentials are unavailable when no token could be had, and gives the create slot back', async (t) => {
+    // One create per window: the create never left (no token), so its slot must come back for the retry.
+    const { groups, cluster, controller, settle, step, advance } = setup({ createsPerWindow: 1 });
+    t.after(() => controller.shutdown());
+    const pod = nginxPod('web');
+    cluster.add(pod);
+    await settle();
+    const noAnswer = Object.assign(new Error('network_error: no answer'), {
+      name: 'ClientAuthError',
+      errorCode: 'network_error',
+    });
+    groups.failNextCreate = classifyAzureError(
+      new AuthenticationRequiredError({ scopes: ['s/.default'], message: noAnswer.message, cause: noAnswer }),
+    );
+    await step(pod);
+    const waiting = cluster.lastStatus('default/web')?.containerStatuses?.[0]?.state?.waiting;
+    assert.equal(waiting?.reason, 'AzureCredentialsUnavailable');
+    assert.match(waiting.message ?? '', /token endpoint did not answer/);
+    assert.ok(cluster.reasons('default/web').includes('AzureCredentialsUnavailable'), 'an event says why');
+    // backoff: base 20 ms, first attempt, jitter 0.5 -> 15 ms.
+    await advance(15);
+    assert.equal(groups.groups.size, 1, 'created once a token came');
+    assert.ok(!cluster.reasons('default/web').includes('CreatePaced'), 'the failed create used no slot');
   });
 
   it('keeps a pod Pending with an event while the ACI quota is used up', async (t) => {

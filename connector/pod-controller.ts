@@ -35,6 +35,7 @@ import {
   classifyProvisioningFailure,
   IDENTITY_REFUSAL_FIX,
   isNotFound,
+  TOKEN_UNAVAILABLE,
 } from '../runtime/errors.ts';
 import { stopOnAbort } from '../runtime/lifecycle.ts';
 import type { Logger } from '../runtime/logger.ts';
@@ -815,6 +816,14 @@ function provisioningFailure(group: ContainerGroup): ClassifiedError {
 
 function retryEvent(error: ClassifiedError, delayMs: number, attempt: number): PodEvent {
   const seconds = Math.ceil(delayMs / 1000);
+  if (error.code === TOKEN_UNAVAILABLE) {
+    // Not ACI's doing: the connector had no token to ask ACI with (Microsoft Entra ID did not answer).
+    return {
+      type: 'Warning',
+      reason: 'AzureCredentialsUnavailable',
+      message: `${error.message} (retrying in ${seconds}s)`,
+    };
+  }
   if (error.code === REGISTRY_UNAVAILABLE) {
     // A registry that did not answer is not the image's fault: the pod waits, as a pull in progress.
     return {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RestError, createHttpHeaders } from '@azure/core-rest-pipeline';
+import { AuthenticationRequiredError } from '@azure/identity';
 import { ApiException } from '@kubernetes/client-node';
 import {
   ClassifiedError,
@@ -13,6 +14,7 @@ import {
   isNotFound,
   type Reaction,
   retryAfterFromHeaders,
+  TOKEN_UNAVAILABLE,
 } from './errors.ts';
 
 function azureError(statusCode: number, code: string, headers: Record<string, string> = {}): RestError {
@@ -25,6 +27,12 @@ function azureError(statusCode: number, code: string, headers: Record<string, st
       request: undefined as never,
     },
   });
+}
+
+/** What @azure/identity throws when MSAL's client-credentials request fails with `errorCode`. */
+function tokenError(name: string, errorCode: string): AuthenticationRequiredError {
+  const cause = Object.assign(new Error(`${errorCode}: details`), { name, errorCode });
+  return new AuthenticationRequiredError({ scopes: ['s/.default'], message: cause.message, cause });
 }
 
 describe('classifyAzureError', () => {
@@ -128,6 +136,26 @@ describe('the reaction to every classified error', () => {
     { name: '401', error: azureError(401, 'InvalidAuthenticationToken'), reaction: 'fix-credentials' },
     { name: '403', error: azureError(403, 'AuthorizationFailed'), reaction: 'fix-credentials' },
     {
+      name: 'no answer from the token endpoint (dropped, or cut off by the request timeout)',
+      error: tokenError('ClientAuthError', 'network_error'),
+      reaction: 'retry',
+    },
+    {
+      name: "Entra ID's own trouble",
+      error: tokenError('ServerError', 'temporarily_unavailable'),
+      reaction: 'retry',
+    },
+    {
+      name: 'a client secret Entra ID refuses',
+      error: tokenError('ServerError', 'invalid_client'),
+      reaction: 'fix-credentials',
+    },
+    {
+      name: 'an application Entra ID does not know',
+      error: tokenError('ServerError', 'unauthorized_client'),
+      reaction: 'fix-credentials',
+    },
+    {
       name: 'no credential at all',
       error: Object.assign(new Error('no credential'), { name: 'CredentialUnavailableError' }),
       reaction: 'fix-credentials',
@@ -141,6 +169,12 @@ describe('the reaction to every classified error', () => {
       assert.equal(classified.refused, c.refused ?? true, 'whether the request took no effect');
     });
   }
+  it('says a token could not be had, and that the request needing it was never sent', () => {
+    const classified = classifyAzureError(tokenError('ClientAuthError', 'network_error'));
+    assert.equal(classified.code, TOKEN_UNAVAILABLE);
+    assert.match(classified.message, /^Azure credentials unavailable: .*token endpoint did not answer/);
+    assert.equal(classified.refused, true, 'no ARM request went out, so none took effect');
+  });
   const kubernetes: [status: number, reaction: Reaction][] = [
     [404, 'absent'],
     [410, 'absent'],

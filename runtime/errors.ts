@@ -75,10 +75,19 @@ export class ClassifiedError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly reaction: Reaction;
 
+  /** The request never left: there was no token to send it with. */
+  private readonly neverSent: boolean;
+
   constructor(
     kind: FailureKind,
     message: string,
-    details: { code?: string; statusCode?: number; retryAfterMs?: number; cause?: unknown } = {},
+    details: {
+      code?: string;
+      statusCode?: number;
+      retryAfterMs?: number;
+      cause?: unknown;
+      neverSent?: boolean;
+    } = {},
   ) {
     super(message, { cause: details.cause });
     this.name = 'ClassifiedError';
@@ -86,15 +95,16 @@ export class ClassifiedError extends Error {
     this.code = details.code;
     this.statusCode = details.statusCode;
     this.retryAfterMs = details.retryAfterMs;
+    this.neverSent = details.neverSent ?? false;
     this.reaction = reactionTo(kind, details.code, message);
   }
 
   /**
-   * The server answered and refused (a 4xx, 429 included): the request took no effect. After a 5xx or
-   * a dropped connection it may have.
+   * The request took no effect: the server answered and refused it (a 4xx, 429 included), or it was
+   * never sent (no token to send it with). After a 5xx or a dropped connection it may have.
    */
   get refused(): boolean {
-    return this.statusCode !== undefined && this.statusCode < 500;
+    return this.neverSent || (this.statusCode !== undefined && this.statusCode < 500);
   }
 }
 
@@ -236,7 +246,40 @@ function classifyPlainError(error: Error): ClassifiedError {
   if (error.name === 'CredentialUnavailableError' || error.name === 'AuthenticationError') {
     return new ClassifiedError('Unauthorized', error.message, { cause: error });
   }
-  return new ClassifiedError('Transient', error.message, { cause: error });
+  return tokenFailure(error) ?? new ClassifiedError('Transient', error.message, { cause: error });
+}
+
+/** The code of a failure to get a token that retrying can fix (Entra ID did not answer, or failed). */
+export const TOKEN_UNAVAILABLE = 'AzureTokenUnavailable';
+/** OAuth's errors (RFC 6749, section 5.2) by which Entra ID refuses the client or its secret. */
+const REJECTED_CLIENT_CODES = new Set(['invalid_client', 'unauthorized_client']);
+
+/**
+ * @azure/identity wraps what MSAL throws for a client-credentials token in AuthenticationRequiredError,
+ * MSAL's error (with its `errorCode`) as the cause. A refusal of the client or its secret needs the
+ * operator. Anything else (no answer: MSAL's network_error, which a request timeout gives too; or
+ * Entra's own trouble) passes: the ARM request that needed the token is retried, never sent meanwhile.
+ */
+function tokenFailure(error: Error): ClassifiedError | undefined {
+  if (error.name !== 'AuthenticationRequiredError') return undefined;
+  const code = msalErrorCode(error.cause);
+  if (code !== undefined && REJECTED_CLIENT_CODES.has(code)) {
+    const message = `Microsoft Entra ID refused the connector's Azure credentials: ${error.message}`;
+    return new ClassifiedError('Unauthorized', message, { code, cause: error, neverSent: true });
+  }
+  const why = code === 'network_error' ? 'its token endpoint did not answer' : 'it could not issue a token';
+  const message = `Azure credentials unavailable: no token from Microsoft Entra ID (${why}): ${error.message}`;
+  return new ClassifiedError('Transient', message, {
+    code: TOKEN_UNAVAILABLE,
+    cause: error,
+    neverSent: true,
+  });
+}
+
+function msalErrorCode(cause: unknown): string | undefined {
+  const code =
+    typeof cause === 'object' && cause !== null ? (cause as { errorCode?: unknown }).errorCode : undefined;
+  return typeof code === 'string' ? code : undefined;
 }
 
 // ACI's Warning events for a pull that failed while provisioning: "Failed to pull image ..." (name

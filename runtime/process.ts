@@ -25,6 +25,22 @@ export interface ProcessDefinition<Config extends { logLevel: string }> {
   run(config: Config, context: ProcessContext): Promise<void>;
   /** The fatal log line when `run` throws (what an operator greps for). */
   failure: string;
+  /**
+   * Rejections nobody awaited that are known to do no harm: logged as warnings, where Node would end
+   * the process. Any other unhandled rejection still ends it.
+   */
+  harmlessRejection?: (reason: unknown) => boolean;
+}
+
+/** Logs a harmless rejection; any other is thrown on, so the process ends as Node would end it. */
+export function unhandledRejectionHandler(
+  harmless: (reason: unknown) => boolean,
+  logger: Logger,
+): (reason: unknown) => void {
+  return (reason) => {
+    if (!harmless(reason)) throw reason;
+    logger.warn({ err: reason }, 'a rejection nobody waited for, known to be harmless');
+  };
 }
 
 export async function runProcess<Config extends { logLevel: string }>(
@@ -40,6 +56,9 @@ export async function runProcess<Config extends { logLevel: string }>(
     logger.fatal({ problems: parsed.problems }, `invalid configuration:\n- ${parsed.problems.join('\n- ')}`);
     process.exitCode = 1;
     return;
+  }
+  if (definition.harmlessRejection !== undefined) {
+    process.on('unhandledRejection', unhandledRejectionHandler(definition.harmlessRejection, logger));
   }
   const shutdown = abortOnSignals(logger);
   try {

@@ -122,6 +122,30 @@ export const MUTANTS: readonly Mutant[] = [
     to: 'if (size >= 0) {',
     tests: ['runtime/http-limits.test.ts', 'webhook/server.test.ts'],
   },
+  {
+    name: 'token-request-unbounded',
+    breaks: 'a token endpoint that never answers holds every ARM call for ever',
+    file: 'connector/token-timeout.ts',
+    from: 'if (request.timeout <= 0 || request.timeout > timeoutMs) request.timeout = timeoutMs;',
+    to: 'void timeoutMs;',
+    tests: ['connector/token-timeout.test.ts'],
+  },
+  {
+    name: 'abandoned-token-refresh-fatal',
+    breaks: "the SDK's failed background token refresh ends the connector",
+    file: 'connector/token-timeout.ts',
+    from: 'return classifyAzureError(reason).code === TOKEN_UNAVAILABLE;',
+    to: 'return false;',
+    tests: ['connector/token-timeout.test.ts'],
+  },
+  {
+    name: 'sweep-ignores-live-owner',
+    breaks: "a chaos run sweeps another live run's private control plane",
+    file: 'scripts/chaos/clusters.ts',
+    from: 'if (owner === undefined || deps.alive(Number(owner))) continue;',
+    to: 'if (owner === undefined) continue;',
+    tests: ['scripts/chaos/clusters.test.ts'],
+  },
 ];
 
 /** The source the unit tests load; node_modules is linked, not copied. */
@@ -133,6 +157,8 @@ const SOURCE_DIRECTORIES = [
   'extender',
   'test/fixtures',
   'test/emulator',
+  'test/support',
+  'scripts',
 ];
 /** One test run may take this long; a mutant that makes a test hang counts as killed. */
 const RUN_TIMEOUT_MS = 60_000;

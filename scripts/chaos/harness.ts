@@ -14,11 +14,17 @@ import {
 import { classifyKubernetesError, isNotFound } from '../../runtime/errors.ts';
 import { eachConcurrently } from '../../runtime/references.ts';
 import type { GroupSummary } from '../../test/emulator/control.ts';
-import { nextRandom } from '../../test/emulator/faults.ts';
+import { type FaultRule, nextRandom } from '../../test/emulator/faults.ts';
 import { compressTimeline, TIMELINES } from '../../test/emulator/lifecycle.ts';
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from '../../test/emulator/server.ts';
 import { startConnectorProcess, type RunningConnector } from '../local/connector-process.ts';
-import { createFigures, faultCounts, retryAfterFigures } from './measure.ts';
+import {
+  createFigures,
+  faultCounts,
+  retryAfterFigures,
+  tokenRequestFigures,
+  type TokenRequestFigures,
+} from './measure.ts';
 
 /** Realistic provisioning (~30 s) ten times faster: ~3 s, with restart back-offs scaled alike. */
 export const TIMELINE_FACTOR = 10;
@@ -287,6 +293,7 @@ export async function logFigures(world: ChaosWorld): Promise<{
   unhonouredExamples: string[];
   injectedFaults: Record<string, number>;
   armRequests: number;
+  tokenRequests: TokenRequestFigures;
 }> {
   const log = await world.emulator.control.requests();
   const creates = createFigures(log, `${world.namespace}-`);
@@ -299,8 +306,26 @@ export async function logFigures(world: ChaosWorld): Promise<{
     unhonouredRetryAfter: retries.unhonoured,
     unhonouredExamples: retries.examples,
     injectedFaults: faultCounts(log),
-    armRequests: log.length,
+    armRequests: log.filter((entry) => entry.path.startsWith('/subscriptions/')).length,
+    tokenRequests: tokenRequestFigures(log),
   };
+}
+
+/**
+ * Runs `during` with the `extra` fault rules beside `base`, then goes back to `base` alone, whatever
+ * happens: a fault that lasts a while (Entra ID's token endpoint hanging).
+ */
+export async function withFaultsFor<T>(
+  world: ChaosWorld,
+  rules: { base: FaultRule[]; extra: FaultRule[]; seed: number },
+  during: () => Promise<T>,
+): Promise<T> {
+  await world.emulator.control.setFaults([...rules.base, ...rules.extra], rules.seed);
+  try {
+    return await during();
+  } finally {
+    await world.emulator.control.setFaults(rules.base, rules.seed);
+  }
 }
 
 /** A seeded sequence in [0, 1) (the emulator's PRNG): the same seed gives the same kill moments and choices. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RequestLogEntry } from '../../test/emulator/request-log.ts';
-import { createFigures, faultCounts, retryAfterFigures } from './measure.ts';
+import { createFigures, faultCounts, retryAfterFigures, tokenRequestFigures } from './measure.ts';
 
 const GROUPS = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups';
 
@@ -110,4 +110,39 @@ describe('faultCounts', () => {
       { latency: 2, throttle: 1 },
     );
   });
+});
+
+describe('tokenRequestFigures', () => {
+  const token = (atMs: number, durationMs: number, hung = false): RequestLogEntry => ({
+    method: 'POST',
+    path: '/tenant/oauth2/v2.0/token',
+    query: '',
+    status: hung ? 0 : 200,
+    time: new Date(1_000_000 + atMs).toISOString(),
+    durationMs,
+    ...(hung && { faults: ['hang'] }),
+  });
+  const cases: { name: string; log: RequestLogEntry[]; peakOpen: number; hung: number }[] = [
+    { name: 'none', log: [entry(0, 'GET', 200)], peakOpen: 0, hung: 0 },
+    { name: 'one after another', log: [token(0, 10), token(10, 10), token(30, 5)], peakOpen: 1, hung: 0 },
+    {
+      name: 'three hung at once, beside an ARM read',
+      log: [
+        token(0, 10_000, true),
+        token(5, 10_000, true),
+        entry(6, 'GET a', 200),
+        token(9_000, 10_000, true),
+      ],
+      peakOpen: 3,
+      hung: 3,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const figures = tokenRequestFigures(c.log);
+      assert.equal(figures.peakOpen, c.peakOpen);
+      assert.equal(figures.hung, c.hung);
+      assert.equal(figures.requests, c.log.filter((e) => e.method === 'POST').length);
+    });
+  }
 });

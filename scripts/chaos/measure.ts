@@ -101,3 +101,42 @@ export function faultCounts(entries: readonly RequestLogEntry[]): Record<string,
   }
   return counts;
 }
+
+export interface TokenRequestFigures {
+  /** Requests to Entra ID's token endpoint. */
+  requests: number;
+  /** Of them, those never answered (fault `hang`): the client gave up, or the run ended. */
+  hung: number;
+  /** The most that were open at once: one per SDK client at most, however many calls wait for a token. */
+  peakOpen: number;
+  /** The longest a client waited for an unanswered one, in ms (its request timeout). */
+  longestHungMs: number;
+}
+
+/** The token requests of the log: how many, how many hung, and how many were open at once. */
+export function tokenRequestFigures(entries: readonly RequestLogEntry[]): TokenRequestFigures {
+  const requests = entries.filter((e) => e.method === 'POST' && e.path.endsWith('/oauth2/v2.0/token'));
+  const hung = requests.filter((e) => e.faults?.includes('hang') === true);
+  // Closes before opens at the same instant: a request sent as the last one ended was not open beside it.
+  const edges = requests
+    .flatMap((e) => {
+      const start = Date.parse(e.time);
+      return [
+        { at: start, open: 1 },
+        { at: start + e.durationMs, open: -1 },
+      ];
+    })
+    .sort((a, b) => a.at - b.at || a.open - b.open);
+  let open = 0;
+  let peakOpen = 0;
+  for (const edge of edges) {
+    open += edge.open;
+    peakOpen = Math.max(peakOpen, open);
+  }
+  return {
+    requests: requests.length,
+    hung: hung.length,
+    peakOpen,
+    longestHungMs: Math.max(0, ...hung.map((e) => e.durationMs)),
+  };
+}

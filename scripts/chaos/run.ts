@@ -4,11 +4,17 @@
 // it) and the in-process ACI emulator, and prints one JSON line per scenario. Exits 1 when a goal was
 // missed. Loopback only; every wait is bounded by --timeout-seconds.
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
 import { defaultStateDir } from '../controlplane/layout.ts';
-import { clusterAccess, sharedCluster, startPrivateCluster, type PrivateCluster } from './clusters.ts';
+import {
+  clusterAccess,
+  privateClusterDir,
+  sharedCluster,
+  startPrivateCluster,
+  sweepAbandonedClusters,
+  type PrivateCluster,
+} from './clusters.ts';
 import { SCENARIOS, FULL_SIZES, type ScenarioName } from './catalogue.ts';
 
 const { values, positionals } = parseArgs({
@@ -74,7 +80,8 @@ for (const name of chosen as ScenarioName[]) {
   let report: Record<string, unknown>;
   try {
     if (name === 'apiserver-outage') {
-      const stateDir = join(tmpdir(), `aci-burst-chaos-${process.pid}`);
+      await sweepAbandonedClusters(tmpdir());
+      const stateDir = privateClusterDir(tmpdir());
       const cluster = await startPrivateCluster(stateDir, process.env, (line) => {
         process.stderr.write(`[cluster] ${line}\n`);
       });

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import { containerGroupName } from '../../contract/index.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
+import type { FaultRule } from '../../test/emulator/faults.ts';
 import { clientSettingsFor } from '../../test/emulator/testing.ts';
 import { compactEtcd, restartComponent } from '../controlplane/cluster.ts';
 import {
@@ -24,6 +25,7 @@ import {
   startWorld,
   waitAllGone,
   waitFor,
+  withFaultsFor,
   withTimeout,
 } from './harness.ts';
 
@@ -421,10 +423,82 @@ export const foreignHands: Scenario = async (options) => {
   }
 };
 
+/** How long the emulator's tokens last in slow-and-stuck: short, so that they run out during the outage. */
+const TOKEN_LIFETIME_SECONDS = 20;
+/** Pods created, and running pods deleted, while no token can be had. */
+const PODS_DURING_TOKEN_OUTAGE = 3;
+
+interface TokenOutage {
+  outageSeconds: number;
+  latePods: string[];
+  deletedPods: string[];
+  latePodsExplained: boolean;
+  /** Of the running pods not deleted, how many were still Running at the end of the outage. */
+  runningThroughOutage: number;
+  /**
+   * The node's Ready condition at the end of the outage, `status/reason`: a run of failed ARM calls
+   * makes it False, AzureUnreachable (connector/health.ts), as for any Azure outage.
+   */
+  nodeReadyAtOutageEnd: string;
+}
+
+/**
+ * Entra ID's token endpoint stops answering (fault `hang`) while `running` pods run. Once every token
+ * the connector held has expired, a few pods are created and a few running ones deleted; the outage
+ * lasts until each new pod has an event saying why it waits (bounded), then Entra answers again.
+ */
+async function tokenOutage(
+  world: ChaosWorld,
+  faults: { base: FaultRule[]; seed: number },
+  running: readonly string[],
+): Promise<TokenOutage> {
+  const latePods = names('late', PODS_DURING_TOKEN_OUTAGE);
+  const deletedPods = running.slice(0, PODS_DURING_TOKEN_OUTAGE);
+  const started = Date.now();
+  const hang: FaultRule = { service: 'entra', fault: 'hang', pathContains: '/oauth2/v2.0/token' };
+  return withFaultsFor(world, { ...faults, extra: [hang] }, async () => {
+    await sleep(TOKEN_LIFETIME_SECONDS * 1000);
+    await createPods(
+      world,
+      latePods.map((name) => chaosPod(world, name)),
+    );
+    await deleteAllPods(world, deletedPods);
+    const explained = await waitFor(async () => {
+      const events = await world.core.listNamespacedEvent({ namespace: world.namespace });
+      return latePods.every((name) =>
+        events.items.some(
+          (e) => e.involvedObject.name === name && e.reason === 'AzureCredentialsUnavailable',
+        ),
+      );
+    }, 90_000);
+    const kept = new Set(running.filter((name) => !deletedPods.includes(name)));
+    const stillRunning = (await listPods(world)).filter(
+      (p) => kept.has(p.metadata?.name ?? '') && p.status?.phase === 'Running',
+    ).length;
+    const node = await withTimeout(
+      world.core.readNode({ name: world.nodeName }),
+      CALL_TIMEOUT_MS,
+      'a node read',
+    );
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+    return {
+      outageSeconds: (Date.now() - started) / 1000,
+      latePods,
+      deletedPods,
+      latePodsExplained: explained !== undefined,
+      runningThroughOutage: stillRunning,
+      nodeReadyAtOutageEnd: `${ready?.status ?? 'Unknown'}/${ready?.reason ?? ''}`,
+    };
+  });
+}
+
 /**
  * Slow and stuck: every create of the `stuck-` pods is accepted and never finishes, and 20% of ARM
- * reads take 3 s. Goal: each stuck pod says why in an event (and its group is replaced, never piled
- * up), every other pod runs, and the connector's queue and memory stay bounded.
+ * reads take 3 s. Once the other pods run, Entra ID's token endpoint stops answering for a while
+ * (tokenOutage). Goal: each stuck pod and each pod created during the outage says why in an event
+ * (the stuck groups replaced, never piled up), the running pods stay Running, the deletes asked
+ * during the outage happen once tokens return, and the connector's queue, memory and token requests
+ * stay bounded.
  */
 export const slowAndStuck: Scenario = async (options) => {
   const provisioningTimeoutSeconds = 15;
@@ -433,23 +507,41 @@ export const slowAndStuck: Scenario = async (options) => {
     seed: options.seed,
     pods: options.pods,
     connectorEnv: { ACI_PROVISIONING_TIMEOUT_SECONDS: String(provisioningTimeoutSeconds) },
+    emulator: { tokenLifetimeSeconds: TOKEN_LIFETIME_SECONDS },
   });
   try {
     const stuck = names('stuck', 2);
     const others = names('p', options.pods);
-    await world.emulator.control.setFaults(
-      [
-        { fault: 'latency', method: 'GET', rate: 0.2, latencyMs: 3000 },
-        { fault: 'stall', method: 'PUT', pathContains: `/containerGroups/${world.namespace}-stuck-` },
-      ],
-      options.seed,
-    );
+    const base: FaultRule[] = [
+      { fault: 'latency', method: 'GET', rate: 0.2, latencyMs: 3000 },
+      { fault: 'stall', method: 'PUT', pathContains: `/containerGroups/${world.namespace}-stuck-` },
+    ];
+    await world.emulator.control.setFaults(base, options.seed);
     const started = Date.now();
     await createPods(
       world,
       [...stuck, ...others].map((name) => chaosPod(world, name)),
     );
     const converged = await allRunning(world, others.length, options.timeoutSeconds);
+    const convergeSeconds = converged === undefined ? undefined : (Date.now() - started) / 1000;
+    const outage = await tokenOutage(world, { base, seed: options.seed }, others);
+    // Every pod not deleted runs again, and the deletes asked during the outage are done.
+    const expected = new Set([...others, ...outage.latePods].filter((n) => !outage.deletedPods.includes(n)));
+    const recoverySeconds = await waitFor(async () => {
+      const pods = await listPods(world);
+      const groups = new Set((await namespaceGroups(world)).map((g) => g.name));
+      const running = pods.filter(
+        (p) => expected.has(p.metadata?.name ?? '') && p.status?.phase === 'Running',
+      );
+      return (
+        running.length === expected.size &&
+        outage.deletedPods.every(
+          (name) =>
+            !pods.some((p) => p.metadata?.name === name) &&
+            !groups.has(containerGroupName(world.namespace, name, world.clusterId)),
+        )
+      );
+    }, options.timeoutSeconds * 1000);
     // Two timeouts at least: the stuck groups were replaced once and their pods said so.
     const explained = await waitFor(
       async () => {
@@ -474,23 +566,34 @@ export const slowAndStuck: Scenario = async (options) => {
       'slow-and-stuck',
       {
         seed: options.seed,
-        podsCreated: stuck.length + others.length,
+        podsCreated: stuck.length + others.length + outage.latePods.length,
         stuckPods: stuck.length,
         running: counts.running,
         failed: counts.failed,
-        convergeSeconds: converged === undefined ? undefined : (Date.now() - started) / 1000,
+        convergeSeconds,
         stuckPodsExplained: explained !== undefined,
         groupsOfStuckPods: groupsOfStuck,
+        tokenOutageSeconds: outage.outageSeconds,
+        latePodsExplained: outage.latePodsExplained,
+        runningThroughOutage: outage.runningThroughOutage,
+        nodeReadyAtOutageEnd: outage.nodeReadyAtOutageEnd,
+        recoverySeconds,
         queueDepth,
         connectorRssMiB: Math.round(rssBytes / 2 ** 20),
         orphansBeforeDelete,
         ...end,
       },
       {
-        othersRunning: counts.running >= others.length,
+        othersRunning: counts.running >= expected.size,
         noneFailed: counts.failed === 0,
         stuckPodsSayWhy: explained !== undefined,
         stuckGroupsDoNotPileUp: groupsOfStuck <= stuck.length,
+        podsWaitingForTokensSayWhy: outage.latePodsExplained,
+        runningPodsKeptThroughOutage:
+          outage.runningThroughOutage === others.length - outage.deletedPods.length,
+        // One refresh at a time per SDK client (containers, creates, Monitor), however many calls wait.
+        tokenRequestsBounded: end.tokenRequests.peakOpen <= 3,
+        recoveredAfterOutage: recoverySeconds !== undefined,
         noOrphans: end.orphanGroups === 0,
         noDeleteLost: end.deletesLost === 0,
         noDuplicateCreates: end.duplicateCreates === 0,

@@ -1,14 +1,19 @@
 // The chaos suite, small and seeded (`npm run chaos` runs the full sizes): every scenario of
 // scripts/chaos against the real connector process and the emulator, judged by the same goals.
 // The scenarios run side by side: each has its own namespace, node and emulator (and apiserver-outage
-// its own control plane, started here and stopped by its pids, whatever happens).
+// its own control plane, started here and stopped by its pids, whatever happens; one a killed run
+// left behind is swept by the next run).
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { SCENARIOS, SMALL_SIZES, type ScenarioName } from '../../scripts/chaos/catalogue.ts';
-import { clusterAccess, startPrivateCluster, type PrivateCluster } from '../../scripts/chaos/clusters.ts';
+import {
+  clusterAccess,
+  privateClusterDir,
+  startPrivateCluster,
+  sweepAbandonedClusters,
+  type PrivateCluster,
+} from '../../scripts/chaos/clusters.ts';
 import type { ChaosCluster } from '../../scripts/chaos/harness.ts';
 import { useTestCluster } from '../support/cluster.ts';
 
@@ -35,9 +40,12 @@ async function runSmall(name: ScenarioName, target: ChaosCluster, privateCluster
 
 describe('chaos (small, seeded)', { concurrency: true }, () => {
   let outageCluster: PrivateCluster | undefined;
-  const outageDir = join(mkdtempSync(join(tmpdir(), 'aci-chaos-')), 'cluster');
+  let outageDir = '';
 
   before(async () => {
+    // What an earlier run, killed before its after(), left behind (its owner is gone).
+    await sweepAbandonedClusters(tmpdir());
+    outageDir = privateClusterDir(tmpdir());
     outageCluster = await startPrivateCluster(outageDir, process.env, () => undefined);
   });
   after(async () => {

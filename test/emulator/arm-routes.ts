@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
 import type { Logger } from '../../runtime/logger.ts';
 import { ArmError, invalidContent } from './arm-error.ts';
+import { endedByConnectionFault } from './connection-faults.ts';
 import type { TokenIssuer } from './entra-routes.ts';
 import { monitorRoutes } from './monitor-routes.ts';
 import type { MonitorTiming, UsageScript } from './monitor.ts';
@@ -69,10 +70,6 @@ function jsonBody(req: Request): unknown {
 function category(method: string): ArmCategory {
   if (method === 'GET' || method === 'HEAD') return 'reads';
   return method === 'DELETE' ? 'deletes' : 'writes';
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export function armRouter(deps: ArmRoutesDependencies): Router {
@@ -184,16 +181,15 @@ function safeJson(raw: unknown): unknown {
 
 function injectFaults(deps: ArmRoutesDependencies) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    const faults = deps.state.faultsFor({ method: req.method, path: req.originalUrl.split('?')[0] ?? '' });
+    const faults = deps.state.faultsFor({
+      service: 'arm',
+      method: req.method,
+      path: req.originalUrl.split('?')[0] ?? '',
+    });
     res.locals['faults'] = faults.map((fault) => fault.kind);
     for (const fault of faults) {
+      if (await endedByConnectionFault(fault, req.socket)) return;
       switch (fault.kind) {
-        case 'latency':
-          await sleep(fault.latencyMs ?? 1000);
-          break;
-        case 'drop':
-          req.socket.destroy();
-          return;
         case 'drop-after-apply':
           dropBeforeAnswer(req, res);
           break;

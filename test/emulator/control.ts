@@ -2,7 +2,7 @@
 // faults, container kill/restart, quotas, resource groups, reset, and the request log.
 import express, { type Request, type Router } from 'express';
 import { ArmError } from './arm-error.ts';
-import { FAULT_KINDS, type FaultRule } from './faults.ts';
+import { ENTRA_FAULT_KINDS, FAULT_KINDS, type FaultRule } from './faults.ts';
 import type { FederatedCredential, Federation } from './federation.ts';
 import type { ManagedIdentityFixture } from './identities.ts';
 import type { Quotas } from './limits.ts';
@@ -24,6 +24,8 @@ export const CONTROL_PREFIX = '/control';
 
 const KNOWN_FAULTS: ReadonlySet<string> = new Set(FAULT_KINDS);
 
+const ENTRA_FAULTS: ReadonlySet<string> = new Set(ENTRA_FAULT_KINDS);
+
 function faultRules(body: unknown): FaultRule[] {
   const rules = typeof body === 'object' && body !== null ? (body as { rules?: unknown }).rules : undefined;
   if (
@@ -33,8 +35,25 @@ function faultRules(body: unknown): FaultRule[] {
     throw new ArmError(
       400,
       'InvalidFaults',
-      `Expected {"rules":[{"fault":one of ${FAULT_KINDS.join(', ')}, ...}]}.`,
+      `Expected {"rules":[{"fault":one of ${FAULT_KINDS.join(', ')}, "service"?: "arm" or "entra", ...}]}.`,
     );
+  }
+  for (const rule of rules as { fault: string; service?: unknown }[]) {
+    const service = rule.service ?? 'arm';
+    if (service !== 'arm' && service !== 'entra') {
+      throw new ArmError(
+        400,
+        'InvalidFaults',
+        `"service" is "arm" or "entra", got ${JSON.stringify(service)}.`,
+      );
+    }
+    if (service === 'entra' && !ENTRA_FAULTS.has(rule.fault)) {
+      throw new ArmError(
+        400,
+        'InvalidFaults',
+        `Entra ID takes the faults ${ENTRA_FAULT_KINDS.join(', ')}, not ${rule.fault}.`,
+      );
+    }
   }
   return rules as FaultRule[];
 }

@@ -2,9 +2,12 @@
 // @azure/identity (MSAL) uses, so the real credentials get real-looking tokens from the emulator.
 // The ARM paths accept only tokens issued here. Applications with federated credentials (federation.ts)
 // get tokens for a client assertion that verifies: a workload identity's exchange. Every token request
-// goes to the request log, assertion included (it is what proves the exchange).
+// goes to the request log, assertion included (it is what proves the exchange). Fault rules for the
+// `entra` service (faults.ts) apply here: a token endpoint that hangs, drops or answers late.
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
+import { endedByConnectionFault } from './connection-faults.ts';
+import type { Fault, FaultRequest } from './faults.ts';
 import type { Federation } from './federation.ts';
 import type { RequestLog } from './request-log.ts';
 
@@ -44,6 +47,8 @@ export interface EntraSettings {
   clock: () => number;
   federation: Federation;
   requestLog: RequestLog;
+  /** The injected faults for one request (the emulator's seeded injector). */
+  faultsFor: (request: FaultRequest) => Fault[];
 }
 
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -60,10 +65,12 @@ export function entraRouter(settings: EntraSettings): Router {
   const router = express.Router();
   // Per route: ARM and control requests pass through this router too, and are logged elsewhere.
   const log = logRequests(settings);
+  const faults = injectFaults(settings);
   const knownTenant = (tenant: string): boolean => tenant === settings.tenantId || tenant === 'organizations';
   router.get(
     '/:tenant/v2.0/.well-known/openid-configuration',
     log,
+    faults,
     (req: Request<{ tenant: string }>, res) => {
       const { tenant } = req.params;
       if (!knownTenant(tenant)) {
@@ -97,6 +104,7 @@ export function entraRouter(settings: EntraSettings): Router {
     '/:tenant/oauth2/v2.0/token',
     express.urlencoded({ extended: false }),
     log,
+    faults,
     (req: Request<{ tenant: string }>, res) => {
       const form = (req.body ?? {}) as Record<string, string | undefined>;
       const refusal = knownTenant(req.params.tenant)
@@ -160,23 +168,50 @@ function tokenRefusal(
   return undefined;
 }
 
-/** Every Entra request into the request log (form bodies as sent), as ARM's are logged. */
+/**
+ * Every Entra request into the request log (form bodies as sent), as ARM's are logged. A request that
+ * got no answer (fault `hang` or `drop`) is logged with status 0 when its connection closes: its
+ * duration is how long the client waited before it gave up.
+ */
 function logRequests(settings: EntraSettings) {
   return (req: Request, res: Response, next: () => void): void => {
     const started = settings.clock();
     const url = new URL(req.originalUrl, 'https://emulator');
-    res.on('finish', () => {
+    const record = (status: number): void => {
       const body: unknown = req.body;
+      const { faults } = res.locals as { faults?: string[] };
       settings.requestLog.add({
         method: req.method,
         path: url.pathname,
         query: url.search,
-        status: res.statusCode,
+        status,
         time: new Date(started).toISOString(),
         durationMs: settings.clock() - started,
         ...(req.method === 'POST' && typeof body === 'object' && body !== null && { body }),
+        ...(faults !== undefined && faults.length > 0 && { faults }),
       });
+    };
+    res.on('finish', () => {
+      record(res.statusCode);
     });
+    res.on('close', () => {
+      if (!res.writableFinished) record(0);
+    });
+    next();
+  };
+}
+
+/**
+ * The `entra` fault rules (ENTRA_FAULT_KINDS; the control API refuses others): `hang` reads the
+ * request and never answers, as a token endpoint that times out; `drop` closes the connection;
+ * `latency` answers late.
+ */
+function injectFaults(settings: EntraSettings) {
+  return async (req: Request, res: Response, next: () => void): Promise<void> => {
+    const path = new URL(req.originalUrl, 'https://emulator').pathname;
+    const faults = settings.faultsFor({ service: 'entra', method: req.method, path });
+    res.locals['faults'] = faults.map((fault) => fault.kind);
+    for (const fault of faults) if (await endedByConnectionFault(fault, req.socket)) return;
     next();
   };
 }

@@ -6,7 +6,7 @@ function run(rules: FaultRule[], seed: number, requests: number): string[] {
   let injector = newInjector(rules, seed);
   const kinds: string[] = [];
   for (let i = 0; i < requests; i++) {
-    const decision = decideFaults(injector, { method: 'GET', path: '/subscriptions/s/x' });
+    const decision = decideFaults(injector, { service: 'arm', method: 'GET', path: '/subscriptions/s/x' });
     injector = decision.injector;
     kinds.push(decision.faults.map((fault) => fault.kind).join('+') || 'ok');
   }
@@ -49,7 +49,17 @@ describe('decideFaults', () => {
       ],
       1,
     );
-    const { faults } = decideFaults(injector, { method: 'GET', path: '/subscriptions/s/x' });
+    const { faults } = decideFaults(injector, { service: 'arm', method: 'GET', path: '/subscriptions/s/x' });
     assert.deepEqual(faults, [{ kind: 'latency', latencyMs: 20 }, { kind: 'unavailable' }]);
+  });
+
+  it('applies a rule to its own service only: ARM by default, Entra ID when it says so', () => {
+    const injector = newInjector([{ fault: 'drop' }, { fault: 'hang', service: 'entra' }], 1);
+    const kinds = (service: 'arm' | 'entra'): string[] =>
+      decideFaults(injector, { service, method: 'POST', path: '/t/oauth2/v2.0/token' }).faults.map(
+        (fault) => fault.kind,
+      );
+    assert.deepEqual(kinds('arm'), ['drop']);
+    assert.deepEqual(kinds('entra'), ['hang']);
   });
 });

@@ -4,10 +4,11 @@
 /**
  * `drop` closes the connection before the request is handled; `drop-after-apply` handles it (a create
  * happens) and closes the connection before the answer, so the client cannot know; `stall` accepts a
- * container-group PUT whose provisioning then never finishes.
+ * container-group PUT whose provisioning then never finishes; `hang` reads the request and never
+ * answers it, the connection left open until the client gives up (a token endpoint that times out).
  */
 export type FaultKind =
-  'throttle' | 'internal-error' | 'unavailable' | 'drop' | 'drop-after-apply' | 'stall' | 'latency';
+  'throttle' | 'internal-error' | 'unavailable' | 'drop' | 'drop-after-apply' | 'stall' | 'hang' | 'latency';
 
 export const FAULT_KINDS: readonly FaultKind[] = [
   'throttle',
@@ -16,11 +17,23 @@ export const FAULT_KINDS: readonly FaultKind[] = [
   'drop',
   'drop-after-apply',
   'stall',
+  'hang',
   'latency',
 ];
 
+/** Which of the emulator's services a rule applies to: Resource Manager, or Entra ID (the token endpoint). */
+export type FaultService = 'arm' | 'entra';
+
+/**
+ * What Entra ID's routes can do: an answer there is OAuth's, not ARM's, so ARM's error answers
+ * (throttle, internal-error, unavailable) and its group faults (stall, drop-after-apply) do not apply.
+ */
+export const ENTRA_FAULT_KINDS: readonly FaultKind[] = ['hang', 'drop', 'latency'];
+
 export interface FaultRule {
   fault: FaultKind;
+  /** The service whose requests the rule applies to; `arm` when omitted. */
+  service?: FaultService;
   /** Probability per matching request, 0..1; 1 when omitted. */
   rate?: number;
   /** Apply to at most this many requests, then the rule is spent. */
@@ -60,8 +73,15 @@ export function nextRandom(state: number): { value: number; state: number } {
   return { value: ((t ^ (t >>> 14)) >>> 0) / 4294967296, state: next };
 }
 
-function matches(rule: FaultRule, request: { method: string; path: string }): boolean {
+export interface FaultRequest {
+  service: FaultService;
+  method: string;
+  path: string;
+}
+
+function matches(rule: FaultRule, request: FaultRequest): boolean {
   return (
+    (rule.service ?? 'arm') === request.service &&
     (rule.method === undefined || rule.method.toUpperCase() === request.method.toUpperCase()) &&
     (rule.pathContains === undefined || request.path.toLowerCase().includes(rule.pathContains.toLowerCase()))
   );
@@ -70,7 +90,7 @@ function matches(rule: FaultRule, request: { method: string; path: string }): bo
 /** The faults for one request (latency may combine with one other fault), in rule order. */
 export function decideFaults(
   injector: FaultInjector,
-  request: { method: string; path: string },
+  request: FaultRequest,
 ): { injector: FaultInjector; faults: Fault[] } {
   let random = injector.random;
   let failing = false;

@@ -202,7 +202,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     CONTROL_PREFIX,
     controlRouter({ state, requestLog, clock, settle: () => activity.settle(), usage, federation }),
   );
-  app.use(entraRouter({ ...identity, authorityHost: () => endpoint, tokens, clock, federation, requestLog }));
+  app.use(
+    entraRouter({
+      ...identity,
+      authorityHost: () => endpoint,
+      tokens,
+      clock,
+      federation,
+      requestLog,
+      faultsFor: (request) => state.faultsFor(request),
+    }),
+  );
   app.use(
     '/subscriptions/:subscriptionId',
     armRouter({

@@ -6,7 +6,14 @@ import type { AciLimits } from '../../contract/index.ts';
 import { ArmError } from './arm-error.ts';
 import { behaviourFor } from './behaviour.ts';
 import { containersFailingMounts, type StorageAccountFixture } from './storage.ts';
-import { decideFaults, newInjector, type Fault, type FaultInjector, type FaultRule } from './faults.ts';
+import {
+  decideFaults,
+  newInjector,
+  type Fault,
+  type FaultInjector,
+  type FaultRequest,
+  type FaultRule,
+} from './faults.ts';
 import {
   advanceGroup,
   beginProvisioning,
@@ -249,7 +256,7 @@ export class EmulatorState {
     this.injector = newInjector(rules, seed);
   }
 
-  faultsFor(request: { method: string; path: string }): Fault[] {
+  faultsFor(request: FaultRequest): Fault[] {
     const decision = decideFaults(this.injector, request);
     this.injector = decision.injector;
     return decision.faults;
