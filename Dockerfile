@@ -37,4 +37,4 @@ COPY extender ./extender
 USER 65532:65532
 EXPOSE 8443 10250 10255
 ENTRYPOINT []
-CMD ["node", "connector/main.ts"]
+CMD ["node", "--optimize-for-size", "connector/main.ts"]
