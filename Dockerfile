@@ -1,5 +1,5 @@
 # One image for the three processes: each Deployment picks its own with `command: [node, <process>/main.ts]`
-# (connector, webhook, extender). Node 24 runs the TypeScript sources directly (type stripping), so
+# (connector, webhook, extender; the connector's adds --optimize-for-size, see docs/scaling.md). Node 24 runs the TypeScript sources directly (type stripping), so
 # there is no build step: the image holds the sources and the production dependencies, nothing else.
 #
 # Base: node:24-alpine (the release package.json pins for development). It puts `node` on PATH, which
@@ -37,4 +37,4 @@ COPY extender ./extender
 USER 65532:65532
 EXPOSE 8443 10250 10255
 ENTRYPOINT []
-CMD ["node", "connector/main.ts"]
+CMD ["node", "--optimize-for-size", "connector/main.ts"]

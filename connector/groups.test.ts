@@ -122,4 +122,40 @@ describe('GroupTracker and other owners', () => {
       ['x', 'y'],
     );
   });
+
+  it('keeps of a read the states and the address, not the spec it was created from', () => {
+    const tracker = new GroupTracker(owner);
+    const instanceView = { restartCount: 1, currentState: { state: 'Running' }, events: [] };
+    const read: ContainerGroup = {
+      ...withView(listed('a'), 'Running'),
+      id: '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerInstance/containerGroups/a',
+      ipAddress: { ip: '10.0.0.5', type: 'Private', ports: [{ port: 80 }] },
+      volumes: [{ name: 'data', emptyDir: {} }],
+      containers: [
+        {
+          name: 'app',
+          image: 'nginx',
+          command: ['nginx', '-g', 'daemon off;'],
+          environmentVariables: [{ name: 'TOKEN', value: 'x'.repeat(4096) }],
+          resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
+          instanceView,
+        },
+      ],
+    };
+    tracker.applyDetail('a', read, 0);
+    const kept = tracker.get('a')?.detail;
+    assert.deepEqual(kept, {
+      name: 'a',
+      osType: 'Linux',
+      provisioningState: 'Succeeded',
+      tags: read.tags,
+      ipAddress: read.ipAddress,
+      instanceView: { state: 'Running' },
+      containers: [
+        { name: 'app', image: 'nginx', resources: { requests: { cpu: 1, memoryInGB: 1.5 } }, instanceView },
+      ],
+      initContainers: [],
+    });
+    assert.equal(tracker.get('a')?.listed, kept);
+  });
 });

@@ -3,6 +3,7 @@
 // module only says which groups a list showed changed.
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import { TAGS } from '../contract/index.ts';
+import { listOf } from './aci-shapes.ts';
 import { isProvisioning } from './status.ts';
 
 export interface TrackedGroup {
@@ -176,12 +177,13 @@ export class GroupTracker {
     if (detail === undefined || !isOwnedBy(detail, this.owner)) {
       // Gone, or replaced by someone else's group of the same name: no longer ours to manage.
       this.remove(name);
-      if (detail !== undefined) this.foreign.set(name, detail);
+      if (detail !== undefined) this.foreign.set(name, listEntry(detail));
       return;
     }
-    const tracked = this.groups.get(name) ?? blank(name, detail);
-    tracked.listed = detail;
-    tracked.detail = detail;
+    const kept = detailEntry(detail);
+    const tracked = this.groups.get(name) ?? blank(name, kept);
+    tracked.listed = kept;
+    tracked.detail = kept;
     tracked.detailReadAt = now;
     tracked.detailState = detail.provisioningState;
     tracked.provisioningSince = isProvisioning(detail) ? (tracked.provisioningSince ?? now) : undefined;
@@ -213,6 +215,31 @@ function listEntry(group: ContainerGroup): ContainerGroup {
     provisioningState: group.provisioningState,
     osType: group.osType,
     containers: [],
+  };
+}
+
+/**
+ * What is kept of a GET: what the pod's status, its events, its hooks and the read plan are made
+ * from (states, instance views, the IP address). The spec (environment, volumes, probes, command)
+ * is this connector's own translation of the pod and never read back: kept, it would cost kilobytes
+ * per group at 10,000 groups.
+ */
+function detailEntry(group: ContainerGroup): ContainerGroup {
+  return {
+    ...listEntry(group),
+    ipAddress: group.ipAddress,
+    instanceView: group.instanceView,
+    containers: listOf(group.containers).map(({ name, image, resources, instanceView }) => ({
+      name,
+      image,
+      resources,
+      instanceView,
+    })),
+    initContainers: listOf(group.initContainers).map(({ name, image, instanceView }) => ({
+      name,
+      image,
+      instanceView,
+    })),
   };
 }
 

@@ -20,7 +20,7 @@ import {
   serviceAccountTokenRequests,
 } from '../contract/index.ts';
 import { ClassifiedError, classifyKubernetesError } from '../runtime/errors.ts';
-import { watchResource } from '../runtime/informer.ts';
+import { watchResource, withoutManagedFields } from '../runtime/informer.ts';
 import { unlessKind } from '../runtime/kubernetes-calls.ts';
 import {
   kubernetesReferenceReader,
@@ -59,6 +59,9 @@ export function watchNodePods(
       path: '/api/v1/pods',
       list: () => core.listPodForAllNamespaces({ fieldSelector }),
       fieldSelector,
+      // Nothing here reads them, and they are nearly half a pod's heap (3.2 of 7.0 KiB for a
+      // one-container pod whose status this connector wrote).
+      keep: withoutManagedFields,
     },
     options,
   );

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CoreV1Api, type V1Namespace } from '@kubernetes/client-node';
 import { FakeClock } from './clock.ts';
-import { watchResource, type WatchedCache } from './informer.ts';
+import { watchResource, withoutManagedFields, type WatchedCache } from './informer.ts';
 import { silentLogger } from './logger.ts';
 import { type RecordedRequest, startFakeApiServer, status, until } from './testing/fake-api-server.ts';
 
@@ -95,5 +95,65 @@ describe('watchResource', () => {
     assert.equal(clock.pendingTimers, 0, 'the restart timer is cancelled');
     await clock.advance(60_000);
     assert.equal(server.requests.filter(isList).length, 1);
+  });
+
+  it('keeps only what `keep` keeps of listed and watched objects', async (t) => {
+    const managedFields = [{ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:metadata': {} } }];
+    const server = await startFakeApiServer((request, response) => {
+      if (isWatch(request)) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        const shopLabelled = {
+          metadata: { name: 'shop', resourceVersion: '8', labels: { team: 'b' }, managedFields },
+        };
+        response.write(`${JSON.stringify({ type: 'MODIFIED', object: shopLabelled })}\n`);
+        response.write(
+          `${JSON.stringify({ type: 'ADDED', object: { metadata: { name: 'bar', managedFields } } })}\n`,
+        );
+        return 'handled';
+      }
+      const listed = { ...shop, metadata: { ...shop.metadata, managedFields } };
+      return {
+        status: 200,
+        body: { kind: 'NamespaceList', metadata: { resourceVersion: '7' }, items: [listed] },
+      };
+    });
+    const stop = new AbortController();
+    t.after(async () => {
+      stop.abort();
+      await server.close();
+    });
+    const core = server.kubeConfig.makeApiClient(CoreV1Api);
+    const kept: string[] = [];
+    const cache = watchResource<V1Namespace>(
+      server.kubeConfig,
+      {
+        name: 'namespaces',
+        path: '/api/v1/namespaces',
+        list: () => core.listNamespace(),
+        keep: (namespace) => {
+          kept.push(namespace.metadata?.name ?? '');
+          return withoutManagedFields(namespace);
+        },
+      },
+      { logger: silentLogger(), signal: stop.signal, timers: new FakeClock() },
+    );
+    await until('the watched namespace', () => cache.get('bar') !== undefined);
+    assert.deepEqual(kept, ['shop', 'shop', 'bar']);
+    assert.deepEqual(cache.get('shop')?.metadata, {
+      name: 'shop',
+      resourceVersion: '8',
+      labels: { team: 'b' },
+    });
+    assert.deepEqual(cache.get('bar')?.metadata, { name: 'bar' });
+  });
+});
+
+describe('withoutManagedFields', () => {
+  it('drops metadata.managedFields and nothing else, without changing the object it was given', () => {
+    const pod = { metadata: { name: 'web', uid: 'u', managedFields: [{ manager: 'kubectl' }] }, spec: {} };
+    assert.deepEqual(withoutManagedFields(pod), { metadata: { name: 'web', uid: 'u' }, spec: {} });
+    assert.equal(pod.metadata.managedFields.length, 1);
+    const bare = { metadata: { name: 'web' } };
+    assert.equal(withoutManagedFields(bare), bare);
   });
 });

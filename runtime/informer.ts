@@ -25,6 +25,8 @@ export interface WatchedResource<T extends KubernetesObject> {
   path: string;
   list: ListPromise<T>;
   fieldSelector?: string;
+  /** What the cache keeps of each object listed or watched (withoutManagedFields); default: all of it. */
+  keep?: (object: T) => T;
 }
 
 export interface WatchedCache<T> {
@@ -51,10 +53,16 @@ export function watchResource<T extends KubernetesObject>(
   resource: WatchedResource<T>,
   { logger, signal, timers }: InformerContext,
 ): WatchedCache<T> {
+  const keep = resource.keep;
   const informer = new ListWatch<T>(
     resource.path,
-    new Watch(kubeConfig),
-    resource.list,
+    keep === undefined ? new Watch(kubeConfig) : new KeepingWatch(kubeConfig, keep),
+    keep === undefined
+      ? resource.list
+      : async () => {
+          const list = await resource.list();
+          return { ...list, items: list.items.map(keep) };
+        },
     false,
     undefined,
     resource.fieldSelector,
@@ -114,6 +122,38 @@ export function watchResource<T extends KubernetesObject>(
       };
     },
   };
+}
+
+/** A Watch that hands ListWatch only what `keep` keeps of each object (not of ERROR's Status). */
+class KeepingWatch<T extends KubernetesObject> extends Watch {
+  private readonly keep: (object: T) => T;
+
+  constructor(kubeConfig: KubeConfig, keep: (object: T) => T) {
+    super(kubeConfig);
+    this.keep = keep;
+  }
+
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): Promise<AbortController> {
+    return super.watch(
+      path,
+      query,
+      (phase, object: T, event) => {
+        callback(phase, phase === 'ERROR' ? object : this.keep(object), event);
+      },
+      done,
+    );
+  }
+}
+
+/**
+ * The object without metadata.managedFields: the API server's record of which client set which
+ * field, often the largest part of a pod (an entry per writer, each a tree of its fields), and read
+ * by nothing that watches.
+ */
+export function withoutManagedFields<T extends KubernetesObject>(object: T): T {
+  if (object.metadata?.managedFields === undefined) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
 }
 
 /** Every namespace with its labels and annotations: the extender's preferences, the connector's opt-in. */

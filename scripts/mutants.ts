@@ -146,6 +146,22 @@ export const MUTANTS: readonly Mutant[] = [
     to: 'if (owner === undefined) continue;',
     tests: ['scripts/chaos/clusters.test.ts'],
   },
+  {
+    name: 'tracker-keeps-whole-read',
+    breaks: 'every tracked group keeps the whole instance-view read, its spec too (heap per group)',
+    file: 'connector/groups.ts',
+    from: '    const kept = detailEntry(detail);',
+    to: '    const kept = detail;',
+    tests: ['connector/groups.test.ts'],
+  },
+  {
+    name: 'informer-keeps-watched-objects-whole',
+    breaks: 'pods arriving by watch keep their managed fields in the cache (heap per pod)',
+    file: 'runtime/informer.ts',
+    from: "callback(phase, phase === 'ERROR' ? object : this.keep(object), event);",
+    to: 'callback(phase, object, event);',
+    tests: ['runtime/informer.test.ts'],
+  },
 ];
 
 /** The source the unit tests load; node_modules is linked, not copied. */
