@@ -106,17 +106,32 @@ describe('ThrottleGate', () => {
 });
 
 describe('AciContainerGroups', () => {
-  it('lists every page of the resource group', async () => {
+  it('lists every page of the resource group, each group cut to its list entry (no spec held)', async () => {
+    const tags = { 'aci-burst.io/pod-uid': 'uid-a' };
     const { aci, calls } = setup({
       list: [
-        { name: 'a', containers: [], osType: 'Linux' },
+        {
+          name: 'a',
+          tags,
+          provisioningState: 'Succeeded',
+          osType: 'Linux',
+          containers: [
+            {
+              name: 'app',
+              image: 'nginx',
+              resources: { requests: { cpu: 1, memoryInGB: 1.5 } },
+              environmentVariables: [{ name: 'MODE', value: 'x'.repeat(4096) }],
+            },
+          ],
+          volumes: [{ name: 'data', emptyDir: {} }],
+        },
         { name: 'b', containers: [], osType: 'Linux' },
       ],
     });
-    assert.deepEqual(
-      (await aci.list()).map((g) => g.name),
-      ['a', 'b'],
-    );
+    assert.deepEqual(await aci.list(), [
+      { name: 'a', tags, provisioningState: 'Succeeded', osType: 'Linux', containers: [] },
+      { name: 'b', tags: undefined, provisioningState: undefined, osType: 'Linux', containers: [] },
+    ]);
     assert.deepEqual(calls, ['list rg']);
   });
 

@@ -13,6 +13,7 @@ import type { ContainerTerminals } from './streaming/terminal-session.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import type { Timers } from '../runtime/clock.ts';
 import type { ContainerGroupApi, ContainerLogsApi } from './ports.ts';
+import { listEntry } from './groups.ts';
 
 /** Holds every ARM call until the latest Retry-After has passed. */
 export class ThrottleGate {
@@ -127,11 +128,15 @@ export class AciContainerGroups implements ContainerGroupApi, QuotaApi, Containe
     this.health = options.health;
   }
 
+  /**
+   * Every group of the resource group, each cut to what a list entry is used for as its page arrives:
+   * at 10,000 groups the whole specs would be held at once, the connector's peak memory.
+   */
   list(): Promise<ContainerGroup[]> {
     return this.call('list', async () => {
       const groups: ContainerGroup[] = [];
       for await (const group of this.client.containerGroups.listByResourceGroup(this.resourceGroup)) {
-        groups.push(group);
+        groups.push(listEntry(group));
       }
       return groups;
     });

@@ -208,7 +208,7 @@ export class GroupTracker {
  * What is kept of a list entry: who owns it (the tags) and how far it got. The rest of the spec would
  * cost kilobytes per group for nothing (10,000 groups are listed every interval).
  */
-function listEntry(group: ContainerGroup): ContainerGroup {
+export function listEntry(group: ContainerGroup): ContainerGroup {
   return {
     name: group.name,
     tags: group.tags,

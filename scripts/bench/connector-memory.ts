@@ -1,7 +1,8 @@
 // RSS and heap of the connector's pod controller with N tracked pods (goal: under 200 MB RSS at
 // 10,000). Method: one pod is run through the emulator and the real SDK (in a child process), and its
-// list entry and instance view as the SDK returns them become the template of N groups served by an in-process
-// ContainerGroupApi (fresh objects on every call, as the SDK deserializes them), so the measured
+// list entry and instance view as the SDK returns them become the template of N groups that an in-process
+// client serves to the connector's Azure edge (AciContainerGroups; fresh objects on every call, as the
+// SDK deserializes them), so the measured
 // process holds the connector's state and not the emulator's. The pods carry the metadata an API
 // server sends (labels, owner references; managed fields too, which the connector's informer drops).
 // Then 15 minutes of virtual time run: every pod reconciled and its status written, lists every
@@ -15,7 +16,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
-import type { ContainerGroup } from '@azure/arm-containerinstance';
+import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
+import { RestError } from '@azure/core-rest-pipeline';
+import { AciContainerGroups } from '../../connector/aci.ts';
+import { AzureHealth } from '../../connector/health.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { containerGroupName, TAGS } from '../../contract/index.ts';
 import { createAzureClients } from '../../connector/azure-client.ts';
@@ -157,17 +161,31 @@ for (let i = 0; i < podCount; i += 1)
   });
 const names = [...Array(podCount).keys()].map((i) => groupFor(listedText, i).name ?? '');
 const index = new Map(names.map((name, i) => [name, i]));
-const controller = benchController({
-  groups: {
-    list: () => Promise.resolve(names.map((_name, i) => groupFor(listedText, i))),
-    get: (name) => {
-      const i = index.get(name);
-      return Promise.resolve(i === undefined ? undefined : groupFor(detailText, i));
+const metrics = createConnectorMetrics(createRegistry({ component: 'bench', processMetrics: false }));
+// The connector's own Azure edge over a client that answers as the SDK would (a list yields group
+// after group as its pages arrive), so what the edge keeps of each answer is measured too.
+const client = {
+  containerGroups: {
+    *listByResourceGroup() {
+      for (let i = 0; i < podCount; i += 1) yield groupFor(listedText, i);
     },
-    create: () => Promise.reject(new Error('every group exists')),
-    remove: () => Promise.resolve(),
+    get: (_resourceGroup: string, name: string) => {
+      const i = index.get(name);
+      return i === undefined
+        ? Promise.reject(new RestError('not found', { statusCode: 404 }))
+        : Promise.resolve(groupFor(detailText, i));
+    },
   },
-  metrics: createConnectorMetrics(createRegistry({ component: 'bench', processMetrics: false })),
+} as unknown as ContainerInstanceManagementClient;
+const controller = benchController({
+  groups: new AciContainerGroups({
+    client,
+    resourceGroup: 'bench',
+    region: 'westus',
+    metrics,
+    health: new AzureHealth(),
+  }),
+  metrics,
   clock,
   config,
   pods,
