@@ -13,12 +13,12 @@
 //
 //   npm run bench -- connector-memory [pods=10000]
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import type { ContainerGroup, ContainerInstanceManagementClient } from '@azure/arm-containerinstance';
 import { RestError } from '@azure/core-rest-pipeline';
 import { AciContainerGroups } from '../../connector/aci.ts';
+import { shippedConnectorNodeFlags } from '../local/connector-flags.ts';
 import { AzureHealth } from '../../connector/health.ts';
 import type { V1Pod } from '@kubernetes/client-node';
 import { containerGroupName, TAGS } from '../../contract/index.ts';
@@ -40,17 +40,7 @@ import {
 const MEASURE = '--measure';
 const MB = 1024 * 1024;
 
-/** The Node flags in the connector container's `command: [node, ...flags, connector/main.ts]`. */
-function connectorNodeFlags(manifest: string): string[] {
-  const command = /command: \[node, (?:(.*), )?connector\/main\.ts\]/.exec(manifest);
-  if (command === null)
-    throw new Error('no `command: [node, ..., connector/main.ts]` in the connector manifest');
-  return command[1]?.split(', ') ?? [];
-}
-
-const nodeFlags = connectorNodeFlags(
-  readFileSync(new URL('../../manifests/connector/connector.yaml', import.meta.url), 'utf8'),
-);
+const nodeFlags = shippedConnectorNodeFlags();
 if (process.argv[2] !== '--templates' && process.argv[2] !== MEASURE) {
   const measured = spawnSync(
     process.execPath,

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { freeLoopbackPorts } from '../controlplane/processes.ts';
 import { createBootstrapCredential } from './connector-credentials.ts';
+import { shippedConnectorNodeFlags } from './connector-flags.ts';
 import { baseEnvironment, startNodeProcess, type NodeProcess } from './node-process.ts';
 
 /** Where the connector finds Azure: the emulator's endpoints, identity and CA. */
@@ -102,6 +103,7 @@ export async function startConnectorProcess(options: ConnectorProcessOptions): P
     const started = startNodeProcess({
       name: `connector ${nodeName}`,
       entry: 'connector/main.ts',
+      nodeFlags: shippedConnectorNodeFlags(),
       env,
       logPath,
     });

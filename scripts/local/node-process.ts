@@ -36,6 +36,8 @@ export interface NodeProcessOptions {
   /** The whole environment of the child: nothing is inherited implicitly. */
   env: Readonly<Record<string, string>>;
   logPath: string;
+  /** Node's own flags, before the entry point (e.g. those of the container's command). */
+  nodeFlags?: readonly string[];
 }
 
 /**
@@ -53,7 +55,7 @@ process.on('exit', () => {
  */
 export function startNodeProcess(options: NodeProcessOptions): NodeProcess {
   const log = createWriteStream(options.logPath, { flags: 'a' });
-  const child = spawn(process.execPath, [join(REPO_ROOT, options.entry)], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), join(REPO_ROOT, options.entry)], {
     cwd: REPO_ROOT,
     env: options.env,
     detached: true,
