@@ -12,7 +12,7 @@ import type { TerminalEndpoint } from './streaming/aci-terminal.ts';
 import type { ContainerTerminals } from './streaming/terminal-session.ts';
 import type { ConnectorMetrics } from './metrics.ts';
 import type { Timers } from '../runtime/clock.ts';
-import type { ContainerGroupApi, ContainerLogsApi } from './ports.ts';
+import type { ContainerGroupApi, ContainerLogsApi, PipelineOwner } from './ports.ts';
 import { listEntry } from './groups.ts';
 
 /** Holds every ARM call until the latest Retry-After has passed. */
@@ -71,12 +71,7 @@ export function throttlePolicy(gates: ThrottleGates): PipelinePolicy {
  * Installs one set of gates on every client of the connector's identity, below the SDK's retry policy
  * so that each attempt passes them.
  */
-export function throttleArmCalls(
-  clients: readonly {
-    pipeline: { addPolicy(policy: PipelinePolicy, options?: { afterPhase?: 'Retry' }): void };
-  }[],
-  timers: Timers,
-): ThrottleGates {
+export function throttleArmCalls(clients: readonly PipelineOwner[], timers: Timers): ThrottleGates {
   const gates = { all: new ThrottleGate(timers), logReads: new ThrottleGate(timers) };
   for (const client of clients) client.pipeline.addPolicy(throttlePolicy(gates), { afterPhase: 'Retry' });
   return gates;

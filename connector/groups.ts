@@ -128,7 +128,7 @@ export class GroupTracker {
   }
 
   /**
-   * Takes a complete list of the resource group. Groups other clusters or nodes own are never tracked,
+   * Takes a complete list of the resource group, as list entries (ContainerGroupApi.list). Groups other clusters or nodes own are never tracked,
    * only remembered by name so that this connector does not create over them.
    * `createGraceMs`: how long a group this connector created may be missing from lists (ARM lists
    * are eventually consistent) before it counts as vanished.
@@ -140,13 +140,13 @@ export class GroupTracker {
     for (const group of listed) {
       if (group.name === undefined) continue;
       if (!isOwnedBy(group, this.owner)) {
-        foreign.set(group.name, listEntry(group));
+        foreign.set(group.name, group);
         continue;
       }
       seen.add(group.name);
       const tracked = this.groups.get(group.name);
       if (tracked === undefined) {
-        this.put(blank(group.name, listEntry(group)));
+        this.put(blank(group.name, group));
         changed.push(group.name);
         continue;
       }
@@ -155,7 +155,7 @@ export class GroupTracker {
       const recentlyCreated =
         tracked.createdAt !== undefined && options.now - tracked.createdAt < options.createGraceMs;
       if (recentlyCreated && podUidOf(group) !== podUidOf(tracked.listed)) continue;
-      tracked.listed = listEntry(group);
+      tracked.listed = group;
       this.reindex(tracked.name, podKeyOf(group));
       if (group.provisioningState !== tracked.detailState) changed.push(group.name);
     }

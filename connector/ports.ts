@@ -3,11 +3,20 @@
 import type { ContainerGroup } from '@azure/arm-containerinstance';
 import type { V1Pod, V1PodStatus } from '@kubernetes/client-node';
 import type { ImageConfig, ReferencedObjects } from '../contract/index.ts';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { RegistryCredential } from './registry/client.ts';
+
+/** An Azure SDK client, as far as adding a policy to its pipeline goes. */
+export interface PipelineOwner {
+  pipeline: { addPolicy(policy: PipelinePolicy, options?: { afterPhase?: 'Retry' }): void };
+}
 
 /** The container groups of the connector's resource group. Errors are ClassifiedErrors. */
 export interface ContainerGroupApi {
-  /** Every group of the resource group, all pages, without instance views (as ARM lists them). */
+  /**
+   * Every group of the resource group, all pages, each cut to its list entry (groups.ts listEntry):
+   * the tracker keeps them as they come.
+   */
   list(): Promise<ContainerGroup[]>;
   /** One group with its instance view; undefined when it does not exist. */
   get(name: string): Promise<ContainerGroup | undefined>;

@@ -7,6 +7,7 @@
 // (just created, starting, failing) first, running groups at the refresh interval with what remains.
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import type { Clock } from '../runtime/clock.ts';
+import type { PipelineOwner } from './ports.ts';
 import type { TrackedGroup } from './groups.ts';
 
 /** ARM's documented read bucket per principal (Azure Resource Manager throttling, 2024). */
@@ -84,9 +85,7 @@ export function readBudgetPolicy(budget: ArmReadBudget): PipelinePolicy {
 
 /** One budget for every client of the connector's identity: each counts its reads into it. */
 export function watchReadBudget(
-  clients: readonly {
-    pipeline: { addPolicy(policy: PipelinePolicy, options?: { afterPhase?: 'Retry' }): void };
-  }[],
+  clients: readonly PipelineOwner[],
   clock: Clock,
   share: number,
 ): ArmReadBudget {
